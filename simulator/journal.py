@@ -1,0 +1,56 @@
+"""The lab's journal: every event (state change, command, upgrade step, fault
+fired) as a record with simulated and wall time, kept in memory, appended to a
+JSON-lines file, and handed to subscribers (surfaces, the store, tests)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+Event = dict[str, Any]
+Subscriber = Callable[[Event], None]
+
+
+class Journal:
+    def __init__(self, clock_now: Callable[[], float], path: Path | None = None, keep: int = 100_000) -> None:
+        self._now = clock_now
+        self.events: deque[Event] = deque(maxlen=keep)
+        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
+        self._subscribers: list[tuple[str | None, Subscriber]] = []
+        self._seq = 0
+
+    def emit(self, device: str | None, kind: str, **fields: Any) -> Event:
+        self._seq += 1
+        event: Event = {"seq": self._seq, "sim_time": round(self._now(), 3), "wall_time": round(time.time(), 3),
+                        "device": device, "kind": kind, **fields}
+        self.events.append(event)
+        if self._file is not None:
+            self._file.write(json.dumps(event, default=str) + "\n")
+        for wanted, callback in list(self._subscribers):
+            if wanted is None or wanted == device:
+                callback(event)
+        return event
+
+    def subscribe(self, callback: Subscriber, device: str | None = None) -> Callable[[], None]:
+        """Call `callback` for every new event (of one device, if given).
+        Returns the function that unsubscribes."""
+        entry = (device, callback)
+        self._subscribers.append(entry)
+        return lambda: entry in self._subscribers and self._subscribers.remove(entry)
+
+    def select(self, device: str | None = None, kind: str | None = None) -> list[Event]:
+        return [e for e in self.events
+                if (device is None or e["device"] == device) and (kind is None or e["kind"].startswith(kind))]
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,151 @@
+"""Lab profiles: YAML files describing the devices of a lab, validated by a
+schema. A broken profile fails before anything starts, with one line per
+problem naming the file, the key path and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import vendor
+from .versions import Version
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
+DEFAULT_PROFILE = "ftd-fleet"
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; str() is the message for the user."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DeviceSpec(_Strict):
+    name: str = Field(min_length=1, max_length=63)
+    kind: Literal["ftd"] = "ftd"
+    model: str
+    version: str
+    hostname: str | None = None
+    count: int | None = Field(default=None, ge=1, le=20000)
+    start: int = Field(default=1, ge=0)
+    ssh_port: int = Field(default=0, ge=0, le=65535)
+    username: str | None = None
+    password: str | None = None
+    fxos_version: str | None = None
+    disk_used_mb: int | None = Field(default=None, ge=0)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        models = vendor.ftd().models
+        if value not in models:
+            raise ValueError(f"expected one of {', '.join(models)}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return str(Version.parse(str(value)))
+
+    @model_validator(mode="after")
+    def _template(self) -> DeviceSpec:
+        if self.count is not None and "{n}" not in self.name:
+            raise ValueError("a device with `count` needs `{n}` in its name (e.g. ftd-{n})")
+        if self.count is None and "{n}" in self.name:
+            raise ValueError("`{n}` in a name needs `count`")
+        return self
+
+    def expand(self) -> list[DeviceSpec]:
+        if self.count is None:
+            return [self]
+        out = []
+        for i in range(self.count):
+            n = self.start + i
+            fields = self.model_dump()
+            fields.update(name=self.name.format(n=n), count=None,
+                          hostname=self.hostname.format(n=n) if self.hostname else None,
+                          ssh_port=self.ssh_port + i if self.ssh_port else 0)
+            out.append(DeviceSpec.model_construct(**fields))
+        return out
+
+
+class Profile(_Strict):
+    lab: str = Field(min_length=1)
+    description: str = ""
+    username: str = "admin"
+    password: str = "Admin123"
+    time_scale: float | None = Field(default=None, gt=0)
+    ssh_authorized_keys: str | None = None
+    devices: list[DeviceSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Profile:
+        seen: set[str] = set()
+        for spec in self.expanded():
+            if spec.name in seen:
+                raise ValueError(f"device name {spec.name!r} is used twice")
+            seen.add(spec.name)
+        return self
+
+    def expanded(self) -> list[DeviceSpec]:
+        return [d for spec in self.devices for d in spec.expand()]
+
+
+def resolve(ref: str | Path | None) -> Path:
+    """A profile path, or the name of a bundled profile (without .yaml)."""
+    if ref is None:
+        ref = DEFAULT_PROFILE
+    path = Path(ref)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise ProfileError(f"{path}: no such profile file")
+        return path
+    bundled = PROFILES_DIR / f"{ref}.yaml"
+    if not bundled.exists():
+        names = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
+        raise ProfileError(f"{ref}: no such profile (bundled profiles: {names})")
+    return bundled
+
+
+def load(ref: str | Path | dict[str, Any] | None) -> Profile:
+    if isinstance(ref, dict):
+        return validate(ref, "<profile>")
+    path = resolve(ref)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProfileError(f"{path}{where}: not valid YAML: {problem}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping with `lab` and `devices` at the top level")
+    return validate(data, str(path))
+
+
+def validate(data: dict[str, Any], source: str) -> Profile:
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError("\n".join(_describe(source, err) for err in exc.errors())) from None
+
+
+def _describe(source: str, err: Any) -> str:
+    path = ""
+    for part in err["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    got = err.get("input")
+    shown = "" if err["type"] in ("missing",) or isinstance(got, (dict, list)) else f" (got {got!r})"
+    return f"{source}: {path or '(top level)'}: {message}{shown}"

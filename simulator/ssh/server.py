@@ -1,0 +1,257 @@
+"""The SSH surface: one asyncssh listener per device, bound while the device's
+services are up and closed (connections refused, sessions dropped) while it
+reboots or is off. Interactive shells and exec requests run the device's CLI;
+SFTP and SCP reach its file system (packages land in /var/sf/updates).
+
+One SSHServerConnectionOptions object is shared by every listener: nothing
+per device is kept while idle beyond the listening socket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ..devices.base import Refused
+from ..devices.ftd import FtdDevice
+from ..journal import Event, Journal
+from ..packages import PackageInfo, inspect_package
+from ..shell import ftd_views as views
+from ..shell.ftd import UPDATES_DIR, FtdCliShell, FtdContext
+from ..shell.session import Session
+
+
+def load_host_key(path: Path) -> asyncssh.SSHKey:
+    if path.exists():
+        return asyncssh.read_private_key(path)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    path.write_bytes(key.export_private_key())
+    path.chmod(0o600)
+    return key
+
+
+def make_device_fs(root: Path) -> None:
+    """The folders of the device file system that clients expect (made on first use)."""
+    for folder in (UPDATES_DIR.lstrip("/"), "home/admin"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+
+
+class _ProcessChannel:
+    """Session channel over an asyncssh server process."""
+
+    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
+        self.process = process
+
+    async def read(self) -> str:
+        try:
+            return await self.process.stdin.read(4096)
+        except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged):
+            return "\x03"
+        except (asyncssh.Error, OSError, asyncio.IncompleteReadError):
+            return ""
+
+    def write(self, text: str) -> None:
+        self.process.stdout.write(text)
+
+    def close(self) -> None:
+        self.process.exit(0)
+
+
+class DeviceEndpoint:
+    """One device's SSH listener and the connections it accepted."""
+
+    def __init__(self, surface: SSHSurface, device: FtdDevice, port: int, fs_root: Path) -> None:
+        self.surface = surface
+        self.device = device
+        self.port = port
+        self.fs_root = fs_root
+        self.server: asyncssh.SSHAcceptor | None = None
+        self.connections: set[asyncssh.SSHServerConnection] = set()
+        self.sessions: set[Session] = set()
+        self.last_login: str | None = None
+        self._sync_lock = asyncio.Lock()
+
+    @property
+    def listening(self) -> bool:
+        return self.server is not None
+
+    async def start(self) -> None:
+        self.server = await asyncssh.create_server(
+            lambda: _DeviceSSHServer(self), self.surface.host, self.port,
+            options=self.surface.options, reuse_address=True)
+        if self.port == 0:
+            self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self, reason: str | None = None) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+        if reason:
+            text = views.ftd_text("reboot_broadcast", hostname=self.device.hostname,
+                                  date=time.asctime(time.gmtime(self.device.ctx.clock.now())))
+            for session in list(self.sessions):
+                session.write(text)
+        for conn in list(self.connections):
+            conn.abort() if reason == "power" else conn.close()
+        self.connections.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def sync(self) -> None:
+        """Listen while the device's services are up; refuse and drop otherwise."""
+        async with self._sync_lock:
+            up = self.device.services_up
+            if up and not self.listening:
+                await self.start()
+            elif not up and self.listening:
+                await self.stop(reason="power" if self.device.state == "off" else "reboot")
+
+    def context(self) -> FtdContext:
+        make_device_fs(self.fs_root)
+        return FtdContext(self.device, self.fs_root, self.register_package)
+
+    def register_package(self, path: Path) -> PackageInfo:
+        """A file arrived in /var/sf/updates: it becomes the device's one package."""
+        info = inspect_package(path)
+        old = self.device.accept_package(info)
+        if old:
+            (path.parent / old).unlink(missing_ok=True)
+        return info
+
+
+class _DeviceSSHServer(asyncssh.SSHServer):
+    def __init__(self, endpoint: DeviceEndpoint) -> None:
+        self.endpoint = endpoint
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self.endpoint.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.endpoint.connections.discard(self.conn)
+
+    def begin_auth(self, username: str) -> bool:
+        keys = self.endpoint.surface.authorized_keys
+        if keys is not None and self.conn is not None and username == self.endpoint.device.username:
+            self.conn.set_authorized_keys(keys)
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        device = self.endpoint.device
+        ok = username == device.username and password == device.password
+        device.ctx.journal.emit(device.name, "ssh.login", user=username, ok=ok, method="password")
+        return ok
+
+    def public_key_auth_supported(self) -> bool:
+        return self.endpoint.surface.authorized_keys is not None
+
+
+class SSHSurface:
+    """Every device's SSH endpoint, kept in step with device state through the journal."""
+
+    def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
+                 authorized_keys: str | None = None) -> None:
+        self.journal = journal
+        self.host = host
+        self.endpoints: dict[str, DeviceEndpoint] = {}
+        self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
+        self.options = asyncssh.SSHServerConnectionOptions(
+            server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
+            allow_scp=True, line_editor=False, encoding="utf-8", keepalive_interval=0,
+            login_timeout=60, server_version="OpenSSH_8.8")
+        self._unsubscribe: Callable[[], None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def add(self, device: FtdDevice, port: int, fs_root: Path) -> DeviceEndpoint:
+        endpoint = DeviceEndpoint(self, device, port, fs_root)
+        self.endpoints[device.name] = endpoint
+        return endpoint
+
+    async def start(self) -> None:
+        await asyncio.gather(*(e.sync() for e in self.endpoints.values()))
+        self._unsubscribe = self.journal.subscribe(self._on_event)
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
+
+    def _on_event(self, event: Event) -> None:
+        endpoint = self.endpoints.get(event["device"] or "")
+        if endpoint is not None and event["kind"] == "state" and endpoint.listening != endpoint.device.services_up:
+            task = asyncio.get_running_loop().create_task(endpoint.sync())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _endpoint_of(conn: asyncssh.SSHServerConnection) -> DeviceEndpoint:
+        owner = conn.get_owner()
+        assert isinstance(owner, _DeviceSSHServer)
+        return owner.endpoint
+
+    async def _process(self, process: asyncssh.SSHServerProcess) -> None:
+        endpoint = self._endpoint_of(process.get_extra_info("connection"))
+        device = endpoint.device
+        journal = device.ctx.journal
+        session = Session(_ProcessChannel(process), interactive=process.get_terminal_type() is not None,
+                          on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
+        endpoint.sessions.add(session)
+        try:
+            ctx = endpoint.context()
+            if process.command:
+                await session.run_one(FtdCliShell(session, ctx), process.command)
+                process.exit(0)
+                return
+            peer = process.get_extra_info("peername") or ("127.0.0.1", 0)
+            last = endpoint.last_login or f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
+            endpoint.last_login = f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
+            session.write(views.banner(device, last))
+            await session.run(FtdCliShell(session, ctx))
+        except Refused as refused:
+            session.write(refused.message + "\n")
+        except (asyncssh.Error, OSError, ConnectionError):
+            pass
+        finally:
+            endpoint.sessions.discard(session)
+            if not process.is_closing():
+                process.exit(0)
+
+    def _sftp(self, chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+        endpoint = self._endpoint_of(chan.get_connection())
+        return _DeviceSFTP(chan, endpoint)
+
+
+class _DeviceSFTP(asyncssh.SFTPServer):
+    """The device's file system, rooted in its state directory. A file written
+    into /var/sf/updates becomes the device's upgrade package when closed."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, endpoint: DeviceEndpoint) -> None:
+        self.endpoint = endpoint
+        make_device_fs(endpoint.fs_root)
+        super().__init__(chan, chroot=str(endpoint.fs_root).encode())
+
+    def close(self, file_obj: object) -> None:
+        super().close(file_obj)
+        name = getattr(file_obj, "name", None)
+        mode = getattr(file_obj, "mode", "")
+        if not isinstance(name, (str, bytes)) or not any(c in mode for c in "wa+"):
+            return
+        path = Path(name.decode() if isinstance(name, bytes) else name)
+        if path.parent == self.endpoint.fs_root / UPDATES_DIR.lstrip("/"):
+            device = self.endpoint.device
+            try:
+                self.endpoint.register_package(path)
+            except Refused as refused:
+                device.ctx.journal.emit(device.name, "package", action="rejected", filename=path.name,
+                                        reason=refused.message)
