@@ -17,7 +17,7 @@ from .packages import make_package
 from .versions import PackageName
 
 console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 TABLE_ROWS = 40  # a fleet of thousands prints its first rows only
 
 

@@ -1,0 +1,131 @@
+"""Real third-party clients against `simulator up` run as a user runs it:
+netmiko's cisco_ftd, scrapli's cisco_ftd, paramiko SFTP and OpenSSH's ssh."""
+
+import shutil
+import subprocess
+import time
+
+import paramiko
+import pytest
+from netmiko import ConnectHandler
+
+from simulator.packages import make_package
+
+pytestmark = pytest.mark.clients
+
+
+def _ssh(endpoints, name="ftd-1"):
+    return next(d for d in endpoints["devices"] if d["name"] == name)["ssh"]
+
+
+def test_netmiko_cisco_ftd_show_version_and_diagnostic_cli(lab_process):
+    endpoints, _ = lab_process()
+    ssh = _ssh(endpoints)
+    conn = ConnectHandler(device_type="cisco_ftd", host=ssh["host"], port=ssh["port"], username=ssh["username"],
+                          password=ssh["password"])
+    try:
+        assert conn.find_prompt() == ">"
+        out = conn.send_command("show version")
+        assert "Cisco Firepower Threat Defense for VMware (75) Version 7.4.1 (Build 172)" in out
+        assert "UUID" in out and "LSP version" in out and "VDB version" in out
+        assert "Illegal parameter" in conn.send_command("show bogus")
+        # netmiko 4.8's enable() waits for its base prompt ">" after the empty enable
+        # password, which an FTD never prints after `enable` ("host#"); so the
+        # diagnostic CLI is entered with the same commands, step by step.
+        out = conn.send_command("system support diagnostic-cli", expect_string=r"ftd-1>")
+        assert "Press 'Ctrl+a then d' to detach." in out
+        conn.send_command("enable", expect_string=r"Password:")
+        conn.send_command("", expect_string=r"ftd-1#")
+        conn._in_diagnostic_cli = True  # what enable() would have recorded
+        assert conn.find_prompt() == "ftd-1#"
+        diag = conn.send_command("show version", expect_string=r"ftd-1#")
+        assert "Cisco Adaptive Security Appliance Software Version" in diag
+        assert "SSP Operating System Version" in diag
+        conn.exit_enable_mode()
+        assert conn.find_prompt() == ">"
+    finally:
+        conn.disconnect()
+
+
+def test_scrapli_cisco_ftd(lab_process):
+    scrapli = pytest.importorskip("scrapli")
+    endpoints, _ = lab_process()
+    ssh = _ssh(endpoints)
+    try:
+        cli = scrapli.Cli(definition_file_or_name="cisco_ftd", host=ssh["host"], port=ssh["port"],
+                          auth_options=scrapli.AuthOptions(username=ssh["username"], password=ssh["password"]))
+    except Exception as exc:  # the FFI build of scrapli may not load on every machine
+        pytest.skip(f"scrapli cannot load here: {exc}")
+    with cli as conn:
+        result = conn.send_input(input_="show version")
+        assert "Version 7.4.1 (Build 172)" in result.result
+
+
+def test_openssh_exec_and_interactive(lab_process, tmp_path):
+    if not shutil.which("ssh") or not shutil.which("sshpass"):
+        pytest.skip("OpenSSH client or sshpass not installed")
+    endpoints, _ = lab_process()
+    ssh = _ssh(endpoints)
+    base = ["sshpass", "-p", ssh["password"], "ssh", "-o", "StrictHostKeyChecking=no", "-o",
+            "UserKnownHostsFile=/dev/null", "-p", str(ssh["port"]), f"{ssh['username']}@{ssh['host']}"]
+    out = subprocess.run(base + ["show version"], capture_output=True, text=True, timeout=30)
+    assert "Version 7.4.1 (Build 172)" in out.stdout
+    out = subprocess.run(base[:3] + ["ssh", "-tt"] + base[4:], input="show upgrade status\nexit\n",
+                         capture_output=True, text=True, timeout=30)
+    assert "No upgrade in progress." in out.stdout and "> " in out.stdout
+
+
+def test_paramiko_sftp_upload_then_upgrade_from_expert(lab_process, tmp_path):
+    """The runbook: upload by SFTP, start from expert mode, lose the session at
+    reboot, be refused while booting, then find the new version."""
+    endpoints, _ = lab_process()
+    ssh = _ssh(endpoints)
+    pkg = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(ssh["host"], ssh["port"], ssh["username"], ssh["password"], look_for_keys=False,
+                   allow_agent=False)
+    sftp = client.open_sftp()
+    sftp.put(str(pkg), f"/var/sf/updates/{pkg.name}")
+    sftp.close()
+    chan = client.invoke_shell()
+    transcript = _until(chan, "> ")
+    for line, wait in (("expert", "$ "), (f"sudo install_update.pl --detach /var/sf/updates/{pkg.name}", "Password: "),
+                       (ssh["password"], "$ ")):
+        chan.send(line + "\n")
+        transcript += _until(chan, wait)
+    assert "install_update.pl begins" in transcript
+    # virtual time jumps ahead whenever the lab is idle: the session drops at the reboot
+    deadline = time.monotonic() + 30
+    while not chan.closed and not chan.exit_status_ready() and time.monotonic() < deadline:
+        if chan.recv_ready():
+            transcript += chan.recv(65536).decode(errors="replace")
+        time.sleep(0.05)
+    assert chan.exit_status_ready() or chan.closed, "session should drop at reboot"
+    client.close()
+    version = None
+    while time.monotonic() < deadline and version is None:
+        try:
+            c = paramiko.SSHClient()
+            c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            c.connect(ssh["host"], ssh["port"], ssh["username"], ssh["password"], look_for_keys=False,
+                      allow_agent=False, timeout=5)
+            _, stdout, _ = c.exec_command("show version")
+            version = stdout.read().decode()
+            c.close()
+        except (OSError, paramiko.SSHException):
+            time.sleep(0.05)
+    assert version is not None and "Version 7.6.0 (Build 113)" in version
+
+
+def _until(chan, marker: str, timeout: float = 10) -> str:
+    buf = ""
+    deadline = time.monotonic() + timeout
+    while marker not in buf:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {marker!r} in {buf[-300:]!r}")
+        if chan.recv_ready():
+            buf += chan.recv(65536).decode(errors="replace")
+        else:
+            time.sleep(0.01)
+    return buf

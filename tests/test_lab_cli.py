@@ -1,0 +1,120 @@
+"""Profiles, the `simulator` command line and a lab that survives its restart."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, open_terminal, ssh_port, stop_process, upload
+from simulator.lab import Lab
+from simulator.profile import ProfileError, load
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "simulator", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("lab: x\ndevices:\n  - {name: a, model: FTDz, version: 7.4.1-172}\n",
+     "devices[0].model: expected one of FTDv"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: seven}\n",
+     "devices[0].version: not an FTD version: 'seven'"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: 7.4.1-172, colour: red}\n",
+     "devices[0].colour: unknown key"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv}\n", "devices[0].version: required key is missing"),
+    ("lab: x\ndevices:\n  - {name: 'a-{n}', model: FTDv, version: 7.4.1-172}\n", "`{n}` in a name needs `count`"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: 7.4.1-172}\n  - {name: a, model: FTDv, "
+     "version: 7.4.1-172}\n", "device name 'a' is used twice"),
+    ("lab: x\ndevices: [\n", "not valid YAML"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_broken_profiles_name_file_key_and_expectation(tmp_path, body, expected):
+    path = tmp_path / "broken.yaml"
+    path.write_text(body)
+    with pytest.raises(ProfileError) as info:
+        load(path)
+    assert str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_broken_profile_on_the_command_line_is_one_line_without_traceback(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("lab: x\ndevices:\n  - {name: a, model: FTDz, version: 7.4.1-172}\n")
+    result = run_cli("up", str(path), "--state-dir", str(tmp_path / "s"))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broken.yaml: devices[0].model" in lines[0]
+    assert not (tmp_path / "s").exists(), "nothing starts"
+    unknown = run_cli("up", "no-such-lab")
+    assert unknown.returncode == 2 and "bundled profiles: ftd-fleet" in unknown.stderr
+
+
+def test_template_with_count_expands_to_a_fleet():
+    profile = load({"lab": "t", "devices": [{"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172",
+                                             "count": 500}]})
+    names = [d.name for d in profile.expanded()]
+    assert len(names) == 500 and names[0] == "ftd-1" and names[-1] == "ftd-500"
+
+
+def test_bundled_profiles_load():
+    for name in ("ftd-standalone", "ftd-fleet", "ftd-scale"):
+        assert load(name).devices
+
+
+def test_package_make_command(tmp_path):
+    result = run_cli("package", "make", "Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar", "--size-mb", "1500",
+                     "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar"
+    assert path.exists() and path.stat().st_size < 20_000
+    bad = run_cli("package", "make", "firmware.bin", "-o", str(tmp_path))
+    assert bad.returncode == 2 and "not an FTD upgrade package name" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_up_prints_the_table_writes_endpoints_and_stops_cleanly(lab_process):
+    endpoints, proc = lab_process("ftd-fleet")
+    assert endpoints["lab"] == "ftd-fleet" and len(endpoints["devices"]) == 7
+    first = endpoints["devices"][0]
+    assert first["kind"] == "ftd" and first["ssh"]["host"] == "127.0.0.1" and first["ssh"]["port"] > 0
+    code, out, err = stop_process(proc)
+    assert code == 0, err
+    assert "fpr4145-ld1" in out and "FPR-4145" in out and "7.4.1-172" in out and "Admin123" in out
+    assert "state kept" in out
+
+
+async def test_lab_restarted_with_its_state_dir_keeps_versions_packages_and_history(tmp_path, packages):
+    state = tmp_path / "state"
+    async with Lab("ftd-standalone", state_dir=state, virtual_time=True, seed=3) as lab:
+        ftd = lab.devices["ftd-1"]
+        await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"))
+        ftd.start_upgrade()
+        await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
+        await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.1-5.sh.REL.tar"))
+        uuid = ftd.uuid
+    async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:
+        ftd = lab.devices["ftd-1"]
+        assert ftd.version == "7.6.0-113" and ftd.uuid == uuid
+        assert ftd.package.filename == "Cisco_FTD_Upgrade-7.6.1-5.sh.REL.tar"
+        assert ftd.history[-1]["to"] == "7.6.0-113" and ftd.revert.version == "7.4.1-172"
+        term = await open_terminal(ssh_port(lab))
+        assert "Version 7.6.0 (Build 113)" in await term.cmd("show version")
+        await term.close()
+    lines = (state / "journal.jsonl").read_text().splitlines()
+    assert any(json.loads(line)["kind"] == "upgrade.finished" for line in lines)
+
+
+async def test_lab_stopped_mid_upgrade_resumes_it(tmp_path, packages):
+    state = tmp_path / "state"
+    async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:
+        ftd = lab.devices["ftd-1"]
+        await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"))
+        ftd.start_upgrade()
+        await lab.clock.advance(400)
+        assert ftd.state == "upgrading"
+    async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:
+        ftd = lab.devices["ftd-1"]
+        assert ftd.state == "upgrading"
+        await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
+        assert ftd.version == "7.6.0-113"
