@@ -205,3 +205,20 @@ async def test_scp_upload_lands_in_updates(lab, packages):
     async with await connect(port) as conn:
         await asyncssh.scp(str(path), (conn, "/var/sf/updates/"))
     assert lab.devices["ftd-1"].package.version == "7.4.2-172"
+
+
+async def test_public_key_login(tmp_path):
+    from simulator.lab import Lab
+
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    profile = {"lab": "keys", "ssh_authorized_keys": key.export_public_key().decode(),
+               "devices": [{"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172"}]}
+    async with Lab(profile, state_dir=tmp_path / "s", virtual_time=True) as lab:
+        port = lab.ssh.endpoints["ftd-1"].port
+        async with asyncssh.connect("127.0.0.1", port, username="admin", client_keys=[key],
+                                    known_hosts=None, password=None) as conn:
+            assert "Version 7.4.1" in (await conn.run("show version")).stdout
+        other = asyncssh.generate_private_key("ssh-ed25519")
+        with pytest.raises(asyncssh.PermissionDenied):
+            await asyncssh.connect("127.0.0.1", port, username="admin", client_keys=[other],
+                                   known_hosts=None, password=None)

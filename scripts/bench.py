@@ -1,0 +1,123 @@
+"""Benchmark a lab: devices hosted, resident memory per idle device, lab start
+time, SSH login-to-prompt latency (p50/p95) and concurrent interactive sessions.
+
+The lab runs as `simulator up` in its own process (as users run it); the
+clients run here, so their cost is not counted against the lab."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncssh
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_lab(devices: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
+    profile = workdir / f"bench-{devices}.yaml"
+    profile.write_text(f"lab: bench\ndevices:\n  - name: 'ftd-{{n}}'\n    model: FTDv\n"
+                       f"    version: 7.4.1-172\n    count: {devices}\n")
+    endpoints = workdir / f"endpoints-{devices}.json"
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "simulator", "up", str(profile), "--state-dir",
+                             str(workdir / f"state-{devices}"), "--endpoints", str(endpoints)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    while not endpoints.exists():
+        if proc.poll() is not None:
+            raise SystemExit(f"lab failed: {proc.stderr.read().decode()}")
+        time.sleep(0.01)
+    elapsed = time.perf_counter() - started
+    return proc, json.loads(endpoints.read_text()), elapsed
+
+
+def stop_lab(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def rss_kb(proc: subprocess.Popen) -> int:
+    time.sleep(1.0)  # let the loop settle
+    return psutil.Process(proc.pid).memory_info().rss // 1024
+
+
+async def login_to_prompt(host: str, port: int, password: str) -> float:
+    started = time.perf_counter()
+    conn = await asyncssh.connect(host, port, username="admin", password=password, known_hosts=None)
+    proc = await conn.create_process(term_type="vt100")
+    await proc.stdout.readuntil("> ")
+    elapsed = time.perf_counter() - started
+    proc.stdin.write("show version\r")
+    await proc.stdout.readuntil("> ")
+    conn.close()
+    return elapsed
+
+
+async def sessions(endpoints: dict, clients: int, rounds: int) -> tuple[list[float], int]:
+    devices = endpoints["devices"]
+    latencies: list[float] = []
+    errors = 0
+    for r in range(rounds):
+        batch = [devices[(r * clients + i) % len(devices)]["ssh"] for i in range(clients)]
+        results = await asyncio.gather(*(login_to_prompt(s["host"], s["port"], s["password"]) for s in batch),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                errors += 1
+            else:
+                latencies.append(result)
+    return latencies, errors
+
+
+async def sequential(endpoints: dict, count: int) -> list[float]:
+    ssh = endpoints["devices"][0]["ssh"]
+    return [await login_to_prompt(ssh["host"], ssh["port"], ssh["password"]) for _ in range(count)]
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--devices", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=300, help="concurrent interactive sessions")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="simulator-bench-") as tmp:
+        work = Path(tmp)
+        base_proc, _, base_start = start_lab(1, work)
+        base_rss = rss_kb(base_proc)
+        stop_lab(base_proc)
+        proc, endpoints, start = start_lab(args.devices, work)
+        rss = rss_kb(proc)
+        try:
+            quiet = asyncio.run(sequential(endpoints, 50))
+            loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds))
+        finally:
+            stop_lab(proc)
+    per_device = (rss - base_rss) / max(1, args.devices - 1)
+    print(f"devices hosted:                 {args.devices} (one process, pid RSS {rss / 1024:.0f} MB)")
+    print(f"resident memory per idle device: {per_device:.1f} KB (lab of 1: {base_rss / 1024:.0f} MB)")
+    print(f"lab start (command to endpoints file): {start:.2f} s (lab of 1: {base_start:.2f} s)")
+    print(f"login-to-prompt, one client:     p50 {pct(quiet, 50):.1f} ms, p95 {pct(quiet, 95):.1f} ms")
+    print(f"login-to-prompt, {args.clients} concurrent:  p50 {pct(loaded, 50):.1f} ms, "
+          f"p95 {pct(loaded, 95):.1f} ms, {len(loaded)} sessions, {errors} errors")
+    print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
+
+
+if __name__ == "__main__":
+    main()
