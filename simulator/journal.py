@@ -19,7 +19,7 @@ class Journal:
     def __init__(self, clock_now: Callable[[], float], path: Path | None = None, keep: int = 100_000) -> None:
         self._now = clock_now
         self.events: deque[Event] = deque(maxlen=keep)
-        self._file: IO[str] | None = path.open("a", encoding="utf-8") if path else None
+        self._file: IO[str] | None = path.open("a", encoding="utf-8", buffering=1) if path else None
         self._subscribers: list[tuple[str | None, Subscriber]] = []
         self._seq = 0
 

@@ -106,6 +106,12 @@ class Lab:
         if self._tmp is not None:
             self._tmp.cleanup()
 
+    async def settle(self) -> None:
+        """Let the surfaces catch up with the devices (listeners opened or
+        closed after reboots); useful after moving virtual time."""
+        if self.ssh:
+            await self.ssh.settled()
+
     async def __aenter__(self) -> Lab:
         return await self.start()
 

@@ -39,14 +39,14 @@ class FtdMachine(RuleBasedStateMachine):
         self.version_changes_allowed = 0
         self.ctx.journal.subscribe(self._on_event)
         self.seen_version = self.ftd.version
-        self.pre_upgrade: dict[int, str] = {}
 
     def _on_event(self, event) -> None:
-        if event["kind"] == "upgrade.finished":
+        if event["kind"] == "reboot" and event["cause"] == "upgrade":
+            # the job's reboot boots the newly installed (or restored) software
+            self.version_changes_allowed += 1
+        if event["kind"] == "upgrade.finished" and self.ftd.state != "unusable":
             job = self.ftd.job
-            if event["result"] == "COMPLETED":
-                self.version_changes_allowed += 1
-            elif job is not None and job.auto_cancel and job.operation == "upgrade":
+            if event["result"] != "COMPLETED" and job is not None and job.auto_cancel and job.operation == "upgrade":
                 # a failed upgrade with auto-cancel always ends on the pre-upgrade version
                 assert self.ftd.version == event["from"], (self.ftd.version, event)
 
@@ -116,10 +116,10 @@ class FtdMachine(RuleBasedStateMachine):
 
     @invariant()
     def version_changes_only_through_completed_jobs(self):
-        if self.ftd.version != self.seen_version and self.ftd.state not in ("rebooting", "booting"):
-            assert self.version_changes_allowed > 0, "version changed without a completed upgrade or revert"
-            self.version_changes_allowed -= 1
+        if self.ftd.version != self.seen_version:
+            assert self.version_changes_allowed > 0, "version changed outside an upgrade, revert or reimage"
             self.seen_version = self.ftd.version
+        self.version_changes_allowed = 1 if self.ftd.state in ("rebooting", "booting") else 0
 
     @invariant()
     def at_most_one_package_and_it_is_consistent(self):
@@ -148,6 +148,6 @@ class FtdMachine(RuleBasedStateMachine):
         assert 0 <= self.ftd.disk_free_mb <= self.ftd.disk_total_mb
 
 
-FtdMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+FtdMachine.TestCase.settings = settings(max_examples=int(__import__('os').environ.get('FTD_STATEFUL_EXAMPLES', 60)), derandomize=True, stateful_step_count=40, deadline=None,
                                         suppress_health_check=[HealthCheck.too_slow])
 TestFtdStateful = FtdMachine.TestCase

@@ -91,6 +91,7 @@ async def test_lab_restarted_with_its_state_dir_keeps_versions_packages_and_hist
         await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"))
         ftd.start_upgrade()
         await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
+        await lab.settle()
         await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.1-5.sh.REL.tar"))
         uuid = ftd.uuid
     async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:

@@ -202,7 +202,8 @@ class FtdDevice:
         return old
 
     def delete_package(self) -> str | None:
-        if self.job and self.job.state == "IN_PROGRESS":
+        self._require_usable()
+        if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
             raise Refused("busy", self._say("refuse", "busy"))
         old = self.package.filename if self.package else None
         self.package = None
@@ -405,7 +406,8 @@ class FtdDevice:
         if self.state == "unusable":
             raise Refused("unusable", self._say("refuse", "unusable"))
         active = job is not None and job.operation == "upgrade" and (
-            job.state == "IN_PROGRESS" and job.phase in ("readiness", "install") or self.state == "upgrade_failed")
+            job.state == "IN_PROGRESS" and self.state in ("readiness_check", "upgrading")
+            or self.state == "upgrade_failed")
         if not active:
             raise Refused("no_job", self._say("refuse", "no_job"))
         assert job is not None
@@ -539,9 +541,21 @@ class FtdDevice:
         return int(self._seconds(rest))
 
     # -- reboot and power -------------------------------------------------
+    def _abort_check(self) -> None:
+        """A reboot or power loss interrupts a readiness check (and the upgrade it began)."""
+        if self.state != "readiness_check":
+            return
+        self._cancel_timer()
+        if self.readiness and self.readiness.state == "IN_PROGRESS":
+            self.readiness.state, self.readiness.finished = "FAILED", self.ctx.clock.now()
+            self.readiness.messages = [self._say("job", "interrupted")]
+        if self.job and self.job.state == "IN_PROGRESS" and self.job.phase == "readiness":
+            self._finish_job("FAILED", self._say("job", "interrupted"))
+
     def reboot(self) -> None:
         """An operator reboot (CLI `reboot`). Mid-install it breaks the device."""
         self._require_usable()
+        self._abort_check()
         if self.state in INSTALLING:
             self._broken = True
             self._emit("reboot", cause="operator", during=self.state)
@@ -596,6 +610,7 @@ class FtdDevice:
             return
         if self.state in INSTALLING or self.state in ("rebooting", "booting") and self.job and self.job.phase == "reboot":
             self._broken = True
+        self._abort_check()
         self._cancel_timer()
         self._emit("power", action="off", cause=cause)
         self.ev_off()

@@ -54,7 +54,7 @@ class FtdCliShell(Shell):
     def prompt(self) -> str:
         return "> "
 
-    async def _refusable(self, call: Callable[[], object]) -> str | None:
+    def _refusable(self, call: Callable[[], object]) -> str | None:
         try:
             call()
         except Refused as refused:
@@ -89,15 +89,15 @@ class FtdCliShell(Shell):
         return views.ftd_text("managers_local")
 
     async def cmd_configure_hostname(self, p: Parsed) -> str | None:
-        return await self._refusable(lambda: self.device.set_hostname(p.args["hostname"]))
+        return self._refusable(lambda: self.device.set_hostname(p.args["hostname"]))
 
     async def cmd_upgrade_cancel(self, _: Parsed) -> str:
         job = self.device.job
-        error = await self._refusable(self.device.cancel_upgrade)
+        error = self._refusable(self.device.cancel_upgrade)
         return error or views.ftd_text("cancel_started", version=job.base_version if job else "")
 
     async def cmd_upgrade_retry(self, _: Parsed) -> str:
-        return await self._refusable(self.device.retry_upgrade) or views.ftd_text("retry_started")
+        return self._refusable(self.device.retry_upgrade) or views.ftd_text("retry_started")
 
     async def cmd_upgrade_revert(self, _: Parsed) -> str | None:
         snap = self.device.revert
@@ -105,7 +105,7 @@ class FtdCliShell(Shell):
             return views.ftd_text("revert_info_none")
         if not _yes(await self.session.ask(views.ftd_text("revert_confirm", version=snap.version))):
             return None
-        return await self._refusable(self.device.start_revert) or views.ftd_text("revert_started", version=snap.version)
+        return self._refusable(self.device.start_revert) or views.ftd_text("revert_started", version=snap.version)
 
     async def cmd_upgrade_cleanup_revert(self, _: Parsed) -> str | None:
         snap = self.device.revert
@@ -113,12 +113,12 @@ class FtdCliShell(Shell):
             return views.ftd_text("revert_info_none")
         if not _yes(await self.session.ask(views.ftd_text("cleanup_confirm", version=snap.version))):
             return None
-        return await self._refusable(self.device.cleanup_revert) or views.ftd_text("cleanup_done")
+        return self._refusable(self.device.cleanup_revert) or views.ftd_text("cleanup_done")
 
     async def cmd_reboot(self, _: Parsed) -> str | None:
         if not _yes(await self.session.ask(views.ftd_text("reboot_confirm"))):
             return None
-        return await self._refusable(self.device.reboot)
+        return self._refusable(self.device.reboot)
 
     async def cmd_exit(self, _: Parsed) -> None:
         self.session.pop()

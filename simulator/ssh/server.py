@@ -187,6 +187,11 @@ class SSHSurface:
             task.cancel()
         await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
 
+    async def settled(self) -> None:
+        """Wait until every listener matches its device's state."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _on_event(self, event: Event) -> None:
         endpoint = self.endpoints.get(event["device"] or "")
         if endpoint is not None and event["kind"] == "state" and endpoint.listening != endpoint.device.services_up:
