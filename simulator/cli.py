@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -16,7 +18,8 @@ from . import profile as profiles
 from .packages import make_package
 from .versions import PackageName
 
-console = Console(highlight=False)
+# Wide enough for the device table when output goes to a file or pipe.
+console = Console(highlight=False, width=max(shutil.get_terminal_size((160, 24)).columns, 120))
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 TABLE_ROWS = 40  # a fleet of thousands prints its first rows only
 
@@ -97,14 +100,15 @@ async def _serve(lab) -> int:
 
 def _print_lab(lab, elapsed: float) -> None:
     clock = "virtual (jumps when idle)" if lab.clock.virtual else f"scaled x{lab.clock.scale:g}"
-    table = Table(title=f"lab {lab.name}: {len(lab.devices)} devices, started in {elapsed:.2f} s, time {clock}")
-    for column in ("name", "kind", "model", "version", "state", "ssh", "credentials"):
-        table.add_column(column)
+    table = Table(title=f"lab {lab.name}: {len(lab.devices)} devices, started in {elapsed:.2f} s, time {clock}",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("name", "kind", "model", "version", "state", "ssh", "login"):
+        table.add_column(column, no_wrap=True)
     rows = lab.endpoints()["devices"]
     for entry in rows[:TABLE_ROWS]:
         ssh = entry.get("ssh")
         table.add_row(entry["name"], entry["kind"], entry["model"], entry["version"], entry["state"],
-                      f"ssh -p {ssh['port']} {ssh['username']}@{ssh['host']}" if ssh else "-",
+                      f"{ssh['host']}:{ssh['port']}" if ssh else "-",
                       f"{ssh['username']} / {ssh['password']}" if ssh else "-")
     console.print(table)
     if len(rows) > TABLE_ROWS:
@@ -112,7 +116,7 @@ def _print_lab(lab, elapsed: float) -> None:
     console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}")
     if lab.endpoints_file:
         console.print(f"endpoints: {lab.endpoints_file}")
-    console.print("Ctrl-C stops the lab and keeps its state.")
+    console.print("Log in with: ssh -p PORT admin@HOST.  Ctrl-C stops the lab and keeps its state.")
     sys.stdout.flush()
 
 
