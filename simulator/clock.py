@@ -62,10 +62,6 @@ class Clock:
         self.scale = scale
         self._rearm(force=True)
 
-    def to_real(self, sim_seconds: float) -> float:
-        """Wall seconds a simulated duration takes in scaled mode."""
-        return sim_seconds / self.scale
-
     # -- timers ---------------------------------------------------------
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
         timer = Timer(self.now() + max(0.0, delay), next(self._seq), callback, args)
@@ -80,9 +76,6 @@ class Clock:
             await fut
         finally:
             timer.cancel()
-
-    def pending(self) -> int:
-        return sum(1 for t in self._heap if not t.cancelled)
 
     def next_deadline(self) -> float | None:
         self._drop_cancelled()

@@ -92,8 +92,3 @@ class PackageName:
         kind = m["kind"].lower()
         kind = "hotfix" if kind.startswith("hotfix") else kind
         return cls(filename, m["platform"] or "", kind, Version.parse(m["version"]))
-
-    @property
-    def stem(self) -> str:
-        """The name without `.sh.REL.tar`; the device names its upgrade log folder after it."""
-        return self.filename.removesuffix(".sh.REL.tar")
