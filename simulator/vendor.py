@@ -51,6 +51,7 @@ class FtdData(_Strict):
     blocked_targets: list[str]
     package_size_mb: dict[str, int]
     revert_snapshot_mb: int
+    deployments_kept: int
     timings: dict[str, float]
     upgrade_stages: dict[str, list[Stage]]
     early_stages: list[str]

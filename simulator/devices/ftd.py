@@ -19,6 +19,7 @@ from ..packages import PackageInfo
 from ..vendor import Stage
 from ..versions import PackageName, Version, update_type
 from .base import DeviceContext, Refused
+from .ftd_config import Change, Deployment, clone, factory_config, network_problem, pending_changes
 
 STATES = ["off", "booting", "online", "readiness_check", "upgrading", "upgrade_failed",
           "rolling_back", "reverting", "rebooting", "unusable"]
@@ -86,6 +87,7 @@ class Readiness:
     package: str
     state: str          # IN_PROGRESS | SUCCESS | FAILED
     started: float
+    duration: float = 0.0
     finished: float | None = None
     messages: list[str] = field(default_factory=list)
 
@@ -119,15 +121,21 @@ class FtdDevice:
         info = data.models[model]
         self.disk_total_mb = info.disk_mb
         self.disk_used_mb = disk_used_mb if disk_used_mb is not None else (info.disk_used_mb or data.base_disk_used_mb)
-        self.config: dict[str, Any] = {"hostname": hostname or "firepower"}
+        self.config: dict[str, Any] = factory_config(hostname or "firepower")   # running
+        self.candidate: dict[str, Any] = clone(self.config)                      # being edited
+        self.deployments: list[Deployment] = []
+        self.snort_restart_due = False      # the first deploy after an upgrade restarts Snort
         self.package: PackageInfo | None = None
+        self.package_id: str | None = None
         self.readiness: Readiness | None = None
         self.job: Job | None = None
         self.revert: RevertSnapshot | None = None
         self.hotfixes: list[str] = []
         self.history: list[dict[str, Any]] = []
         self.booted_at = ctx.clock.now()
+        self.boot_phase: str | None = None   # while booting: "os", then "apps" (web server starting)
         self._timer: Timer | None = None
+        self._deploy_timer: Timer | None = None
         self._broken = False      # a reboot or power loss hit a software install
         MACHINE.add_model(self, initial="online")
 
@@ -181,11 +189,100 @@ class FtdDevice:
         if self.state not in SERVICES_UP:
             raise Refused("not_online", self._say("refuse", "not_online", state=self.state))
 
+    def new_id(self) -> str:
+        """A fresh object id, reproducible under the lab's seed."""
+        return str(uuidlib.UUID(int=self.ctx.rng.getrandbits(128), version=4))
+
     # -- configuration ----------------------------------------------------
+    @property
+    def hostname_id(self) -> str:
+        return str(uuidlib.uuid5(uuidlib.UUID(self.uuid), "devicehostname"))
+
     def set_hostname(self, hostname: str) -> None:
+        """The CLI's `configure network hostname`: applied at once."""
         self._require_usable()
-        self.config["hostname"] = hostname
+        self.config["hostname"] = self.candidate["hostname"] = hostname
         self._emit("config", key="hostname", value=hostname)
+
+    def pending(self) -> list[Change]:
+        return pending_changes(self.config, self.candidate, self.hostname_id)
+
+    def stage_hostname(self, hostname: str) -> None:
+        self._require_usable()
+        self.candidate["hostname"] = hostname
+        self._emit("config.staged", entity="devicehostname", name=hostname)
+
+    def save_network(self, obj_id: str | None, name: str, sub_type: str, value: str,
+                     description: str | None = None) -> str:
+        """Create (obj_id None) or replace a network object in the candidate."""
+        self._require_usable()
+        networks = self.candidate["networks"]
+        if obj_id is not None and obj_id not in networks:
+            raise Refused("not_found", self._say("refuse", "not_found", id=obj_id))
+        if any(o["name"] == name and i != obj_id for i, o in networks.items()):
+            raise Refused("duplicate", self._say("refuse", "duplicate_name"))
+        problem = network_problem(sub_type, value)
+        if problem:
+            raise Refused("invalid", problem)
+        obj_id = obj_id or self.new_id()
+        networks[obj_id] = {"name": name, "subType": sub_type, "value": value, "description": description,
+                            "version": self.new_id().split("-")[0]}
+        self._emit("config.staged", entity="networkobject", name=name)
+        return obj_id
+
+    def delete_network(self, obj_id: str) -> None:
+        self._require_usable()
+        obj = self.candidate["networks"].pop(obj_id, None)
+        if obj is None:
+            raise Refused("not_found", self._say("refuse", "not_found", id=obj_id))
+        self._emit("config.staged", entity="networkobject", name=obj["name"], action="delete")
+
+    def discard_changes(self) -> None:
+        self._require_usable()
+        self.candidate = clone(self.config)
+        self._emit("config.discarded")
+
+    def deploy(self) -> Deployment:
+        """Make the candidate the running configuration (a queued job)."""
+        self._require_usable()
+        if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
+            raise Refused("busy", self._say("refuse", "deploy_busy"))
+        if any(d.state in ("QUEUED", "DEPLOYING") for d in self.deployments):
+            raise Refused("deploy_running", self._say("refuse", "deploy_running"))
+        deployment = Deployment(self.new_id(), self.ctx.clock.now(), changes=[c.name for c in self.pending()])
+        self.deployments.append(deployment)
+        del self.deployments[:-vendor.ftd().deployments_kept]
+        self._emit("deploy", state="QUEUED", id=deployment.id, changes=deployment.changes)
+        self._deploy_timer = self.ctx.clock.call_later(1, self._deploy_step, deployment)
+        return deployment
+
+    def _deploy_step(self, deployment: Deployment) -> None:
+        now = self.ctx.clock.now()
+        if deployment.state == "QUEUED":
+            deployment.state, deployment.started = "DEPLOYING", now
+            self._emit("deploy", state="DEPLOYING", id=deployment.id)
+            seconds = self._seconds(vendor.ftd().timings["deploy"])
+            self._deploy_timer = self.ctx.clock.call_later(seconds, self._deploy_step, deployment)
+            return
+        self._deploy_timer = None
+        self.config = clone(self.candidate)
+        deployment.state, deployment.finished = "DEPLOYED", now
+        deployment.message = self._say("job", "deployed")
+        self._emit("deploy", state="DEPLOYED", id=deployment.id)
+        if self.snort_restart_due:
+            self.snort_restart_due = False
+            self._emit("snort.restart", reason="first deployment after upgrade",
+                       traffic_interruption_s=vendor.ftd().timings["snort_restart"])
+
+    def _stop_deploy(self) -> None:
+        """A reboot or power loss ends a deployment that was running."""
+        if self._deploy_timer is not None:
+            self._deploy_timer.cancel()
+            self._deploy_timer = None
+        for deployment in self.deployments:
+            if deployment.state in ("QUEUED", "DEPLOYING"):
+                deployment.state, deployment.finished = "DEPLOY_FAILED", self.ctx.clock.now()
+                deployment.message = self._say("job", "deploy_interrupted")
 
     # -- packages ---------------------------------------------------------
     def accept_package(self, package: PackageInfo) -> str | None:
@@ -196,6 +293,7 @@ class FtdDevice:
             raise Refused("busy", self._say("refuse", "busy"))
         old = self.package.filename if self.package and self.package.filename != package.filename else None
         self.package = package
+        self.package_id = self.new_id()
         self.readiness = None
         self._emit("package", action="uploaded", filename=package.filename, version=package.version,
                    replaced=old)
@@ -206,7 +304,7 @@ class FtdDevice:
         if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
             raise Refused("busy", self._say("refuse", "busy"))
         old = self.package.filename if self.package else None
-        self.package = None
+        self.package = self.package_id = None
         self.readiness = None
         if old:
             self._emit("package", action="deleted", filename=old)
@@ -255,10 +353,11 @@ class FtdDevice:
             raise Refused("no_package", self._say("refuse", "no_package"))
         if self.state != "online":
             raise Refused("busy", self._say("refuse", "busy"))
-        self.readiness = Readiness(self.package.filename, "IN_PROGRESS", self.ctx.clock.now())
+        seconds = self._seconds(vendor.ftd().timings["readiness_check"])
+        self.readiness = Readiness(self.package.filename, "IN_PROGRESS", self.ctx.clock.now(), seconds)
         self.ev_check()
         self._emit("readiness", state="IN_PROGRESS", package=self.package.filename)
-        self._after(self._seconds(vendor.ftd().timings["readiness_check"]), self._readiness_done)
+        self._after(seconds, self._readiness_done)
         return self.readiness
 
     def _evaluate_readiness(self) -> list[str]:
@@ -287,6 +386,8 @@ class FtdDevice:
             raise Refused("no_package", self._say("refuse", "no_package"))
         if self.state != "online":
             raise Refused("busy", self._say("refuse", "busy"))
+        if self.pending():
+            raise Refused("pending_changes", self._say("refuse", "pending_changes"))
         target = self.package.version or self.version
         kind = self.package.kind if self.package.kind in ("patch", "hotfix") else update_type(
             self.ver, Version.parse(target)) if self.package.version else "major"
@@ -298,10 +399,11 @@ class FtdDevice:
         if self.readiness and self.readiness.state == "SUCCESS" and self.readiness.package == self.package.filename:
             self._begin_install()
         else:
-            self.readiness = Readiness(self.package.filename, "IN_PROGRESS", now)
+            seconds = self._seconds(vendor.ftd().timings["readiness_check"])
+            self.readiness = Readiness(self.package.filename, "IN_PROGRESS", now, seconds)
             self.ev_check()
             self._log(self._say("job", "readiness"))
-            self._after(self._seconds(vendor.ftd().timings["readiness_check"]), self._job_readiness_done)
+            self._after(seconds, self._job_readiness_done)
         return self.job
 
     def _job_readiness_done(self) -> None:
@@ -460,9 +562,10 @@ class FtdDevice:
             self.hotfixes.append(job.package)
         elif job.update_type in ("major", "maintenance"):
             size = vendor.ftd().revert_snapshot_mb * 1024
-            self.revert = RevertSnapshot(job.base_version, dict(self.config), self.ctx.clock.now(), size)
+            self.revert = RevertSnapshot(job.base_version, clone(self.config), self.ctx.clock.now(), size)
         # The installed package is consumed by the upgrade.
-        self.package, self.readiness = None, None
+        self.package = self.package_id = self.readiness = None
+        self.snort_restart_due = True
         job.phase, job.message = "post", "Running post-upgrade tasks"
         self._emit("upgrade.post_tasks")
         self._after(self._seconds(vendor.ftd().timings["post_upgrade_tasks"]), self._post_tasks_done)
@@ -498,7 +601,8 @@ class FtdDevice:
     def _revert_booted(self) -> None:
         assert self.job is not None and self.revert is not None
         # Post-upgrade configuration changes are not retained.
-        self.config = dict(self.revert.config)
+        self.config = clone(self.revert.config)
+        self.candidate = clone(self.config)
         self.revert = None
         self.hotfixes = []
         self._finish_job("COMPLETED", self._say("job", "reverted", version=self.version))
@@ -558,6 +662,7 @@ class FtdDevice:
         self._abort_check()
         if self.state in INSTALLING:
             self._broken = True
+            self._stop_deploy()
             self._emit("reboot", cause="operator", during=self.state)
             self._cancel_timer()
             self.ev_reboot()
@@ -566,6 +671,7 @@ class FtdDevice:
         self._reboot(version=self.version, then=None)
 
     def _reboot(self, version: str, then) -> None:
+        self._stop_deploy()
         fault = self.ctx.faults.take(self.name, "reboot")
         self._emit("reboot", cause="upgrade" if then else "operator")
         self.ev_reboot()
@@ -580,8 +686,12 @@ class FtdDevice:
         self._after(self._seconds(vendor.ftd().timings["shutdown"]), self._boot, then)
 
     def _boot(self, then=None) -> None:
+        """Boot in two phases: the OS (CLI comes up at its end), then the
+        applications (the web server answers 503 until they are up)."""
         self.ev_boot()
-        seconds = self._seconds(vendor.ftd().timings["boot"])
+        self.boot_phase = "os"
+        timings = vendor.ftd().timings
+        factor = 1.0
         fault = self.ctx.faults.take(self.name, "boot")
         if fault:
             self._emit("fault", point="boot", action=fault.action)
@@ -590,11 +700,21 @@ class FtdDevice:
             if fault.action == "fail":
                 self._broken = True
             if fault.action == "slow":
-                seconds *= fault.factor
+                factor = fault.factor
+        self._after(self._seconds(timings["boot"]) * factor, self._apps_starting,
+                    self._seconds(timings["app_init"]) * factor, then)
+
+    def _apps_starting(self, seconds: float, then=None) -> None:
+        if self._broken:
+            self._booted(then)
+            return
+        self.boot_phase = "apps"
+        self._emit("boot", phase="apps")
         self._after(seconds, self._booted, then)
 
     def _booted(self, then=None) -> None:
         self._timer = None
+        self.boot_phase = None
         if self._broken:
             if self.job and self.job.state == "IN_PROGRESS":
                 self._finish_job("FAILED", self._say("job", "power_loss"))
@@ -612,6 +732,8 @@ class FtdDevice:
             self._broken = True
         self._abort_check()
         self._cancel_timer()
+        self._stop_deploy()
+        self.boot_phase = None
         self._emit("power", action="off", cause=cause)
         self.ev_off()
 
@@ -628,8 +750,10 @@ class FtdDevice:
         self._cancel_timer()
         self._broken = False
         self.version = target
-        self.config = {"hostname": "firepower"}
-        self.package = self.readiness = self.job = self.revert = None
+        self.config = factory_config("firepower")
+        self.candidate = clone(self.config)
+        self.deployments = []
+        self.package = self.package_id = self.readiness = self.job = self.revert = None
         self.hotfixes = []
         self._emit("reimage", version=target)
         self._boot()
@@ -644,6 +768,8 @@ class FtdDevice:
             "job": asdict(self.job) if self.job else None,
             "revert": asdict(self.revert) if self.revert else None,
             "hotfixes": self.hotfixes, "history": self.history, "disk_used_mb": self.disk_used_mb,
+            "candidate": self.candidate, "deployments": [asdict(d) for d in self.deployments],
+            "package_id": self.package_id, "snort_restart_due": self.snort_restart_due,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -656,6 +782,12 @@ class FtdDevice:
         self.job = Job(**data["job"]) if data["job"] else None
         self.revert = RevertSnapshot(**data["revert"]) if data["revert"] else None
         self.hotfixes, self.history = data["hotfixes"], data["history"]
+        self.config.setdefault("networks", {})
+        self.candidate = data.get("candidate") or clone(self.config)
+        self.deployments = [Deployment(**d) for d in data.get("deployments", [])]
+        self._stop_deploy()     # the lab stopped under it: like a power loss
+        self.package_id = data.get("package_id") or (self.new_id() if self.package else None)
+        self.snort_restart_due = data.get("snort_restart_due", False)
         self._resume(data["state"])
 
     def _resume(self, state: str) -> None:
