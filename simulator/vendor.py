@@ -32,6 +32,7 @@ class Train(_Strict):
     asa: str
     lsp: str
     vdb: str
+    fdm_api: str
 
 
 class Stage(_Strict):

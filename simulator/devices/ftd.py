@@ -153,6 +153,22 @@ class FtdDevice:
         return Version.parse(self.version)
 
     @property
+    def train(self) -> vendor.Train:
+        """The release train's facts (companion FXOS, ASA train, rule/VDB versions)."""
+        data = vendor.ftd()
+        return data.trains.get(data.train_of(self.ver.numbers)) or next(iter(data.trains.values()))
+
+    @property
+    def asa_version(self) -> str:
+        """The Lina (ASA) version a release carries, e.g. 7.4.1-172 -> 9.20(1)172."""
+        return f"{self.train.asa}({self.ver.maintenance}){self.ver.build}"
+
+    @property
+    def ssp_version(self) -> str:
+        """The platform (FXOS) build bundled with the release, e.g. 2.14(1.172)."""
+        return f"{self.train.fxos}({self.ver.maintenance}.{self.ver.build})"
+
+    @property
     def services_up(self) -> bool:
         return self.state in SERVICES_UP
 

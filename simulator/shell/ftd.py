@@ -14,13 +14,13 @@ from pathlib import Path
 
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
+from ..devices.ftd_files import UPDATES_DIR, updates_dir
 from ..journal import Event
 from ..packages import PackageInfo
 from . import ftd_views as views
 from .session import Session, Shell, first_done
 from .tree import Parsed
 
-UPDATES_DIR = "/var/sf/updates"
 LOG_DIR = "/ngfw/var/log/sf"
 
 
@@ -35,7 +35,7 @@ class FtdContext:
     sudo_lectured: set[str] = field(default_factory=set)
 
     def updates_path(self) -> Path:
-        return self.fs_root / UPDATES_DIR.lstrip("/")
+        return updates_dir(self.fs_root)
 
 
 def _yes(answer: str | None) -> bool:
@@ -210,7 +210,7 @@ class DiagShell(Shell):
 
     async def cmd_show_version(self, _: Parsed) -> str:
         d = self.device
-        body = self._text("show_version_body", asa=views.asa_version(d), ssp=views.ssp_version(d),
+        body = self._text("show_version_body", asa=d.asa_version, ssp=d.ssp_version,
                           hostname=d.hostname, uptime=views.uptime(d), hardware=d.info.asa_hardware,
                           mac=d.uuid[:4], serial=d.serial,
                           modified=time.strftime("%H:%M:%S.000 UTC %a %b %d %Y", time.gmtime(d.booted_at)))

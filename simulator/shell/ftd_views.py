@@ -9,7 +9,6 @@ from typing import Any
 
 from .. import vendor
 from ..devices.ftd import FtdDevice, Job
-from ..versions import Version
 from .tree import CommandTree
 
 
@@ -36,15 +35,10 @@ def stamp(t: float) -> str:
     return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(t))
 
 
-def train(device: FtdDevice) -> vendor.Train:
-    data = vendor.ftd()
-    return data.trains.get(data.train_of(device.ver.numbers)) or next(iter(data.trains.values()))
-
-
 def os_line(device: FtdDevice) -> str:
     v = device.ver
     if device.info.os == "fxos":
-        return f"Cisco Firepower Extensible Operating System (FX-OS) v{train(device).fxos}.{v.maintenance} (build {v.build})"
+        return f"Cisco Firepower Extensible Operating System (FX-OS) v{device.train.fxos}.{v.maintenance} (build {v.build})"
     return f"Cisco Fire Linux OS v{v.numbers} (build {v.build})"
 
 
@@ -56,22 +50,11 @@ def banner(device: FtdDevice, last_login: str) -> str:
 
 
 def show_version(device: FtdDevice) -> str:
-    v, t = device.ver, train(device)
+    v, t = device.ver, device.train
     header = f"[ {device.hostname} ]".center(52, "-")
     return ftd_text("show_version", header=header, description=device.info.description,
                     type_id=device.info.type_id, numbers=v.numbers, build=v.build, uuid=device.uuid,
                     lsp=t.lsp, vdb=t.vdb).rstrip("\n")
-
-
-def asa_version(device: FtdDevice) -> str:
-    """The Lina (ASA) version a release carries, e.g. 7.4.1-172 -> 9.20(1)172."""
-    v: Version = device.ver
-    return f"{train(device).asa}({v.maintenance}){v.build}"
-
-
-def ssp_version(device: FtdDevice) -> str:
-    v = device.ver
-    return f"{train(device).fxos}({v.maintenance}.{v.build})"
 
 
 def uptime(device: FtdDevice) -> str:

@@ -18,10 +18,11 @@ import asyncssh
 
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
+from ..devices.ftd_files import UPDATES_DIR, make_device_fs, receive_package
 from ..journal import Event, Journal
-from ..packages import PackageInfo, inspect_package
+from ..packages import PackageInfo
 from ..shell import ftd_views as views
-from ..shell.ftd import UPDATES_DIR, FtdCliShell, FtdContext
+from ..shell.ftd import FtdCliShell, FtdContext
 from ..shell.session import Session
 
 
@@ -32,12 +33,6 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
     path.write_bytes(key.export_private_key())
     path.chmod(0o600)
     return key
-
-
-def make_device_fs(root: Path) -> None:
-    """The folders of the device file system that clients expect (made on first use)."""
-    for folder in (UPDATES_DIR.lstrip("/"), "home/admin"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
 
 
 class _ProcessChannel:
@@ -115,12 +110,7 @@ class DeviceEndpoint:
         return FtdContext(self.device, self.fs_root, self.register_package)
 
     def register_package(self, path: Path) -> PackageInfo:
-        """A file arrived in /var/sf/updates: it becomes the device's one package."""
-        info = inspect_package(path)
-        old = self.device.accept_package(info)
-        if old:
-            (path.parent / old).unlink(missing_ok=True)
-        return info
+        return receive_package(self.device, path)
 
 
 class _DeviceSSHServer(asyncssh.SSHServer):
