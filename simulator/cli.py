@@ -102,13 +102,13 @@ def _print_lab(lab, elapsed: float) -> None:
     clock = "virtual (jumps when idle)" if lab.clock.virtual else f"scaled x{lab.clock.scale:g}"
     table = Table(title=f"lab {lab.name}: {len(lab.devices)} devices, started in {elapsed:.2f} s, time {clock}",
                   box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("name", "kind", "model", "version", "state", "ssh", "login"):
+    for column in ("name", "kind", "model", "version", "state", "ssh", "https", "login"):
         table.add_column(column, no_wrap=True)
     rows = lab.endpoints()["devices"]
     for entry in rows[:TABLE_ROWS]:
-        ssh = entry.get("ssh")
+        ssh, https = entry.get("ssh"), entry.get("https")
         table.add_row(entry["name"], entry["kind"], entry["model"], entry["version"], entry["state"],
-                      f"{ssh['host']}:{ssh['port']}" if ssh else "-",
+                      f"{ssh['host']}:{ssh['port']}" if ssh else "-", https["url"] if https else "-",
                       f"{ssh['username']} / {ssh['password']}" if ssh else "-")
     console.print(table)
     if len(rows) > TABLE_ROWS:
@@ -116,7 +116,8 @@ def _print_lab(lab, elapsed: float) -> None:
     console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}")
     if lab.endpoints_file:
         console.print(f"endpoints: {lab.endpoints_file}")
-    console.print("Log in with: ssh -p PORT admin@HOST.  Ctrl-C stops the lab and keeps its state.")
+    console.print(f"Log in with: ssh -p PORT admin@HOST; REST: POST <https>/api/fdm/latest/fdm/token "
+                  f"(self-signed; CA: {lab.ca_path}).  Ctrl-C stops the lab and keeps its state.")
     sys.stdout.flush()
 
 

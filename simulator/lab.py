@@ -22,8 +22,11 @@ from .devices.base import DeviceContext
 from .devices.ftd import FtdDevice
 from .faults import FaultPlan
 from .journal import Journal
+from .rest import fdm
+from .rest.server import HTTPSSurface
 from .ssh.server import SSHSurface, load_host_key
 from .store import Store
+from .tls import LabCertificates
 
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 
@@ -49,6 +52,8 @@ class Lab:
         for spec in self.profile.expanded():
             self.devices[spec.name] = self._build(spec)
         self.ssh: SSHSurface | None = None
+        self.https: HTTPSSurface | None = None
+        self.certificates = LabCertificates(self.state_dir / "tls", host)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
         self.running = False
@@ -74,7 +79,10 @@ class Lab:
         self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys())
         for spec in self.profile.expanded():
             self.ssh.add(self.devices[spec.name], spec.ssh_port, self.store.device_fs(spec.name))
-        await self.ssh.start()
+        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.make_app)
+        for spec in self.profile.expanded():
+            self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
+        await asyncio.gather(self.ssh.start(), self.https.start())
         self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now()})
         self.journal.emit(None, "lab.started", lab=self.name, devices=len(self.devices))
         if self._autojump:
@@ -99,6 +107,8 @@ class Lab:
             self._jumper.cancel()
         if self.ssh:
             await self.ssh.stop()
+        if self.https:
+            await self.https.stop()
         self.journal.emit(None, "lab.stopped", lab=self.name)
         self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now()})
         self.store.close()
@@ -111,6 +121,13 @@ class Lab:
         closed after reboots); useful after moving virtual time."""
         if self.ssh:
             await self.ssh.settled()
+        if self.https:
+            await self.https.settled()
+
+    @property
+    def ca_path(self) -> Path:
+        """The lab CA that signs every HTTPS certificate (for clients that verify)."""
+        return self.certificates.ca_path
 
     async def __aenter__(self) -> Lab:
         return await self.start()
@@ -127,6 +144,9 @@ class Lab:
             if self.ssh and name in self.ssh.endpoints:
                 entry["ssh"] = {"host": self.host, "port": self.ssh.endpoints[name].port,
                                 "username": device.username, "password": device.password}
+            if self.https and name in self.https.sites:
+                entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
+                                  "password": device.password, "ca": str(self.ca_path)}
             devices.append(entry)
         return {"lab": self.name, "state_dir": str(self.state_dir), "devices": devices}
 

@@ -34,6 +34,7 @@ class DeviceSpec(_Strict):
     count: int | None = Field(default=None, ge=1, le=20000)
     start: int = Field(default=1, ge=0)
     ssh_port: int = Field(default=0, ge=0, le=65535)
+    https_port: int = Field(default=0, ge=0, le=65535)
     username: str | None = None
     password: str | None = None
     fxos_version: str | None = None
@@ -69,7 +70,8 @@ class DeviceSpec(_Strict):
             fields = self.model_dump()
             fields.update(name=self.name.format(n=n), count=None,
                           hostname=self.hostname.format(n=n) if self.hostname else None,
-                          ssh_port=self.ssh_port + i if self.ssh_port else 0)
+                          ssh_port=self.ssh_port + i if self.ssh_port else 0,
+                          https_port=self.https_port + i if self.https_port else 0)
             out.append(DeviceSpec.model_construct(**fields))
         return out
 

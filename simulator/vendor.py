@@ -53,6 +53,7 @@ class FtdData(_Strict):
     package_size_mb: dict[str, int]
     revert_snapshot_mb: int
     deployments_kept: int
+    readiness_scripts: int
     timings: dict[str, float]
     upgrade_stages: dict[str, list[Stage]]
     early_stages: list[str]

@@ -126,7 +126,8 @@ class FtdDevice:
         self.deployments: list[Deployment] = []
         self.snort_restart_due = False      # the first deploy after an upgrade restarts Snort
         self.package: PackageInfo | None = None
-        self.package_id: str | None = None
+        self.package_id: str | None = None          # the API's id for the uploaded package
+        self.package_uploaded: float | None = None
         self.readiness: Readiness | None = None
         self.job: Job | None = None
         self.revert: RevertSnapshot | None = None
@@ -301,24 +302,26 @@ class FtdDevice:
                 deployment.message = self._say("job", "deploy_interrupted")
 
     # -- packages ---------------------------------------------------------
-    def accept_package(self, package: PackageInfo) -> str | None:
-        """A package file arrived; it replaces the previous one (whose name is
-        returned so the surface can remove the file)."""
+    def require_package_slot(self) -> None:
+        """Refuse (before a transfer) when a package cannot be taken or removed now."""
         self._require_usable()
         if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
             raise Refused("busy", self._say("refuse", "busy"))
+
+    def accept_package(self, package: PackageInfo) -> str | None:
+        """A package file arrived; it replaces the previous one (whose name is
+        returned so the surface can remove the file)."""
+        self.require_package_slot()
         old = self.package.filename if self.package and self.package.filename != package.filename else None
         self.package = package
-        self.package_id = self.new_id()
+        self.package_id, self.package_uploaded = self.new_id(), self.ctx.clock.now()
         self.readiness = None
         self._emit("package", action="uploaded", filename=package.filename, version=package.version,
                    replaced=old)
         return old
 
     def delete_package(self) -> str | None:
-        self._require_usable()
-        if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
-            raise Refused("busy", self._say("refuse", "busy"))
+        self.require_package_slot()
         old = self.package.filename if self.package else None
         self.package = self.package_id = None
         self.readiness = None
@@ -785,7 +788,8 @@ class FtdDevice:
             "revert": asdict(self.revert) if self.revert else None,
             "hotfixes": self.hotfixes, "history": self.history, "disk_used_mb": self.disk_used_mb,
             "candidate": self.candidate, "deployments": [asdict(d) for d in self.deployments],
-            "package_id": self.package_id, "snort_restart_due": self.snort_restart_due,
+            "package_id": self.package_id, "package_uploaded": self.package_uploaded,
+            "snort_restart_due": self.snort_restart_due,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -803,6 +807,7 @@ class FtdDevice:
         self.deployments = [Deployment(**d) for d in data.get("deployments", [])]
         self._stop_deploy()     # the lab stopped under it: like a power loss
         self.package_id = data.get("package_id") or (self.new_id() if self.package else None)
+        self.package_uploaded = data.get("package_uploaded")
         self.snort_restart_due = data.get("snort_restart_due", False)
         self._resume(data["state"])
 
