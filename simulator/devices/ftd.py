@@ -495,7 +495,9 @@ class FtdDevice:
             self._reboot_into(job.target_version, after=self._revert_booted)
         else:
             self._log("System will now reboot.")
-            self._reboot_into(job.target_version, after=self._upgrade_booted)
+            # A hotfix is listed as installed but leaves the software version alone.
+            version = job.base_version if job.update_type == "hotfix" else job.target_version
+            self._reboot_into(version, after=self._upgrade_booted)
 
     def _stage_failed(self, stage: Stage, detail: str) -> None:
         job = self.job

@@ -26,6 +26,8 @@ from .server import DeviceSite, HTTPSSurface
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API = "/api/fdm/{v}"
+SITE = web.RequestKey("site", DeviceSite)
+USER = web.RequestKey("user", str)
 PAGE_LIMIT = 10
 
 
@@ -44,7 +46,7 @@ def error_body(description: str, key: str = "General", location: str = "", code:
 
 # -- request helpers ----------------------------------------------------------------
 def site_of(request: web.Request) -> DeviceSite:
-    return request["site"]
+    return request[SITE]
 
 
 def device_of(request: web.Request) -> FtdDevice:
@@ -224,7 +226,7 @@ async def start_readiness(request: web.Request) -> web.Response:
     device = device_of(request)
     upgrade_file_ref(device, await json_body(request, required=False))
     device.run_readiness_check()
-    return web.json_response({"scheduleType": "IMMEDIATE", "user": request["user"], "forceOperation": False,
+    return web.json_response({"scheduleType": "IMMEDIATE", "user": request[USER], "forceOperation": False,
                               "jobHistoryUuid": device.new_id(), "ipAddress": request.remote,
                               "jobName": "Upgrade Readiness Check", "id": device.new_id(),
                               "type": "upgradereadinesscheck"})
@@ -481,7 +483,7 @@ def make_app(surface: HTTPSSurface) -> web.Application:
             # The web server is up but the applications behind it are not.
             return web.Response(status=503, content_type="text/html",
                                 text="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")
-        request["site"] = site
+        request[SITE] = site
         device = site.device
         try:
             response = await _checked(request, handler, device)
@@ -516,7 +518,7 @@ def make_app(surface: HTTPSSurface) -> web.Application:
             if user is None:
                 raise FdmError(401, "Access token invalid, expired or revoked." if token
                                else "Authentication required: send Authorization: Bearer <access_token>.")
-            request["user"] = user
+            request[USER] = user
         return await handler(request)
 
     app = web.Application(middlewares=[device_middleware], client_max_size=4 * 1024**3)

@@ -58,10 +58,11 @@ def upgrade_file(device: FtdDevice) -> dict[str, Any]:
         kind = PackageName.parse(package.filename).kind
     except ValueError:
         kind = package.kind
+    # Every package kind ends in a reboot on this model (hotfixes included).
     return {"version": short_version(device.package_id), "user": device.username,
             "uploadDate": iso(device.package_uploaded), "fileSize": package.file_bytes,
             "upgradeFileName": package.filename, "updateVersion": package.version,
-            "upgradeFrom": _upgrade_from(package.version), "rebootRequired": kind != "hotfix",
+            "upgradeFrom": _upgrade_from(package.version), "rebootRequired": True,
             "upgradeType": kind, "id": device.package_id, "type": "upgradefile"}
 
 
@@ -93,10 +94,10 @@ def upgrade_status(device: FtdDevice, job: Job | None) -> dict[str, Any]:
                 "message": "No upgrade has been run on this device.", "detailedFailure": None,
                 "progressPercent": 0, "timeRemainingInSeconds": 0, "startTime": None, "endTime": None,
                 "id": "default", "type": "upgradestatus"}
-    running = job.phase != "done"
-    state = "IN_PROGRESS" if running else job.state
+    # A cancel (rollback) in progress is still a running job to the API.
+    state = "IN_PROGRESS" if job.state == "CANCELLED" and job.phase != "done" else job.state
     message = job.message
-    if running and job.phase in ("install", "rollback") and job.script:
+    if state == "IN_PROGRESS" and job.phase in ("install", "rollback") and job.script:
         message = f"{job.message}... ({job.script})"
     return {"state": state, "upgradePackageFilename": job.package or None, "updateType": job.update_type,
             "baseVersion": job.base_version, "targetVersion": job.target_version,
