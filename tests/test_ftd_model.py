@@ -257,3 +257,70 @@ async def test_snapshot_restore_resumes_a_job_in_flight(make):
     assert twin.state == "upgrading" and twin.job.stage == ftd.job.stage
     await settle(twin)
     assert twin.version == "7.6.0-113" and twin.job.state == "COMPLETED"
+
+
+async def test_candidate_configuration_deploys_and_survives_a_snapshot(make):
+    ftd = make()
+    net = ftd.save_network(None, "servers", "NETWORK", "10.2.0.0/24")
+    ftd.stage_hostname("edge-1")
+    assert {(c.name, c.action) for c in ftd.pending()} == {("servers", "ADD"), ("edge-1", "EDIT")}
+    assert ftd.hostname == ftd.config["hostname"] != "edge-1"    # running config unchanged until deployed
+    with pytest.raises(Refused) as err:
+        ftd.save_network(None, "servers", "HOST", "10.2.0.1")
+    assert err.value.message == "Validation failed due to a duplicate name"
+    with pytest.raises(Refused):
+        ftd.save_network(None, "bad", "RANGE", "10.0.0.9-10.0.0.1")
+    deployment = ftd.deploy()
+    with pytest.raises(Refused):
+        ftd.deploy()                                   # one deployment at a time
+    await ftd.ctx.clock.run_until(lambda: deployment.state == "DEPLOYED")
+    assert ftd.pending() == [] and ftd.config["hostname"] == "edge-1"
+    ftd.delete_network(net)
+    assert [c.action for c in ftd.pending()] == ["DELETE"]
+
+    copy = make()
+    copy.restore(ftd.snapshot())
+    assert copy.pending() == ftd.pending() and copy.deployments[0].state == "DEPLOYED"
+    copy.discard_changes()
+    assert copy.pending() == [] and net in copy.config["networks"]
+
+
+async def test_reboot_fails_a_running_deployment_and_boot_has_two_phases(make):
+    ftd = make()
+    ftd.stage_hostname("edge-2")
+    deployment = ftd.deploy()
+    await ftd.ctx.clock.advance(5)
+    assert deployment.state == "DEPLOYING"
+    ftd.reboot()
+    assert deployment.state == "DEPLOY_FAILED" and ftd.pending()
+    phases = []
+    ftd.ctx.journal.subscribe(lambda e: phases.append((e["kind"], e.get("state") or e.get("phase"))), device=ftd.name)
+    await ftd.ctx.clock.run_until(lambda: ftd.state == "online")
+    assert phases == [("state", "booting"), ("boot", "apps"), ("state", "online")]
+
+
+async def test_upgrade_waits_for_pending_changes_and_first_deploy_restarts_snort(make):
+    ftd = make()
+    make.package(ftd, UPGRADE_76)
+    ftd.save_network(None, "dmz", "HOST", "192.0.2.10")
+    with pytest.raises(Refused) as err:
+        ftd.start_upgrade()
+    assert err.value.message == "You must deploy all uncommited changes before starting a system upgrade."
+    ftd.deploy()
+    with pytest.raises(Refused):
+        ftd.start_upgrade()                            # the deployment still runs: pending until it ends
+    await ftd.ctx.clock.run_until(lambda: not ftd.pending())
+    ftd.start_upgrade()
+    with pytest.raises(Refused):
+        ftd.deploy()                                   # no deployment during an upgrade
+    await settle(ftd)
+    restarts = ftd.ctx.journal.select(device=ftd.name, kind="snort.restart")
+    assert restarts == []
+    ftd.stage_hostname("after")
+    deployment = ftd.deploy()
+    await ftd.ctx.clock.run_until(lambda: deployment.state == "DEPLOYED")
+    assert len(ftd.ctx.journal.select(device=ftd.name, kind="snort.restart")) == 1
+    ftd.stage_hostname("again")
+    deployment = ftd.deploy()
+    await ftd.ctx.clock.run_until(lambda: deployment.state == "DEPLOYED")
+    assert len(ftd.ctx.journal.select(device=ftd.name, kind="snort.restart")) == 1
