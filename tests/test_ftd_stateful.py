@@ -69,7 +69,10 @@ class FtdMachine(RuleBasedStateMachine):
 
     @rule(auto_cancel=st.booleans())
     def upgrade(self, auto_cancel):
+        pending, job = bool(self.ftd.pending()), self.ftd.job
         self._try(self.ftd.start_upgrade, auto_cancel)
+        if pending:
+            assert self.ftd.job is job, "an upgrade started while changes were pending"
 
     @rule()
     def readiness(self):
@@ -86,6 +89,14 @@ class FtdMachine(RuleBasedStateMachine):
     @rule()
     def revert(self):
         self._try(self.ftd.start_revert)
+
+    @rule(name=st.sampled_from(["a", "b"]), value=st.sampled_from(["10.0.0.1", "10.0.0.0/8", "bad"]))
+    def stage_network(self, name, value):
+        self._try(self.ftd.save_network, None, name, "NETWORK" if "/" in value else "HOST", value)
+
+    @rule()
+    def deploy(self):
+        self._try(self.ftd.deploy)
 
     @rule()
     def cleanup_revert(self):
@@ -142,6 +153,13 @@ class FtdMachine(RuleBasedStateMachine):
             pass
         else:
             raise AssertionError("unusable device accepted a package")
+
+    @invariant()
+    def deployments_run_only_while_the_device_is_up(self):
+        running = [d for d in self.ftd.deployments if d.state in ("QUEUED", "DEPLOYING")]
+        assert len(running) <= 1
+        if running:
+            assert self.ftd.state not in ("off", "rebooting", "booting", "unusable")
 
     @invariant()
     def disk_never_negative(self):
