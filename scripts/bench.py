@@ -1,5 +1,6 @@
 """Benchmark a lab: devices hosted, resident memory per idle device, lab start
-time, SSH login-to-prompt latency (p50/p95) and concurrent interactive sessions.
+time, SSH login-to-prompt latency (p50/p95), concurrent interactive sessions,
+and FDM REST latency (token + system info over HTTPS, one client and many).
 
 The lab runs as `simulator up` in its own process (as users run it); the
 clients run here, so their cost is not counted against the lab."""
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import asyncssh
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,34 @@ async def sequential(endpoints: dict, count: int) -> list[float]:
     return [await login_to_prompt(ssh["host"], ssh["port"], ssh["password"]) for _ in range(count)]
 
 
+async def rest_call(client: httpx.AsyncClient, https: dict) -> float:
+    """A fresh client's work: get a token, read system info."""
+    started = time.perf_counter()
+    r = await client.post(https["url"] + "/api/fdm/latest/fdm/token", json={
+        "grant_type": "password", "username": https["username"], "password": https["password"]})
+    token = r.raise_for_status().json()["access_token"]
+    r = await client.get(https["url"] + "/api/fdm/latest/operational/systeminfo/default",
+                         headers={"Authorization": f"Bearer {token}"})
+    r.raise_for_status()
+    return time.perf_counter() - started
+
+
+async def rest(endpoints: dict, clients: int, rounds: int) -> tuple[list[float], list[float], int]:
+    devices = endpoints["devices"]
+    async with httpx.AsyncClient(verify=False, timeout=60, limits=httpx.Limits(max_connections=clients)) as client:
+        quiet = [await rest_call(client, devices[0]["https"]) for _ in range(50)]
+        loaded: list[float] = []
+        errors = 0
+        for r in range(rounds):
+            batch = [devices[(r * clients + i) % len(devices)]["https"] for i in range(clients)]
+            for result in await asyncio.gather(*(rest_call(client, h) for h in batch), return_exceptions=True):
+                if isinstance(result, BaseException):
+                    errors += 1
+                else:
+                    loaded.append(result)
+    return quiet, loaded, errors
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -107,6 +137,7 @@ def main() -> None:
         try:
             quiet = asyncio.run(sequential(endpoints, 50))
             loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds))
+            rest_quiet, rest_loaded, rest_errors = asyncio.run(rest(endpoints, args.clients, args.rounds))
         finally:
             stop_lab(proc)
     per_device = (rss - base_rss) / max(1, args.devices - 1)
@@ -116,6 +147,9 @@ def main() -> None:
     print(f"login-to-prompt, one client:     p50 {pct(quiet, 50):.1f} ms, p95 {pct(quiet, 95):.1f} ms")
     print(f"login-to-prompt, {args.clients} concurrent:  p50 {pct(loaded, 50):.1f} ms, "
           f"p95 {pct(loaded, 95):.1f} ms, {len(loaded)} sessions, {errors} errors")
+    print(f"REST token + systeminfo, one client: p50 {pct(rest_quiet, 50):.1f} ms, p95 {pct(rest_quiet, 95):.1f} ms")
+    print(f"REST token + systeminfo, {args.clients} concurrent: p50 {pct(rest_loaded, 50):.1f} ms, "
+          f"p95 {pct(rest_loaded, 95):.1f} ms, {len(rest_loaded)} calls, {rest_errors} errors")
     print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
 
 
