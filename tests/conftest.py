@@ -93,14 +93,16 @@ async def upload(port: int, path: Path, remote_dir: str = "/var/sf/updates") -> 
 
 @pytest.fixture
 def lab_process(tmp_path):
-    """`simulator up` as a user runs it, in virtual time; yields (endpoints, process)."""
+    """`simulator up` as a user runs it, in virtual time unless `--time-scale`
+    is passed; yields (endpoints, process)."""
     started = []
 
     def start(profile: str = "ftd-standalone", *extra: str, state_dir: Path | None = None):
         endpoints = tmp_path / f"endpoints-{len(started)}.json"
         state = state_dir or tmp_path / "state"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "up", profile, "--virtual-time", "--state-dir", str(state),
+            [sys.executable, "-m", "simulator", "up", profile,
+             *([] if "--time-scale" in extra else ["--virtual-time"]), "--state-dir", str(state),
              "--endpoints", str(endpoints), "--seed", "1", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         started.append(proc)

@@ -1,5 +1,8 @@
 """Real third-party clients against `simulator up` run as a user runs it:
-netmiko's cisco_ftd, scrapli's cisco_ftd, paramiko SFTP and OpenSSH's ssh."""
+netmiko's cisco_ftd, scrapli's cisco_ftd, paramiko SFTP, OpenSSH's ssh, and
+curl and requests on the FDM REST API."""
+
+import json
 
 import shutil
 import subprocess
@@ -100,7 +103,7 @@ def test_paramiko_sftp_upload_then_upgrade_from_expert(lab_process, tmp_path):
     while not chan.closed and not chan.exit_status_ready() and time.monotonic() < deadline:
         if chan.recv_ready():
             transcript += chan.recv(65536).decode(errors="replace")
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert chan.exit_status_ready() or chan.closed, "session should drop at reboot"
     client.close()
     version = None
@@ -114,7 +117,7 @@ def test_paramiko_sftp_upload_then_upgrade_from_expert(lab_process, tmp_path):
             version = stdout.read().decode()
             c.close()
         except (OSError, paramiko.SSHException):
-            time.sleep(0.05)
+            time.sleep(0.02)
     assert version is not None and "Version 7.6.0 (Build 113)" in version
 
 
@@ -129,3 +132,73 @@ def _until(chan, marker: str, timeout: float = 10) -> str:
         else:
             time.sleep(0.01)
     return buf
+
+
+def _curl(*args: str) -> tuple[int, str]:
+    out = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}", *args], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code), body
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_curl_fdm_upload_and_upgrade_with_the_lab_ca(lab_process, tmp_path):
+    endpoints, _ = lab_process()
+    https = endpoints["devices"][0]["https"]
+    url, ca = https["url"], ["--cacert", https["ca"]]
+    code, body = _curl(*ca, "-X", "POST", f"{url}/api/fdm/latest/fdm/token", "-H", "Content-Type: application/json",
+                       "-d", json.dumps({"grant_type": "password", "username": "admin", "password": https["password"]}))
+    assert code == 200, body
+    auth = ["-H", f"Authorization: Bearer {json.loads(body)['access_token']}"]
+    package = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)
+    code, body = _curl(*ca, *auth, "-F", f"fileToUpload=@{package}", f"{url}/api/fdm/latest/action/uploadupgrade")
+    assert code == 200 and json.loads(body)["id"] == package.name
+    code, body = _curl(*ca, *auth, "-X", "POST", f"{url}/api/fdm/latest/action/upgrade?cancelOnFailure=true")
+    assert code == 204, body
+    code, body = _curl("-k", *auth, f"{url}/api/fdm/latest/operational/upgradestatus")
+    status = json.loads(body)
+    assert code == 200 and status["targetVersion"] == "7.6.0-113" and status["state"] in ("IN_PROGRESS", "COMPLETED")
+    code, body = _curl(*ca, "-H", "Content-Type: application/json", "-X", "POST", "-d", "{not json",
+                       f"{url}/api/fdm/latest/object/networks", *auth)
+    assert code == 400 and json.loads(body)["error"]["messages"][0]["description"]
+
+
+def test_requests_polls_the_upgrade_through_the_reboot(lab_process, tmp_path):
+    import requests
+    import urllib3
+
+    urllib3.disable_warnings()
+    endpoints, _ = lab_process("ftd-standalone", "--time-scale", "300")
+    https = endpoints["devices"][0]["https"]
+    api = https["url"] + "/api/fdm/latest"
+    http = requests.Session()
+
+    def login() -> None:
+        r = http.post(f"{api}/fdm/token", json={"grant_type": "password", "username": "admin",
+                                                 "password": https["password"]}, timeout=10, verify=False)
+        r.raise_for_status()
+        http.headers["Authorization"] = "Bearer " + r.json()["access_token"]
+
+    login()
+    package = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)
+    with package.open("rb") as fh:
+        http.post(f"{api}/action/uploadupgrade", files={"fileToUpload": (package.name, fh)},
+                  timeout=10, verify=False).raise_for_status()
+    assert http.post(f"{api}/action/upgrade", timeout=10, verify=False).status_code == 204
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            r = http.get(f"{api}/operational/upgradestatus", timeout=5, verify=False)
+            outcome = r.status_code
+        except requests.ConnectionError:
+            outcome = "down"
+        if outcome == 401:
+            login()
+            continue
+        seen.append(outcome)
+        if outcome == 200 and r.json()["state"] == "COMPLETED":
+            break
+        time.sleep(0.02)
+    assert seen[-1] == 200 and r.json()["targetVersion"] == "7.6.0-113"
+    assert 503 in seen and "down" in seen, sorted(set(map(str, seen)))

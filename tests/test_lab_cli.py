@@ -78,9 +78,12 @@ def test_up_prints_the_table_writes_endpoints_and_stops_cleanly(lab_process):
     assert endpoints["lab"] == "ftd-fleet" and len(endpoints["devices"]) == 7
     first = endpoints["devices"][0]
     assert first["kind"] == "ftd" and first["ssh"]["host"] == "127.0.0.1" and first["ssh"]["port"] > 0
+    assert first["https"]["url"].startswith("https://127.0.0.1:") and first["https"]["username"] == "admin"
+    assert len({d["https"]["url"] for d in endpoints["devices"]}) == 7
     code, out, err = stop_process(proc)
     assert code == 0, err
     assert "fpr4145-ld1" in out and "FPR-4145" in out and "7.4.1-172" in out and "Admin123" in out
+    assert first["https"]["url"] in out
     assert "state kept" in out
 
 
@@ -93,12 +96,13 @@ async def test_lab_restarted_with_its_state_dir_keeps_versions_packages_and_hist
         await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
         await lab.settle()
         await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.1-5.sh.REL.tar"))
-        uuid = ftd.uuid
+        uuid, package_id, https = ftd.uuid, ftd.package_id, lab.https.sites["ftd-1"].url
     async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:
         ftd = lab.devices["ftd-1"]
         assert ftd.version == "7.6.0-113" and ftd.uuid == uuid
         assert ftd.package.filename == "Cisco_FTD_Upgrade-7.6.1-5.sh.REL.tar"
         assert ftd.history[-1]["to"] == "7.6.0-113" and ftd.revert.version == "7.4.1-172"
+        assert ftd.package_id == package_id and lab.https.sites["ftd-1"].url != "" and https
         term = await open_terminal(ssh_port(lab))
         assert "Version 7.6.0 (Build 113)" in await term.cmd("show version")
         await term.close()
