@@ -47,13 +47,27 @@ class Clock:
         self._real_anchor = time.monotonic()
         self._armed: asyncio.TimerHandle | None = None
         self._armed_for: Timer | None = None
+        self.paused = False
 
     # -- reading time ---------------------------------------------------
     def now(self) -> float:
         """Simulated time as a Unix timestamp."""
-        if self.virtual:
+        if self.virtual or self.paused:
             return self._sim_anchor
         return self._sim_anchor + (time.monotonic() - self._real_anchor) * self.scale
+
+    def pause(self) -> None:
+        """Stop simulated time (scaled mode: it stops flowing; virtual mode: no auto-jumps)."""
+        if not self.paused:
+            self._sim_anchor = self.now()
+            self.paused = True
+            self._rearm(force=True)
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self._real_anchor = time.monotonic()
+            self._rearm(force=True)
 
     def set_scale(self, scale: float) -> None:
         if scale <= 0:
@@ -89,6 +103,11 @@ class Clock:
         """Scaled mode: keep one loop handle armed for the earliest timer."""
         if self.virtual:
             return
+        if self.paused:
+            if self._armed is not None:
+                self._armed.cancel()
+                self._armed = self._armed_for = None
+            return
         self._drop_cancelled()
         head = self._heap[0] if self._heap else None
         if not force and head is self._armed_for:
@@ -121,9 +140,11 @@ class Clock:
 
     # -- virtual time ---------------------------------------------------
     async def advance(self, seconds: float) -> None:
-        """Virtual mode: move time forward, firing every timer due on the way."""
-        self._require_virtual()
-        await self._run_to(self._sim_anchor + seconds)
+        """Move time forward, firing every timer due on the way (in either mode:
+        a scaled clock jumps ahead and flows on from there)."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        await self._run_to(self.now() + seconds)
 
     async def run_until_idle(self, limit: float = 30 * 24 * 3600.0) -> float:
         """Virtual mode: jump from timer to timer until none is left (or `limit`
@@ -153,20 +174,27 @@ class Clock:
         while True:
             await asyncio.sleep(idle)
             deadline = self.next_deadline()
-            if deadline is not None:
+            if deadline is not None and not self.paused:
                 await self._run_to(deadline)
 
     async def _run_to(self, target: float) -> None:
+        if not self.virtual:      # re-anchor: time flows on from each jump
+            self._sim_anchor, self._real_anchor = self.now(), time.monotonic()
         while True:
             self._drop_cancelled()
             if not self._heap or self._heap[0].when > target:
                 break
             timer = heapq.heappop(self._heap)
-            self._sim_anchor = max(self._sim_anchor, timer.when)
+            self._jump_to(timer.when)
             timer.callback(*timer.args)
             await _settle()
-        self._sim_anchor = max(self._sim_anchor, target)
+        self._jump_to(target)
+        self._rearm(force=True)
         await _settle()
+
+    def _jump_to(self, when: float) -> None:
+        self._sim_anchor = max(self.now(), when)
+        self._real_anchor = time.monotonic()
 
     def _require_virtual(self) -> None:
         if not self.virtual:

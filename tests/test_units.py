@@ -71,8 +71,20 @@ async def test_scaled_clock_runs_faster_than_wall_time():
     start = clock.now()
     await clock.sleep(50)  # 50 simulated seconds, 50 ms of wall time
     assert clock.now() - start >= 50
+    fired = []
+    clock.call_later(3600, fired.append, "late")
+    before = clock.now()
+    await clock.advance(7200)              # a scaled clock jumps ahead too, firing what was due
+    assert fired == ["late"] and clock.now() - before >= 7200
+    clock.pause()
+    frozen = clock.now()
+    await asyncio.sleep(0.02)
+    assert clock.now() == frozen
+    clock.resume()
+    await asyncio.sleep(0.01)
+    assert clock.now() > frozen
     with pytest.raises(RuntimeError):
-        await clock.advance(1)
+        await clock.run_until_idle()
 
 
 def test_tree_abbreviations_errors_help_and_completion():

@@ -135,6 +135,7 @@ class FtdDevice:
         self.history: list[dict[str, Any]] = []
         self.booted_at = ctx.clock.now()
         self.boot_phase: str | None = None   # while booting: "os", then "apps" (web server starting)
+        self.clock_offset = 0.0              # seconds the device's clock is off (NTP lost)
         self._timer: Timer | None = None
         self._deploy_timer: Timer | None = None
         self._broken = False      # a reboot or power loss hit a software install
@@ -209,6 +210,14 @@ class FtdDevice:
     def new_id(self) -> str:
         """A fresh object id, reproducible under the lab's seed."""
         return str(uuidlib.UUID(int=self.ctx.rng.getrandbits(128), version=4))
+
+    def local_time(self) -> float:
+        """The time the device believes it is."""
+        return self.ctx.clock.now() + self.clock_offset
+
+    def set_clock_offset(self, seconds: float) -> None:
+        self.clock_offset = seconds
+        self._emit("clock.offset", seconds=seconds)
 
     # -- configuration ----------------------------------------------------
     @property
@@ -383,7 +392,7 @@ class FtdDevice:
         assert self.package is not None
         fault = self.ctx.faults.take(self.name, "readiness")
         if fault and fault.action == "fail":
-            self._emit("fault", point="readiness", action="fail")
+            self._emit("fault", point="readiness", action="fail", id=fault.id)
             return [fault.message or "Readiness check script failed."]
         return self.readiness_problems(self.package)
 
@@ -463,9 +472,9 @@ class FtdDevice:
         point = "rollback" if job.phase == "rollback" else (
             "revert" if job.operation == "revert" else f"upgrade.stage:{stage.name}")
         seconds = self._seconds(stage.seconds)
-        fault = self.ctx.faults.take(self.name, point)
+        fault = self.ctx.faults.take(self.name, point, percent=job.percent)
         if fault:
-            self._emit("fault", point=point, action=fault.action)
+            self._emit("fault", point=point, action=fault.action, id=fault.id)
             if fault.action == "fail" and job.phase == "install" and job.operation == "upgrade":
                 self._stage_failed(stage, fault.message or self._say("job", "stage_failed", script=stage.script))
                 return
@@ -698,10 +707,10 @@ class FtdDevice:
         self.ev_reboot()
         self.version = version
         if fault and fault.action in ("power_loss", "fail"):
-            self._emit("fault", point="reboot", action=fault.action)
+            self._emit("fault", point="reboot", action=fault.action, id=fault.id)
             self._broken = True
         if fault and fault.action == "hang":
-            self._emit("fault", point="reboot", action="hang")
+            self._emit("fault", point="reboot", action="hang", id=fault.id)
             self._cancel_timer()
             return
         self._after(self._seconds(vendor.ftd().timings["shutdown"]), self._boot, then)
@@ -715,7 +724,7 @@ class FtdDevice:
         factor = 1.0
         fault = self.ctx.faults.take(self.name, "boot")
         if fault:
-            self._emit("fault", point="boot", action=fault.action)
+            self._emit("fault", point="boot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 return
             if fault.action == "fail":
@@ -791,7 +800,7 @@ class FtdDevice:
             "hotfixes": self.hotfixes, "history": self.history, "disk_used_mb": self.disk_used_mb,
             "candidate": self.candidate, "deployments": [asdict(d) for d in self.deployments],
             "package_id": self.package_id, "package_uploaded": self.package_uploaded,
-            "snort_restart_due": self.snort_restart_due,
+            "snort_restart_due": self.snort_restart_due, "clock_offset": self.clock_offset,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -811,6 +820,7 @@ class FtdDevice:
         self.package_id = data.get("package_id") or (self.new_id() if self.package else None)
         self.package_uploaded = data.get("package_uploaded")
         self.snort_restart_due = data.get("snort_restart_due", False)
+        self.clock_offset = data.get("clock_offset", 0.0)
         self._resume(data["state"])
 
     def _resume(self, state: str) -> None:

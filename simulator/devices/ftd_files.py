@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..faults import Fault
 from ..packages import PackageInfo, inspect_package
+from .base import Refused
 from .ftd import FtdDevice
 
 UPDATES_DIR = "/var/sf/updates"
+DISK_FULL = "No space left on device"
 
 
 def make_device_fs(root: Path) -> None:
@@ -21,10 +24,27 @@ def updates_dir(root: Path) -> Path:
     return root / UPDATES_DIR.lstrip("/")
 
 
-def receive_package(device: FtdDevice, path: Path) -> PackageInfo:
+def transfer_fault(device: FtdDevice) -> Fault | None:
+    """The `package.transfer` fault for a transfer that starts now, if any.
+    disk_full and fail raise Refused at once; corrupt is handed to receive_package."""
+    fault = device.ctx.faults.take(device.name, "package.transfer")
+    if fault is None:
+        return None
+    device.ctx.journal.emit(device.name, "fault", point="package.transfer", action=fault.action, id=fault.id)
+    if fault.action == "disk_full":
+        raise Refused("disk_full", DISK_FULL)
+    if fault.action == "fail":
+        raise Refused("transfer_failed", fault.message or "Transfer failed")
+    return fault
+
+
+def receive_package(device: FtdDevice, path: Path, fault: Fault | None = None) -> PackageInfo:
     """A file arrived in /var/sf/updates: it becomes the device's one package
     and the file of the package it replaces is removed. Raises Refused when
-    the device cannot take it now."""
+    the device cannot take it now. A `corrupt` fault cuts the file short."""
+    if fault is not None and fault.action == "corrupt":
+        with path.open("r+b") as fh:
+            fh.truncate(path.stat().st_size // 2)
     info = inspect_package(path)
     old = device.accept_package(info)
     if old:

@@ -19,7 +19,7 @@ from aiohttp import web
 from .. import vendor
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
-from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
+from ..devices.ftd_files import make_device_fs, receive_package, transfer_fault, updates_dir
 from . import fdm_views as views
 from .fdm_auth import TokenError
 from .server import DeviceSite, HTTPSSurface
@@ -168,6 +168,8 @@ async def upload_upgrade(request: web.Request) -> web.Response:
                        "Validation", "fileToUpload")
     make_device_fs(site.fs_root)
     folder = updates_dir(site.fs_root)
+    device.require_package_slot()
+    fault = transfer_fault(device)
     reader = await request.multipart()
     async for part in reader:
         if getattr(part, "name", None) != "fileToUpload":
@@ -188,7 +190,7 @@ async def upload_upgrade(request: web.Request) -> web.Response:
         path = folder / filename
         partial.replace(path)
         try:
-            receive_package(device, path)
+            receive_package(device, path, fault)
         except Refused as exc:
             path.unlink(missing_ok=True)
             raise refused(exc) from None
@@ -485,6 +487,16 @@ def make_app(surface: HTTPSSurface) -> web.Application:
                                 text="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")
         request[SITE] = site
         device = site.device
+        fault = device.ctx.faults.take(device.name, "https.request")
+        if fault is not None:
+            device.ctx.journal.emit(device.name, "fault", point="https.request", action=fault.action, id=fault.id)
+            if fault.action == "reset":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=503)      # never reaches the client
+            if fault.action == "status":
+                return _fdm_error(fault.status or 503, fault.message or "Service temporarily unavailable.")
+            await device.ctx.clock.sleep(fault.seconds or 0)
         try:
             response = await _checked(request, handler, device)
         except FdmError as exc:

@@ -125,7 +125,7 @@ def system_info(device: FtdDevice, host: str) -> dict[str, Any]:
         "snortVersion": {"snortVersion": "3", "type": "snortversion"},
         "databaseInfo": {"softwareVersion": device.version, "type": "databaseinfo"},
         "platformModel": info.description, "modelId": str(info.type_id), "modelNumber": device.model,
-        "currentTime": epoch_ms(device.ctx.clock.now()), "serialNumber": device.serial,
+        "currentTime": epoch_ms(device.local_time()), "serialNumber": device.serial,
         "applianceUuid": device.uuid, "managementInterfaceName": "Management0/0",
         "systemUptime": epoch_ms(device.booted_at), "hotfixes": list(device.hotfixes),
         "id": "default", "type": "systeminformation",

@@ -83,7 +83,7 @@ class FtdCliShell(Shell):
         return views.disk(self.device)
 
     async def cmd_show_time(self, _: Parsed) -> str:
-        return views.ftd_text("time", utc=views.stamp(self.device.ctx.clock.now())).rstrip("\n")
+        return views.ftd_text("time", utc=views.stamp(self.device.local_time())).rstrip("\n")
 
     async def cmd_show_managers(self, _: Parsed) -> str:
         return views.ftd_text("managers_local")

@@ -18,7 +18,8 @@ import asyncssh
 
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
-from ..devices.ftd_files import UPDATES_DIR, make_device_fs, receive_package
+from ..devices.ftd_files import UPDATES_DIR, make_device_fs, receive_package, transfer_fault
+from ..faults import Fault
 from ..journal import Event, Journal
 from ..packages import PackageInfo
 from ..shell import ftd_views as views
@@ -109,18 +110,26 @@ class DeviceEndpoint:
         make_device_fs(self.fs_root)
         return FtdContext(self.device, self.fs_root, self.register_package)
 
-    def register_package(self, path: Path) -> PackageInfo:
-        return receive_package(self.device, path)
+    def register_package(self, path: Path, fault: Fault | None = None) -> PackageInfo:
+        return receive_package(self.device, path, fault)
 
 
 class _DeviceSSHServer(asyncssh.SSHServer):
     def __init__(self, endpoint: DeviceEndpoint) -> None:
         self.endpoint = endpoint
         self.conn: asyncssh.SSHServerConnection | None = None
+        self.fault: Fault | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         self.endpoint.connections.add(conn)
+        device = self.endpoint.device
+        self.fault = device.ctx.faults.take(device.name, "ssh.login")
+        if self.fault is not None:
+            device.ctx.journal.emit(device.name, "fault", point="ssh.login", action=self.fault.action,
+                                    id=self.fault.id)
+            if self.fault.action == "reset":
+                asyncio.get_running_loop().call_soon(conn.abort)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.conn is not None:
@@ -135,8 +144,10 @@ class _DeviceSSHServer(asyncssh.SSHServer):
     def password_auth_supported(self) -> bool:
         return True
 
-    def validate_password(self, username: str, password: str) -> bool:
+    async def validate_password(self, username: str, password: str) -> bool:
         device = self.endpoint.device
+        if self.fault is not None and self.fault.action == "delay":
+            await device.ctx.clock.sleep(self.fault.seconds or 0)
         ok = username == device.username and password == device.password
         device.ctx.journal.emit(device.name, "ssh.login", user=username, ok=ok, method="password")
         return ok
@@ -233,20 +244,38 @@ class _DeviceSFTP(asyncssh.SFTPServer):
 
     def __init__(self, chan: asyncssh.SSHServerChannel, endpoint: DeviceEndpoint) -> None:
         self.endpoint = endpoint
+        self._faults: dict[int, Fault] = {}    # open file -> its transfer fault (corrupt)
         make_device_fs(endpoint.fs_root)
         super().__init__(chan, chroot=str(endpoint.fs_root).encode())
 
+    def _in_updates(self, path: Path) -> bool:
+        return path.parent == self.endpoint.fs_root / UPDATES_DIR.lstrip("/")
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        real = Path(self.map_path(path).decode())
+        fault = None
+        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND) and self._in_updates(real):
+            try:
+                fault = transfer_fault(self.endpoint.device)
+            except Refused as refused:
+                raise asyncssh.SFTPFailure(refused.message) from None
+        file_obj = super().open(path, pflags, attrs)
+        if fault is not None:
+            self._faults[id(file_obj)] = fault
+        return file_obj
+
     def close(self, file_obj: object) -> None:
         super().close(file_obj)
+        fault = self._faults.pop(id(file_obj), None)
         name = getattr(file_obj, "name", None)
         mode = getattr(file_obj, "mode", "")
         if not isinstance(name, (str, bytes)) or not any(c in mode for c in "wa+"):
             return
         path = Path(name.decode() if isinstance(name, bytes) else name)
-        if path.parent == self.endpoint.fs_root / UPDATES_DIR.lstrip("/"):
+        if self._in_updates(path):
             device = self.endpoint.device
             try:
-                self.endpoint.register_package(path)
+                self.endpoint.register_package(path, fault)
             except Refused as refused:
                 device.ctx.journal.emit(device.name, "package", action="rejected", filename=path.name,
                                         reason=refused.message)
