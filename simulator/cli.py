@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import profile as profiles
+from .control.client import ControlClient, ControlError, find_lab
 from .packages import make_package
 from .versions import PackageName
 
@@ -50,17 +51,203 @@ def main(argv: list[str] | None = None) -> int:
     flavour.add_argument("--corrupt", action="store_true", help="a truncated, unreadable package")
     make.add_argument("-o", "--output", type=Path, default=Path("."), metavar="DIR", help="output directory")
 
+    up.add_argument("--control-port", type=int, metavar="PORT", help="control API port (default: ephemeral)")
+    up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
+    _control_commands(sub)
+
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             return _up(args)
-        return _package_make(args)
+        if args.command == "package":
+            return _package_make(args)
+        return _control(args)
+    except ControlError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 1
     except profiles.ProfileError as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 2
     except (ValueError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 2
+
+
+def _control_commands(sub: argparse._SubParsersAction) -> None:
+    """Subcommands that talk to a running lab through its control API."""
+    def target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--lab", type=Path, metavar="STATE_DIR", help="the lab's state dir (default: the one under ./state)")
+        p.add_argument("--url", help="the lab's control URL (default: from the state dir, or $SIMULATOR_URL)")
+        return p
+
+    target(sub.add_parser("status", help="a running lab's devices, clock and faults"))
+    power = target(sub.add_parser("power", help="power a device off, on or off-and-on"))
+    power.add_argument("action", choices=["off", "on", "cycle"])
+    power.add_argument("device")
+    reimage = target(sub.add_parser("reimage", help="reinstall a device (the way out of unusable)"))
+    reimage.add_argument("device")
+    reimage.add_argument("--version", help="install this version (default: the device's)")
+
+    clock = sub.add_parser("clock", help="read or move the lab's simulated clock")
+    clock_sub = clock.add_subparsers(dest="clock_command", required=True)
+    target(clock_sub.add_parser("show", help="the clock"))
+    advance = target(clock_sub.add_parser("advance", help="move simulated time forward"))
+    advance.add_argument("duration", help="seconds, or with a unit: 90s, 15m, 2h")
+    scale = target(clock_sub.add_parser("scale", help="simulated seconds per wall second"))
+    scale.add_argument("scale", type=float)
+    target(clock_sub.add_parser("pause", help="stop simulated time"))
+    target(clock_sub.add_parser("resume", help="let simulated time flow again"))
+    run = target(clock_sub.add_parser("run", help="virtual time: run until idle, or until DEVICE is in STATE"))
+    run.add_argument("--device")
+    run.add_argument("--state")
+
+    fault = sub.add_parser("fault", help="the lab's fault plan")
+    fault_sub = fault.add_subparsers(dest="fault_command", required=True)
+    target(fault_sub.add_parser("ls", help="list faults and what fired"))
+    target(fault_sub.add_parser("points", help="the injection points and their actions"))
+    add = target(fault_sub.add_parser("add", help="add a fault (or every fault of --file)"))
+    add.add_argument("point", nargs="?", help="e.g. upgrade.stage:300_os, reboot, https.request, power")
+    add.add_argument("action", nargs="?", help="fail, hang, power_loss, slow, disk_full, corrupt, reset, ...")
+    add.add_argument("--file", type=Path, help="a YAML fault plan (a list of faults)")
+    add.add_argument("--device")
+    add.add_argument("--message")
+    for name, kind in (("factor", float), ("seconds", float), ("status", int), ("times", int), ("after", int),
+                       ("percent", int), ("at", float), ("probability", float)):
+        add.add_argument(f"--{name}", type=kind)
+    add.add_argument("--always", action="store_true", help="fire every time (times unlimited)")
+    rm = target(fault_sub.add_parser("rm", help="remove a fault"))
+    rm.add_argument("id", type=int)
+
+    events = target(sub.add_parser("events", help="the lab's journal"))
+    events.add_argument("--device")
+    events.add_argument("--kind", help="kind prefix, e.g. upgrade or fault")
+    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    events.add_argument("--last", type=int, default=20, metavar="N", help="how many past events (default 20)")
+
+
+def _seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise ValueError(f"not a duration: {text!r} (use seconds, or 90s, 15m, 2h)") from None
+
+
+def _control(args: argparse.Namespace) -> int:
+    client = ControlClient(*find_lab(args.url, args.lab))
+    if args.command == "status":
+        _print_status(client.call("GET", "/api/lab"), client.call("GET", "/api/faults")["items"])
+    elif args.command == "power":
+        device = client.call("POST", f"/api/devices/{args.device}/power", {"action": args.action})
+        console.print(f"{device['name']}: {device['state']}")
+    elif args.command == "reimage":
+        body = {"version": args.version} if args.version else {}
+        device = client.call("POST", f"/api/devices/{args.device}/reimage", body)
+        console.print(f"{device['name']}: reimaging to {device['version']} ({device['state']})")
+    elif args.command == "clock":
+        _clock(client, args)
+    elif args.command == "fault":
+        _fault(client, args)
+    else:
+        _events(client, args)
+    return 0
+
+
+def _clock(client: ControlClient, args: argparse.Namespace) -> None:
+    command = args.clock_command
+    if command == "show":
+        clock = client.call("GET", "/api/clock")
+    elif command == "advance":
+        clock = client.call("POST", "/api/clock/advance", {"seconds": _seconds(args.duration)})
+    elif command == "scale":
+        clock = client.call("POST", "/api/clock/scale", {"scale": args.scale})
+    elif command == "run":
+        body = {"device": args.device, "state": args.state} if args.device or args.state else {}
+        clock = client.call("POST", "/api/clock/run", body)
+    else:
+        clock = client.call("POST", f"/api/clock/{command}")
+    console.print(_clock_line(clock) + (f"; reached: {clock['reached']}" if "reached" in clock else ""))
+
+
+def _clock_line(clock: dict) -> str:
+    mode = "virtual" if clock["mode"] == "virtual" else f"scaled x{clock['scale']:g}"
+    paused = ", paused" if clock["paused"] else ""
+    return (f"simulated time {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(clock['now']))} UTC "
+            f"(+{clock['since_start']:.0f} s since the lab started), {mode}{paused}")
+
+
+def _fault(client: ControlClient, args: argparse.Namespace) -> None:
+    command = args.fault_command
+    if command == "ls":
+        _print_faults(client.call("GET", "/api/faults")["items"])
+    elif command == "points":
+        for item in client.call("GET", "/api/faults/points")["items"]:
+            console.print(f"[bold]{item['point']}[/bold] ({', '.join(item['actions'])}): {item['description']}")
+    elif command == "rm":
+        fault = client.call("DELETE", f"/api/faults/{args.id}")
+        console.print(f"removed fault {fault['id']} ({fault['point']} {fault['action']})")
+    else:
+        if args.file:
+            specs = [f.model_dump(exclude_defaults=True) for f in profiles.load_fault_file(args.file)]
+        elif args.point and args.action:
+            spec = {k: getattr(args, k) for k in ("device", "message", "factor", "seconds", "status", "times",
+                                                   "after", "percent", "at", "probability")}
+            spec = {k: v for k, v in spec.items() if v is not None}
+            if args.always:
+                spec["times"] = None
+            specs = [{"point": args.point, "action": args.action, **spec}]
+        else:
+            raise ValueError("give POINT and ACTION, or --file PLAN.yaml")
+        for spec in specs:
+            fault = client.call("POST", "/api/faults", spec)
+            console.print(f"added fault {fault['id']}: {fault['point']} {fault['action']}"
+                          + (f" on {fault['device']}" if fault["device"] else " on any device"))
+
+
+def _events(client: ControlClient, args: argparse.Namespace) -> None:
+    query = "&".join(f"{k}={v}" for k, v in (("device", args.device), ("kind", args.kind)) if v)
+    page = client.call("GET", "/api/events?limit=1000" + (f"&{query}" if query else ""))
+    for event in page["items"][-args.last:] if args.last else []:
+        console.print(_event_line(event), soft_wrap=True)
+    if args.follow:
+        query = "&".join(filter(None, [query, f"after={page['next']}"]))
+        for event in client.stream(f"/api/events/stream?{query}"):
+            console.print(_event_line(event), soft_wrap=True)
+            sys.stdout.flush()
+
+
+def _event_line(event: dict) -> str:
+    stamp = time.strftime("%H:%M:%S", time.gmtime(event["sim_time"]))
+    fields = " ".join(f"{k}={v}" for k, v in event.items()
+                      if k not in ("seq", "sim_time", "wall_time", "device", "kind"))
+    return f"{stamp} {event['device'] or '-':<12} {event['kind']:<18} {fields}".rstrip()
+
+
+def _print_status(lab: dict, faults: list[dict]) -> None:
+    console.print(f"lab [bold]{lab['lab']}[/bold] ({lab['state_dir']}): {_clock_line(lab['clock'])}")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("name", "model", "version", "state", "job", "package"):
+        table.add_column(column, no_wrap=True)
+    for device in lab["devices"][:TABLE_ROWS]:
+        job = device.get("job")
+        table.add_row(device["name"], device["model"], device["version"], device["state"],
+                      f"{job['operation']} {job['state']} {job['percent']}%" if job else "-",
+                      device.get("package") or "-")
+    console.print(table)
+    if faults:
+        _print_faults(faults)
+
+
+def _print_faults(faults: list[dict]) -> None:
+    table = Table(title="faults", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("id", "point", "action", "device", "trigger", "fired"):
+        table.add_column(column, no_wrap=True)
+    for fault in faults:
+        trigger = ", ".join(f"{k} {fault[k]}" for k in ("after", "percent", "at", "probability")
+                            if fault.get(k) not in (None, 0, 1.0)) or "next occurrence"
+        times = "always" if fault["times"] is None else f"{fault['fired']}/{fault['times']}"
+        table.add_row(str(fault["id"]), fault["point"], fault["action"], fault["device"] or "any", trigger, times)
+    console.print(table)
 
 
 def _package_make(args: argparse.Namespace) -> int:
@@ -78,13 +265,18 @@ def _up(args: argparse.Namespace) -> int:
     prof = profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab
     lab = Lab(args.profile, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
-              autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints)
-    return asyncio.run(_serve(lab))
+              autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
+              control_port=args.control_port)
+    if args.faults:
+        profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
+    return asyncio.run(_serve(lab, args.faults))
 
 
-async def _serve(lab) -> int:
+async def _serve(lab, faults: Path | None = None) -> int:
     started = time.perf_counter()
     await lab.start()
+    if faults:
+        lab.load_faults(faults)
     elapsed = time.perf_counter() - started
     _print_lab(lab, elapsed)
     stop = asyncio.Event()
@@ -113,7 +305,7 @@ def _print_lab(lab, elapsed: float) -> None:
     console.print(table)
     if len(rows) > TABLE_ROWS:
         console.print(f"... and {len(rows) - TABLE_ROWS} more devices (see --endpoints for all)")
-    console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}")
+    console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}   control: {lab.control.url}")
     if lab.endpoints_file:
         console.print(f"endpoints: {lab.endpoints_file}")
     console.print(f"Log in with: ssh -p PORT admin@HOST; REST: POST <https>/api/fdm/latest/fdm/token "

@@ -72,7 +72,7 @@ class Fault(BaseModel):
     times: int | None = Field(default=1, ge=1)     # fires this many times; None: every time
     after: int = Field(default=0, ge=0)            # skip this many occurrences first
     percent: int | None = Field(default=None, ge=0, le=100)
-    at: float | None = None                        # simulated time (epoch seconds)
+    at: float | None = Field(default=None, ge=0)   # simulated seconds since the lab first started
     probability: float = Field(default=1.0, gt=0, le=1)
     id: int = 0
     seen: int = 0

@@ -18,9 +18,10 @@ from typing import Any
 
 from . import profile as profiles
 from .clock import Clock
+from .control.server import ControlServer
 from .devices.base import DeviceContext
 from .devices.ftd import FtdDevice
-from .faults import FaultPlan
+from .faults import TIMED, Fault, FaultPlan
 from .journal import Journal
 from .rest import fdm
 from .rest.server import HTTPSSurface
@@ -34,7 +35,8 @@ DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minut
 class Lab:
     def __init__(self, profile: str | Path | dict[str, Any] | None = None, *, state_dir: str | Path | None = None,
                  time_scale: float | None = None, virtual_time: bool = False, autojump: bool = False,
-                 host: str = "127.0.0.1", seed: int | None = None, endpoints_file: str | Path | None = None) -> None:
+                 host: str = "127.0.0.1", seed: int | None = None, endpoints_file: str | Path | None = None,
+                 control_port: int | None = None, start_time: float | None = None) -> None:
         self.profile = profiles.load(profile)
         self._tmp = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="simulator-")
         self.state_dir = Path(state_dir if state_dir is not None else self._tmp.name)  # type: ignore[union-attr]
@@ -44,15 +46,26 @@ class Lab:
         saved = self.store.load_lab() or {}
         self.seed = seed if seed is not None else saved.get("seed", random.randrange(2**31))
         scale = time_scale or self.profile.time_scale or DEFAULT_TIME_SCALE
-        self.clock = Clock(scale=scale, virtual=virtual_time, start=saved.get("sim_time"))
+        # Simulated time starts now (or at `start_time`, for runs that must repeat exactly).
+        self.clock = Clock(scale=scale, virtual=virtual_time, start=saved.get("sim_time", start_time))
         self.journal = Journal(self.clock.now, self.state_dir / "journal.jsonl")
-        self.faults = FaultPlan()
-        self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(self.seed))
+        # A resumed lab draws from a stream of its own, so ids made after the
+        # restart never repeat those made before it.
+        stream = f"{self.seed}" if "sim_time" not in saved else f"{self.seed}:{saved['sim_time']}"
+        # Fault times (`at`, `fired_at`) count simulated seconds from the lab's first start.
+        self.epoch: float = saved.get("epoch", self.clock.now())
+        self.faults = FaultPlan(lambda: self.clock.now() - self.epoch, random.Random(f"faults:{stream}"))
+        self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(stream))
         self.devices: dict[str, FtdDevice] = {}
         for spec in self.profile.expanded():
             self.devices[spec.name] = self._build(spec)
+        saved_faults = self.store.load_faults()
+        self.faults.load(saved_faults if saved_faults is not None
+                         else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
         self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
+        self.control = ControlServer(self, host, control_port if control_port is not None
+                                     else self.profile.control_port)
         self.certificates = LabCertificates(self.state_dir / "tls", host)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
@@ -74,7 +87,10 @@ class Lab:
 
     async def start(self) -> Lab:
         self.clock.start()
-        self.store.track(self.devices, self.journal)  # type: ignore[arg-type]
+        self.store.track(self.devices, self.journal, on_flush=self._save_lab)  # type: ignore[arg-type]
+        for fault in self.faults.faults:
+            self._schedule(fault)
+        self.faults.on_add = self._fault_added
         key = load_host_key(self.state_dir / "ssh_host_key")
         self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys())
         for spec in self.profile.expanded():
@@ -82,8 +98,11 @@ class Lab:
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.make_app)
         for spec in self.profile.expanded():
             self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
-        await asyncio.gather(self.ssh.start(), self.https.start())
-        self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now()})
+        await asyncio.gather(self.ssh.start(), self.https.start(), self.control.start())
+        _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
+                                                      "token_file": str(self.state_dir / "control.token")
+                                                      if self.control.token else None})
+        self._save_lab()
         self.journal.emit(None, "lab.started", lab=self.name, devices=len(self.devices))
         if self._autojump:
             self._jumper = asyncio.get_running_loop().create_task(self.clock.autojump())
@@ -109,12 +128,80 @@ class Lab:
             await self.ssh.stop()
         if self.https:
             await self.https.stop()
+        await self.control.stop()
+        (self.state_dir / "control.json").unlink(missing_ok=True)
         self.journal.emit(None, "lab.stopped", lab=self.name)
-        self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now()})
+        self._save_lab()
         self.store.close()
         self.journal.close()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def _save_lab(self) -> None:
+        self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now(), "epoch": self.epoch})
+        self.store.save_faults(self.faults.dump())
+
+    # -- faults ------------------------------------------------------------------
+    def add_fault(self, point: str, action: str, device: str | None = None, **options: Any) -> Fault:
+        """Add a fault to the running plan (see simulator/faults.py for points and triggers)."""
+        if device is not None and device not in self.devices:
+            raise KeyError(f"no device {device!r} in lab {self.name}")
+        return self.faults.add(point, action, device, **options)
+
+    def remove_fault(self, fault_id: int) -> Fault:
+        fault = self.faults.get(fault_id)
+        if fault is None:
+            raise KeyError(f"no fault with id {fault_id}")
+        self.faults.remove(fault)
+        self.journal.emit(fault.device, "fault.removed", id=fault.id, point=fault.point)
+        return fault
+
+    def load_faults(self, path: str | Path) -> list[Fault]:
+        """Add every fault of a YAML file (a list, or a mapping with `faults:`)."""
+        items = profiles.load_fault_file(Path(path))
+        return [self.add_fault(**f.model_dump(exclude_defaults=True)) for f in items]
+
+    def _fault_added(self, fault: Fault) -> None:
+        self.journal.emit(fault.device, "fault.added", id=fault.id, point=fault.point, action=fault.action)
+        self._schedule(fault)
+
+    def _schedule(self, fault: Fault) -> None:
+        """Timed faults (power, clock.ntp) fire by themselves: at `at`, or now."""
+        if fault.point not in TIMED or fault.spent:
+            return
+        delay = max(0.0, (fault.at or 0.0) - self.faults.now())
+        self.clock.call_later(delay, self._fire_timed, fault)
+
+    def _fire_timed(self, fault: Fault) -> None:
+        if fault not in self.faults.faults or fault.spent:
+            return
+        self.faults.fire(fault)
+        for name in [fault.device] if fault.device else list(self.devices):
+            device = self.devices[name]
+            self.journal.emit(name, "fault", point=fault.point, action=fault.action, id=fault.id)
+            if fault.point == "power":
+                device.power_off(cause="power_loss")
+            else:
+                device.set_clock_offset(fault.seconds or 0.0)
+
+    # -- power and reimage (the lab's "IPMI" buttons) ----------------------------
+    def power(self, name: str, action: str) -> None:
+        device = self.device(name)
+        if action not in ("on", "off", "cycle"):
+            raise ValueError(f"power action must be on, off or cycle, not {action!r}")
+        if action in ("off", "cycle"):
+            device.power_off(cause="operator")
+        if action in ("on", "cycle"):
+            device.power_on()
+
+    def reimage(self, name: str, version: str | None = None) -> None:
+        self.device(name).reimage(version)
+
+    def device(self, name: str) -> FtdDevice:
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise KeyError(f"no device {name!r} in lab {self.name}") from None
 
     async def settle(self) -> None:
         """Let the surfaces catch up with the devices (listeners opened or
@@ -148,9 +235,14 @@ class Lab:
                 entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
                                   "password": device.password, "ca": str(self.ca_path)}
             devices.append(entry)
-        return {"lab": self.name, "state_dir": str(self.state_dir), "devices": devices}
+        return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
+                "devices": devices}
 
     def write_endpoints(self, path: Path) -> None:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.endpoints(), indent=2))
-        tmp.replace(path)
+        _write_json(path, self.endpoints())
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)

@@ -23,6 +23,7 @@ from .versions import PackageName, Version
 _SIGNING_KEY = b"simulator: Cisco release signing key stand-in"
 MANIFEST = "manifest.json"
 SIGNATURE = "signature"
+CUT_AT = 700   # bytes: inside the first member's data
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,19 @@ def make_package(filename: str, directory: Path, size_mb: int | None = None,
         _add(tar, MANIFEST, manifest)
         if not unsigned:
             _add(tar, SIGNATURE, _sign(manifest).encode())
-    data = buf.getvalue()
-    if corrupt:  # a transfer cut short: the archive ends in the middle of its first member
-        data = data[:700]
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename
-    path.write_bytes(data)
+    path.write_bytes(buf.getvalue())
+    if corrupt:
+        cut_short(path)
     return path
+
+
+def cut_short(path: Path) -> None:
+    """Make a package file what a broken transfer leaves: the archive ends in
+    the middle of its first member."""
+    with path.open("r+b") as fh:
+        fh.truncate(min(CUT_AT, path.stat().st_size // 2))
 
 
 def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import vendor
+from .faults import Fault
 from .versions import Version
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
@@ -82,8 +83,10 @@ class Profile(_Strict):
     username: str = "admin"
     password: str = "Admin123"
     time_scale: float | None = Field(default=None, gt=0)
+    control_port: int = Field(default=0, ge=0, le=65535)
     ssh_authorized_keys: str | None = None
     devices: list[DeviceSpec] = Field(min_length=1)
+    faults: list[Fault] = Field(default_factory=list)   # the lab's fault plan at first start
 
     @model_validator(mode="after")
     def _unique_names(self) -> Profile:
@@ -92,6 +95,10 @@ class Profile(_Strict):
             if spec.name in seen:
                 raise ValueError(f"device name {spec.name!r} is used twice")
             seen.add(spec.name)
+        for fault in self.faults:
+            if fault.device is not None and fault.device not in seen:
+                raise ValueError(f"fault at {fault.point} names device {fault.device!r}, which the profile "
+                                 f"does not have")
         return self
 
     def expanded(self) -> list[DeviceSpec]:
@@ -151,3 +158,25 @@ def _describe(source: str, err: Any) -> str:
     got = err.get("input")
     shown = "" if err["type"] in ("missing",) or isinstance(got, (dict, list)) else f" (got {got!r})"
     return f"{source}: {path or '(top level)'}: {message}{shown}"
+
+
+class FaultFile(_Strict):
+    faults: list[Fault]
+
+
+def load_fault_file(path: Path) -> list[Fault]:
+    """A fault plan in its own YAML file: a list of faults, or `faults:` with one."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{path}: not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    if isinstance(data, list):
+        data = {"faults": data}
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a list of faults, or a mapping with `faults:`")
+    try:
+        return FaultFile.model_validate(data).faults
+    except ValidationError as exc:
+        raise ProfileError("\n".join(_describe(str(path), err) for err in exc.errors())) from None

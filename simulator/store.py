@@ -2,6 +2,7 @@
 
 Layout:
   lab.json                 lab name, seed, simulated time at the last save
+  faults.json              the fault plan, with what fired
   journal.jsonl            every event (see journal.py)
   ssh_host_key             the lab's SSH host key
   devices/<name>.json      one device's snapshot (version, package, job, history ...)
@@ -35,6 +36,7 @@ class Store:
         self._devices: dict[str, Persistent] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._unsubscribe: Callable[[], None] | None = None
+        self._on_flush: Callable[[], None] | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -56,16 +58,27 @@ class Store:
     def save_lab(self, data: dict[str, Any]) -> None:
         _write_json(self.root / "lab.json", data)
 
-    def track(self, devices: dict[str, Persistent], journal: Journal) -> None:
-        """Save each device shortly after its events."""
+    def load_faults(self) -> list[dict[str, Any]] | None:
+        path = self.root / "faults.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    def save_faults(self, faults: list[dict[str, Any]]) -> None:
+        _write_json(self.root / "faults.json", faults)
+
+    def track(self, devices: dict[str, Persistent], journal: Journal,
+              on_flush: Callable[[], None] | None = None) -> None:
+        """Save each device shortly after its events (and, with them, what
+        `on_flush` saves: the lab's clock and fault plan)."""
         self._devices = devices
+        self._on_flush = on_flush
         self._unsubscribe = journal.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
         name = event.get("device")
-        if name not in self._devices or event["kind"] == "command":
+        if event["kind"] == "command" or name not in self._devices and not event["kind"].startswith("fault"):
             return
-        self._dirty.add(name)
+        if name in self._devices:
+            self._dirty.add(name)
         if self._flush_handle is None:
             try:
                 self._flush_handle = asyncio.get_running_loop().call_later(0.05, self.flush)
@@ -77,6 +90,8 @@ class Store:
         dirty, self._dirty = self._dirty, set()
         for name in dirty:
             self.save_device(self._devices[name])
+        if self._on_flush is not None:
+            self._on_flush()
 
     def save_device(self, device: Persistent) -> None:
         _write_json(self.root / "devices" / f"{device.name}.json", device.snapshot())

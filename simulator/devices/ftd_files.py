@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..faults import Fault
-from ..packages import PackageInfo, inspect_package
+from ..packages import PackageInfo, cut_short, inspect_package
 from .base import Refused
 from .ftd import FtdDevice
 
@@ -43,8 +43,7 @@ def receive_package(device: FtdDevice, path: Path, fault: Fault | None = None) -
     and the file of the package it replaces is removed. Raises Refused when
     the device cannot take it now. A `corrupt` fault cuts the file short."""
     if fault is not None and fault.action == "corrupt":
-        with path.open("r+b") as fh:
-            fh.truncate(path.stat().st_size // 2)
+        cut_short(path)
     info = inspect_package(path)
     old = device.accept_package(info)
     if old:

@@ -11,7 +11,6 @@ the OS boots, when off, or when the device is unusable."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from aiohttp import web
 
 from ..devices.ftd import FtdDevice
 from ..journal import Event, Journal
+from ..sockets import bind
 from .fdm_auth import FdmSessions
 
 Mode = Literal["serve", "unavailable", "closed"]
@@ -69,15 +69,7 @@ class DeviceSite:
             self.mode = mode
 
     async def _listen(self) -> None:
-        family = socket.AF_INET6 if ":" in self.surface.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.surface.host, self.port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = bind(self.surface.host, self.port)
         self.port = sock.getsockname()[1]
         self.site = web.SockSite(self.surface.runner, sock, ssl_context=self.surface.ssl_context)
         await self.site.start()

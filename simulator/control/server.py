@@ -1,0 +1,380 @@
+"""The lab's control API: HTTP JSON on the control port (loopback by default).
+
+Lab and devices, power and reimage, the clock, the fault plan and the
+journal (paged, and live as server-sent events). Every route is in ROUTES and
+in the OpenAPI description served at /api/openapi.json (data/control_openapi.yaml);
+the tests keep the two equal. Bound to a non-loopback address, every call
+needs `Authorization: Bearer <token>` with the token kept in
+`<state dir>/control.token`."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from .. import vendor
+from ..devices.base import Refused
+from ..faults import POINTS, Fault
+from ..sockets import bind
+from ..versions import Version
+
+if TYPE_CHECKING:
+    from ..lab import Lab
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LAB = web.AppKey("lab", object)
+STREAMS = web.AppKey("streams", set)    # queues of the open event streams
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def lab_of(request: web.Request) -> Lab:
+    return request.app[LAB]  # type: ignore[return-value]
+
+
+async def body_of(request: web.Request) -> dict[str, Any]:
+    text = await request.text()
+    if not text.strip():
+        return {}
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return body
+
+
+def number(body: dict[str, Any], name: str, *, required: bool = True, positive: bool = False) -> float | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"`{name}` is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ApiError(400, f"`{name}` must be a number, not {value!r}")
+    if value < 0 or positive and value == 0:
+        raise ApiError(400, f"`{name}` must be {'positive' if positive else 'zero or more'}")
+    return float(value)
+
+
+# -- lab and devices ------------------------------------------------------------------
+def device_entry(lab: Lab, name: str) -> dict[str, Any]:
+    entry = next(d for d in lab.endpoints()["devices"] if d["name"] == name)
+    device = lab.devices[name]
+    job = device.job
+    entry.update(role=None, serial=device.serial, package=device.package.filename if device.package else None,
+                 job=None if job is None else {"operation": job.operation, "state": job.state, "phase": job.phase,
+                                               "percent": job.percent, "target": job.target_version,
+                                               "message": job.message})
+    return entry
+
+
+def clock_entry(lab: Lab) -> dict[str, Any]:
+    clock = lab.clock
+    return {"now": round(clock.now(), 3), "since_start": round(clock.now() - lab.epoch, 3),
+            "mode": "virtual" if clock.virtual else "scaled", "scale": clock.scale, "paused": clock.paused,
+            "next_timer": clock.next_deadline()}
+
+
+async def get_lab(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    return web.json_response({"lab": lab.name, "state_dir": str(lab.state_dir), "seed": lab.seed,
+                              "clock": clock_entry(lab), "devices": [device_entry(lab, n) for n in lab.devices]})
+
+
+async def list_devices(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    return web.json_response({"items": [device_entry(lab, n) for n in lab.devices]})
+
+
+def _name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    if name not in lab_of(request).devices:
+        raise ApiError(404, f"no device {name!r} in this lab")
+    return name
+
+
+async def get_device(request: web.Request) -> web.Response:
+    return web.json_response(device_entry(lab_of(request), _name(request)))
+
+
+async def power_device(request: web.Request) -> web.Response:
+    lab, name = lab_of(request), _name(request)
+    action = (await body_of(request)).get("action")
+    if action not in ("on", "off", "cycle"):
+        raise ApiError(400, f"`action` must be one of on, off, cycle (got {action!r})")
+    lab.power(name, action)
+    return web.json_response(device_entry(lab, name))
+
+
+async def reimage_device(request: web.Request) -> web.Response:
+    lab, name = lab_of(request), _name(request)
+    version = (await body_of(request)).get("version")
+    if version is not None:
+        if not isinstance(version, str):
+            raise ApiError(400, "`version` must be a string such as 7.4.1-172")
+        try:
+            Version.parse(version)
+        except ValueError as exc:
+            raise ApiError(400, f"`version`: {exc}") from None
+        if vendor.ftd().train_of(Version.parse(version).numbers) not in vendor.ftd().trains:
+            raise ApiError(400, f"`version` {version} is not a release this simulator knows")
+    lab.reimage(name, version)
+    return web.json_response(device_entry(lab, name))
+
+
+# -- clock ------------------------------------------------------------------------------
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response(clock_entry(lab_of(request)))
+
+
+async def clock_advance(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    seconds = number(await body_of(request), "seconds")
+    await lab.clock.advance(seconds or 0.0)
+    await lab.settle()
+    return web.json_response(clock_entry(lab))
+
+
+async def clock_scale(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    scale = number(await body_of(request), "scale", positive=True)
+    if lab.clock.virtual:
+        raise ApiError(409, "the lab runs on virtual time; scale applies to scaled time only")
+    lab.clock.set_scale(scale or 1.0)
+    return web.json_response(clock_entry(lab))
+
+
+async def clock_pause(request: web.Request) -> web.Response:
+    lab_of(request).clock.pause()
+    return web.json_response(clock_entry(lab_of(request)))
+
+
+async def clock_resume(request: web.Request) -> web.Response:
+    lab_of(request).clock.resume()
+    return web.json_response(clock_entry(lab_of(request)))
+
+
+async def clock_run(request: web.Request) -> web.Response:
+    """Virtual time: run until idle, or until a device reaches a state."""
+    lab = lab_of(request)
+    body = await body_of(request)
+    if not lab.clock.virtual:
+        raise ApiError(409, "run needs virtual time (start the lab with --virtual-time)")
+    limit = number(body, "limit", required=False) or 30 * 24 * 3600.0
+    device, state = body.get("device"), body.get("state")
+    if (device is None) != (state is None):
+        raise ApiError(400, "give both `device` and `state`, or neither (run until idle)")
+    if device is None:
+        await lab.clock.run_until_idle(limit)
+        reached = lab.clock.next_deadline() is None
+    else:
+        if device not in lab.devices:
+            raise ApiError(404, f"no device {device!r} in this lab")
+        target = lab.devices[device]
+        reached = await lab.clock.run_until(lambda: target.state == state, limit)
+    await lab.settle()
+    return web.json_response({**clock_entry(lab), "reached": reached})
+
+
+# -- faults ---------------------------------------------------------------------------
+async def list_faults(request: web.Request) -> web.Response:
+    return web.json_response({"items": lab_of(request).faults.dump()})
+
+
+async def list_points(request: web.Request) -> web.Response:
+    return web.json_response({"items": [{"point": point, "description": text, "actions": list(actions)}
+                                        for point, (text, actions) in POINTS.items()]})
+
+
+async def add_fault(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    body = await body_of(request)
+    for key in ("id", "seen", "fired", "fired_at"):
+        if key in body:
+            raise ApiError(400, f"`{key}` is set by the lab, not by the caller")
+    try:
+        fault = Fault.model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(400, "; ".join(("`" + ".".join(map(str, e["loc"])) + "`: " if e["loc"] else "")
+                                      + e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
+    if fault.device is not None and fault.device not in lab.devices:
+        raise ApiError(404, f"no device {fault.device!r} in this lab")
+    lab.faults.add_fault(fault)
+    return web.json_response(fault.model_dump(), status=201)
+
+
+def _fault_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or lab_of(request).faults.get(int(raw)) is None:
+        raise ApiError(404, f"no fault with id {raw}")
+    return int(raw)
+
+
+async def get_fault(request: web.Request) -> web.Response:
+    fault = lab_of(request).faults.get(_fault_id(request))
+    assert fault is not None
+    return web.json_response(fault.model_dump())
+
+
+async def delete_fault(request: web.Request) -> web.Response:
+    fault = lab_of(request).remove_fault(_fault_id(request))
+    return web.json_response(fault.model_dump())
+
+
+# -- events ---------------------------------------------------------------------------
+def _event_filter(request: web.Request) -> tuple[str | None, str | None]:
+    return request.query.get("device") or None, request.query.get("kind") or None
+
+
+def _wanted(event: dict[str, Any], device: str | None, kind: str | None) -> bool:
+    return (device is None or event["device"] == device) and (kind is None or event["kind"].startswith(kind))
+
+
+async def list_events(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    device, kind = _event_filter(request)
+    try:
+        after = int(request.query.get("after", 0))
+        limit = min(1000, max(1, int(request.query.get("limit", 100))))
+    except ValueError:
+        raise ApiError(400, "`after` and `limit` must be integers") from None
+    items = [e for e in lab.journal.events if e["seq"] > after and _wanted(e, device, kind)][:limit]
+    return web.json_response({"items": items, "next": items[-1]["seq"] if items else after})
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """Server-sent events: every new journal event that matches, as `data: <json>`."""
+    lab = lab_of(request)
+    device, kind = _event_filter(request)
+    try:
+        after = int(request.query["after"]) if "after" in request.query else None
+    except ValueError:
+        raise ApiError(400, "`after` must be an integer") from None
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    for event in lab.journal.events if after is not None else ():   # catch up first: nothing is missed
+        if event["seq"] > after and _wanted(event, device, kind):
+            queue.put_nowait(event)
+    unsubscribe = lab.journal.subscribe(lambda e: _wanted(e, device, kind) and queue.put_nowait(e))
+    streams = request.app[STREAMS]
+    streams.add(queue)
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    try:
+        await response.write(b": subscribed\n\n")
+        while (event := await queue.get()) is not None:      # None: the lab stops
+            await response.write(f"id: {event['seq']}\nevent: {event['kind']}\ndata: "
+                                 f"{json.dumps(event, default=str)}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        unsubscribe()
+        streams.discard(queue)
+    return response
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    return vendor.read_yaml("control_openapi.yaml")
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(_openapi())
+
+
+ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/api/openapi.json", get_openapi),
+    ("GET", "/api/lab", get_lab),
+    ("GET", "/api/devices", list_devices),
+    ("GET", "/api/devices/{name}", get_device),
+    ("POST", "/api/devices/{name}/power", power_device),
+    ("POST", "/api/devices/{name}/reimage", reimage_device),
+    ("GET", "/api/clock", get_clock),
+    ("POST", "/api/clock/advance", clock_advance),
+    ("POST", "/api/clock/scale", clock_scale),
+    ("POST", "/api/clock/pause", clock_pause),
+    ("POST", "/api/clock/resume", clock_resume),
+    ("POST", "/api/clock/run", clock_run),
+    ("GET", "/api/faults", list_faults),
+    ("POST", "/api/faults", add_fault),
+    ("GET", "/api/faults/points", list_points),
+    ("GET", "/api/faults/{id}", get_fault),
+    ("DELETE", "/api/faults/{id}", delete_fault),
+    ("GET", "/api/events", list_events),
+    ("GET", "/api/events/stream", stream_events),
+]
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class ControlServer:
+    """The control API of one lab, on its own port."""
+
+    def __init__(self, lab: Lab, host: str, port: int = 0) -> None:
+        self.lab, self.host, self.port = lab, host, port
+        self.token: str | None = None
+        if not is_loopback(host):
+            path = lab.state_dir / "control.token"
+            if not path.exists():
+                path.write_text(secrets.token_urlsafe(32) + "\n")
+                path.chmod(0o600)
+            self.token = path.read_text().strip()
+        app = web.Application(middlewares=[self._middleware])
+        app[LAB] = lab
+        app[STREAMS] = set()
+        self.app = app
+        for method, path, handler in ROUTES:
+            app.router.add_route(method, path, handler)
+        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self.site: web.SockSite | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        sock = bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        self.site = web.SockSite(self.runner, sock)
+        await self.site.start()
+
+    async def stop(self) -> None:
+        for queue in self.app[STREAMS]:
+            queue.put_nowait(None)
+        await self.runner.cleanup()
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token> "
+                                               f"(in {self.lab.state_dir / 'control.token'})"}, status=401)
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return web.json_response({"error": exc.message}, status=exc.status)
+        except (KeyError, ValueError, Refused) as exc:
+            message = exc.message if isinstance(exc, Refused) else (exc.args[0] if exc.args else str(exc))
+            return web.json_response({"error": str(message)}, status=409 if isinstance(exc, Refused) else 400)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return web.json_response({"error": f"{exc.reason}: {request.method} {request.path}"}, status=exc.status)
