@@ -12,14 +12,18 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import aiohttp
+import aiohttp.http_exceptions
 from aiohttp import web
 
 from .. import vendor
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
 from ..devices.ftd_files import make_device_fs, receive_package, transfer_fault, updates_dir
+from ..faults import Fault
 from . import fdm_views as views
 from .fdm_auth import TokenError
 from .server import DeviceSite, HTTPSSurface
@@ -53,8 +57,16 @@ def device_of(request: web.Request) -> FtdDevice:
     return site_of(request).device
 
 
+async def body_text(request: web.Request) -> str:
+    """The request body as text; undecodable bytes or an unknown charset are the client's error."""
+    try:
+        return await request.text()
+    except (UnicodeDecodeError, LookupError):
+        raise FdmError(400, "The request body is not valid UTF-8 text.", "Validation") from None
+
+
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
-    text = await request.text()
+    text = await body_text(request)
     if not text.strip():
         if required:
             raise FdmError(422, "The request body is missing.", "Validation")
@@ -139,7 +151,7 @@ async def post_token(request: web.Request) -> web.Response:
     site = site_of(request)
     try:
         body = json.loads(await request.text() or "null")
-    except ValueError:
+    except (ValueError, LookupError):      # not JSON, not UTF-8, unknown charset
         body = None
     try:
         answer = site.sessions.grant(body)
@@ -170,17 +182,30 @@ async def upload_upgrade(request: web.Request) -> web.Response:
     folder = updates_dir(site.fs_root)
     device.require_package_slot()
     fault = transfer_fault(device)
+    try:
+        return await _receive_upload(request, device, folder, fault)
+    except (ValueError, OSError, aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError) as exc:
+        raise FdmError(422, f"The upload could not be read as multipart/form-data with a file in "
+                            f"fileToUpload: {exc}", "Validation", "fileToUpload") from None
+
+
+async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path, fault: Fault | None) -> web.Response:
     reader = await request.multipart()
     async for part in reader:
         if getattr(part, "name", None) != "fileToUpload":
             continue
         filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]  # type: ignore[union-attr]
-        if not filename or filename.startswith("."):
-            raise FdmError(422, "The uploaded file has no name.", "Validation", "fileToUpload")
+        if not filename or filename.startswith(".") or "\0" in filename or len(filename.encode()) > 200:
+            raise FdmError(422, "The uploaded file needs a plain file name (at most 200 bytes).",
+                           "Validation", "fileToUpload")
         partial = folder / f".{filename}.part"
-        with partial.open("wb") as out:
-            while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
-                out.write(chunk)
+        try:
+            with partial.open("wb") as out:
+                while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
+                    out.write(chunk)
+        except BaseException:
+            partial.unlink(missing_ok=True)     # a transfer cut off leaves nothing behind
+            raise
         try:
             device.ctx.journal.emit(device.name, "api.upload", filename=filename, bytes=partial.stat().st_size)
             device.require_package_slot()
@@ -365,7 +390,7 @@ async def put_hostname(request: web.Request) -> web.Response:
     version = field(body, "version", str, required=False)
     if version is not None and version != views.hostname(device)["version"]:
         raise FdmError(422, "The object was changed by someone else: version mismatch.", "Validation", "version")
-    if not name or len(name) > 63 or not all(c.isalnum() or c in "-." for c in name):
+    if not name or len(name) > 63 or not all(c.isascii() and (c.isalnum() or c in "-.") for c in name):
         raise FdmError(422, "hostname must be 1-63 letters, digits, hyphens or dots.", "Validation", "hostname")
     device.stage_hostname(name)
     return web.json_response(views.hostname(device))

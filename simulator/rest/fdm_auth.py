@@ -48,6 +48,13 @@ class _Session:
     custom: bool = False
 
 
+def _whole(value: Any) -> int:
+    """A JSON integer (not a boolean, not a fraction)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    return value
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -181,11 +188,13 @@ class FdmSessions:
         if caller is None or caller.custom:
             raise TokenError("A custom token needs a live access token from a password grant.")
         try:
-            access_s = int(body["desired_expires_in"])
-            refresh_s = int(body["desired_refresh_expires_in"])
-            subject = str(body["desired_subject"])
-            count = int(body.get("desired_refresh_count", 0))
-        except (KeyError, TypeError, ValueError):
+            access_s = _whole(body["desired_expires_in"])
+            refresh_s = _whole(body["desired_refresh_expires_in"])
+            subject = body["desired_subject"]
+            count = _whole(body.get("desired_refresh_count", 0))
+            if not isinstance(subject, str) or not subject:
+                raise TypeError(subject)
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise TokenError("A custom token needs desired_expires_in, desired_refresh_expires_in "
                              "and desired_subject.") from None
         if not (0 < access_s <= CUSTOM_ACCESS_MAX and 0 < refresh_s <= CUSTOM_REFRESH_MAX and access_s <= refresh_s):
