@@ -18,6 +18,7 @@ from typing import Any
 
 from . import profile as profiles
 from .clock import Clock
+from .console import CONSOLE_USER, ConsoleSurface
 from .control.server import ControlServer
 from .devices.base import DeviceContext
 from .devices.ftd import FtdDevice
@@ -64,6 +65,7 @@ class Lab:
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
         self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
+        self.console: ConsoleSurface | None = None
         self.control = ControlServer(self, host, control_port if control_port is not None
                                      else self.profile.control_port)
         self.certificates = LabCertificates(self.state_dir / "tls", host)
@@ -98,7 +100,11 @@ class Lab:
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.make_app)
         for spec in self.profile.expanded():
             self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
-        await asyncio.gather(self.ssh.start(), self.https.start(), self.control.start())
+        self.console = ConsoleSurface(self.journal, self.host, key)
+        for spec in self.profile.expanded():
+            self.console.add(self.devices[spec.name], spec.console_port, self.store.device_fs(spec.name),
+                             ssh_port=spec.console_ssh_port)
+        await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -128,6 +134,8 @@ class Lab:
             await self.ssh.stop()
         if self.https:
             await self.https.stop()
+        if self.console:
+            await self.console.stop()
         await self.control.stop()
         (self.state_dir / "control.json").unlink(missing_ok=True)
         self.journal.emit(None, "lab.stopped", lab=self.name)
@@ -210,6 +218,8 @@ class Lab:
             await self.ssh.settled()
         if self.https:
             await self.https.settled()
+        if self.console:
+            await self.console.settled()
 
     @property
     def ca_path(self) -> Path:
@@ -234,6 +244,12 @@ class Lab:
             if self.https and name in self.https.sites:
                 entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
                                   "password": device.password, "ca": str(self.ca_path)}
+            if self.console and name in self.console.endpoints:
+                line = self.console.endpoints[name]
+                entry["console"] = {"telnet": {"host": self.host, "port": line.port}}
+                if line.ssh_port is not None:
+                    entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
+                                               "username": CONSOLE_USER, "password": device.password}
             devices.append(entry)
         return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
                 "devices": devices}

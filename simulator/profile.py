@@ -36,6 +36,8 @@ class DeviceSpec(_Strict):
     start: int = Field(default=1, ge=0)
     ssh_port: int = Field(default=0, ge=0, le=65535)
     https_port: int = Field(default=0, ge=0, le=65535)
+    console_port: int = Field(default=0, ge=0, le=65535)          # telnet, as a terminal server gives
+    console_ssh_port: int | None = Field(default=0, ge=0, le=65535)  # SSH user `console`; null: none
     username: str | None = None
     password: str | None = None
     fxos_version: str | None = None
@@ -72,7 +74,10 @@ class DeviceSpec(_Strict):
             fields.update(name=self.name.format(n=n), count=None,
                           hostname=self.hostname.format(n=n) if self.hostname else None,
                           ssh_port=self.ssh_port + i if self.ssh_port else 0,
-                          https_port=self.https_port + i if self.https_port else 0)
+                          https_port=self.https_port + i if self.https_port else 0,
+                          console_port=self.console_port + i if self.console_port else 0,
+                          console_ssh_port=(self.console_ssh_port + i if self.console_ssh_port
+                                            else self.console_ssh_port))
             out.append(DeviceSpec.model_construct(**fields))
         return out
 

@@ -80,6 +80,7 @@ def test_up_prints_the_table_writes_endpoints_and_stops_cleanly(lab_process):
     assert first["kind"] == "ftd" and first["ssh"]["host"] == "127.0.0.1" and first["ssh"]["port"] > 0
     assert first["https"]["url"].startswith("https://127.0.0.1:") and first["https"]["username"] == "admin"
     assert len({d["https"]["url"] for d in endpoints["devices"]}) == 7
+    assert first["console"]["telnet"]["port"] > 0 and endpoints["control"]["url"].startswith("http://127.0.0.1:")
     code, out, err = stop_process(proc)
     assert code == 0, err
     assert "fpr4145-ld1" in out and "FPR-4145" in out and "7.4.1-172" in out and "Admin123" in out
