@@ -22,8 +22,11 @@ from .console import CONSOLE_USER, ConsoleSurface
 from .control.server import ControlServer
 from .devices.base import DeviceContext
 from .devices.ftd import FtdDevice
+from .devices.ha import HaPair
+from .devices.traffic import TrafficMonitor
 from .faults import TIMED, Fault, FaultPlan
 from .journal import Journal
+from .probe import ProbeSurface
 from .rest import fdm
 from .rest.server import HTTPSSurface
 from .ssh.server import SSHSurface, load_host_key
@@ -60,18 +63,40 @@ class Lab:
         self.devices: dict[str, FtdDevice] = {}
         for spec in self.profile.expanded():
             self.devices[spec.name] = self._build(spec)
+        self.pairs: dict[str, HaPair] = {}
+        for pair_spec in self.profile.ha_pairs:
+            pair = HaPair(pair_spec.name, self.devices[pair_spec.primary], self.devices[pair_spec.secondary])
+            if pair_spec.name in saved.get("pairs", {}):
+                pair.restore(saved["pairs"][pair_spec.name])
+            self.pairs[pair_spec.name] = pair
+        self.traffic = self._traffic_monitors()
         saved_faults = self.store.load_faults()
         self.faults.load(saved_faults if saved_faults is not None
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
         self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
         self.console: ConsoleSurface | None = None
+        self.probes: ProbeSurface | None = None
         self.control = ControlServer(self, host, control_port if control_port is not None
                                      else self.profile.control_port)
         self.certificates = LabCertificates(self.state_dir / "tls", host)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
         self.running = False
+
+    def _traffic_monitors(self) -> dict[str, TrafficMonitor]:
+        """One per pair (traffic through its active unit) and per standalone device."""
+        monitors = {}
+        for name, pair in self.pairs.items():
+            monitors[name] = TrafficMonitor(
+                name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up,
+                lambda unit, pair=pair: pair.unit_state.get(unit) == "Active")
+        paired = {u.name for pair in self.pairs.values() for u in pair.units.values()}
+        for name, device in self.devices.items():
+            if name not in paired:
+                monitors[name] = TrafficMonitor(name, self.clock, self.journal, [name],
+                                                lambda device=device: device.apps_up, lambda unit: True)
+        return monitors
 
     def _build(self, spec: profiles.DeviceSpec) -> FtdDevice:
         device = FtdDevice(
@@ -100,11 +125,16 @@ class Lab:
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.make_app)
         for spec in self.profile.expanded():
             self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
+        self.probes = ProbeSurface(self.journal, self.host)
+        probe_ports = {p.name: p.probe_port for p in self.profile.ha_pairs}
+        for name, monitor in self.traffic.items():
+            self.probes.add(monitor, probe_ports.get(name, 0))
         self.console = ConsoleSurface(self.journal, self.host, key)
         for spec in self.profile.expanded():
             self.console.add(self.devices[spec.name], spec.console_port, self.store.device_fs(spec.name),
                              ssh_port=spec.console_ssh_port)
-        await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.control.start())
+        await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.probes.start(),
+                             self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -136,6 +166,8 @@ class Lab:
             await self.https.stop()
         if self.console:
             await self.console.stop()
+        if self.probes:
+            await self.probes.stop()
         await self.control.stop()
         (self.state_dir / "control.json").unlink(missing_ok=True)
         self.journal.emit(None, "lab.stopped", lab=self.name)
@@ -146,7 +178,8 @@ class Lab:
             self._tmp.cleanup()
 
     def _save_lab(self) -> None:
-        self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now(), "epoch": self.epoch})
+        self.store.save_lab({"lab": self.name, "seed": self.seed, "sim_time": self.clock.now(), "epoch": self.epoch,
+                             "pairs": {name: pair.snapshot() for name, pair in self.pairs.items()}})
         self.store.save_faults(self.faults.dump())
 
     # -- faults ------------------------------------------------------------------
@@ -220,6 +253,8 @@ class Lab:
             await self.https.settled()
         if self.console:
             await self.console.settled()
+        if self.probes:
+            await self.probes.settled()
 
     @property
     def ca_path(self) -> Path:
@@ -244,6 +279,11 @@ class Lab:
             if self.https and name in self.https.sites:
                 entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
                                   "password": device.password, "ca": str(self.ca_path)}
+            if device.ha is not None and not device.ha.broken:
+                entry["ha"] = {"pair": device.ha.name, "role": device.ha.role_of(device).lower(),
+                               "state": device.ha.unit_state[name]}
+            if self.probes and name in self.probes.ports:
+                entry["probe"] = {"host": self.host, "port": self.probes.ports[name]}
             if self.console and name in self.console.endpoints:
                 line = self.console.endpoints[name]
                 entry["console"] = {"telnet": {"host": self.host, "port": line.port}}
@@ -251,8 +291,13 @@ class Lab:
                     entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
                                                "username": CONSOLE_USER, "password": device.password}
             devices.append(entry)
+        pairs = [{"name": name, "primary": pair.primary.name, "secondary": pair.secondary.name,
+                  "state": pair.state, "active": pair.active,
+                  **({"probe": {"host": self.host, "port": self.probes.ports[name]}}
+                     if self.probes and name in self.probes.ports else {})}
+                 for name, pair in self.pairs.items()]
         return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
-                "devices": devices}
+                "devices": devices, **({"pairs": pairs} if pairs else {})}
 
     def write_endpoints(self, path: Path) -> None:
         _write_json(path, self.endpoints())

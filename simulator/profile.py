@@ -82,6 +82,15 @@ class DeviceSpec(_Strict):
         return out
 
 
+class PairSpec(_Strict):
+    """An HA (failover) pair of two devices of the profile."""
+
+    name: str = Field(min_length=1)
+    primary: str
+    secondary: str
+    probe_port: int = Field(default=0, ge=0, le=65535)
+
+
 class Profile(_Strict):
     lab: str = Field(min_length=1)
     description: str = ""
@@ -92,6 +101,7 @@ class Profile(_Strict):
     ssh_authorized_keys: str | None = None
     devices: list[DeviceSpec] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)   # the lab's fault plan at first start
+    ha_pairs: list[PairSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Profile:
@@ -100,6 +110,20 @@ class Profile(_Strict):
             if spec.name in seen:
                 raise ValueError(f"device name {spec.name!r} is used twice")
             seen.add(spec.name)
+        paired: set[str] = set()
+        models = {spec.name: spec.model for spec in self.expanded()}
+        for pair in self.ha_pairs:
+            for unit in (pair.primary, pair.secondary):
+                if unit not in seen:
+                    raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which the profile does not have")
+                if unit in paired:
+                    raise ValueError(f"device {unit!r} is in two HA pairs")
+                paired.add(unit)
+            if pair.primary == pair.secondary:
+                raise ValueError(f"HA pair {pair.name!r} needs two different devices")
+            if models[pair.primary] != models[pair.secondary]:
+                raise ValueError(f"HA pair {pair.name!r}: both units must be the same model "
+                                 f"({models[pair.primary]} and {models[pair.secondary]})")
         for fault in self.faults:
             if fault.device is not None and fault.device not in seen:
                 raise ValueError(f"fault at {fault.point} names device {fault.device!r}, which the profile "

@@ -75,7 +75,7 @@ class Store:
 
     def _on_event(self, event: Event) -> None:
         name = event.get("device")
-        if event["kind"] == "command" or name not in self._devices and not event["kind"].startswith("fault"):
+        if event["kind"] == "command":
             return
         if name in self._devices:
             self._dirty.add(name)

@@ -139,6 +139,7 @@ class FtdDevice:
         self._timer: Timer | None = None
         self._deploy_timer: Timer | None = None
         self._broken = False      # a reboot or power loss hit a software install
+        self.ha: Any = None       # the HaPair this unit belongs to (devices/ha.py), if any
         MACHINE.add_model(self, initial="online")
 
     # -- identity ---------------------------------------------------------
@@ -169,6 +170,14 @@ class FtdDevice:
     def ssp_version(self) -> str:
         """The platform (FXOS) build bundled with the release, e.g. 2.14(1.172)."""
         return f"{self.train.fxos}({self.ver.maintenance}.{self.ver.build})"
+
+    @property
+    def apps_up(self) -> bool:
+        """The applications run and pass traffic (not booting, not in maintenance
+        mode for an install, not finishing post-upgrade tasks)."""
+        job = self.job
+        in_post = job is not None and job.phase == "post" and job.state in ("IN_PROGRESS", "CANCELLED")
+        return self.state in ("online", "readiness_check") and not in_post
 
     @property
     def services_up(self) -> bool:
@@ -233,15 +242,21 @@ class FtdDevice:
     def pending(self) -> list[Change]:
         return pending_changes(self.config, self.candidate, self.hostname_id)
 
-    def stage_hostname(self, hostname: str) -> None:
+    def _require_editable(self) -> None:
+        """Configuration is edited on the active unit of a pair (the standby's is read-only)."""
         self._require_usable()
+        if self.ha is not None and not self.ha.broken and not self.ha.is_active(self):
+            raise Refused("ha_standby", self.ha._say("deploy_standby"))
+
+    def stage_hostname(self, hostname: str) -> None:
+        self._require_editable()
         self.candidate["hostname"] = hostname
         self._emit("config.staged", entity="devicehostname", name=hostname)
 
     def save_network(self, obj_id: str | None, name: str, sub_type: str, value: str,
                      description: str | None = None) -> str:
         """Create (obj_id None) or replace a network object in the candidate."""
-        self._require_usable()
+        self._require_editable()
         networks = self.candidate["networks"]
         if obj_id is not None and obj_id not in networks:
             raise Refused("not_found", self._say("refuse", "not_found", id=obj_id))
@@ -257,7 +272,7 @@ class FtdDevice:
         return obj_id
 
     def delete_network(self, obj_id: str) -> None:
-        self._require_usable()
+        self._require_editable()
         obj = self.candidate["networks"].pop(obj_id, None)
         if obj is None:
             raise Refused("not_found", self._say("refuse", "not_found", id=obj_id))
@@ -271,6 +286,8 @@ class FtdDevice:
     def deploy(self) -> Deployment:
         """Make the candidate the running configuration (a queued job)."""
         self._require_usable()
+        if self.ha is not None:
+            self.ha.check_deploy(self)
         if self.state != "online" or (self.job and self.job.state == "IN_PROGRESS"):
             raise Refused("busy", self._say("refuse", "deploy_busy"))
         if any(d.state in ("QUEUED", "DEPLOYING") for d in self.deployments):
@@ -295,6 +312,8 @@ class FtdDevice:
         deployment.state, deployment.finished = "DEPLOYED", now
         deployment.message = self._say("job", "deployed")
         self._emit("deploy", state="DEPLOYED", id=deployment.id)
+        if self.ha is not None:
+            self.ha.config_deployed(self)
         if self.snort_restart_due:
             self.snort_restart_due = False
             self._emit("snort.restart", reason="first deployment after upgrade",
@@ -416,6 +435,8 @@ class FtdDevice:
             raise Refused("busy", self._say("refuse", "busy"))
         if self.pending():
             raise Refused("pending_changes", self._say("refuse", "pending_changes"))
+        if self.ha is not None:
+            self.ha.check_upgrade(self)
         target = self.package.version or self.version
         kind = self.package.kind if self.package.kind in ("patch", "hotfix") else update_type(
             self.ver, Version.parse(target)) if self.package.version else "major"

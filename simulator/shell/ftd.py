@@ -18,6 +18,7 @@ from ..devices.ftd_files import UPDATES_DIR, updates_dir
 from ..journal import Event
 from ..packages import PackageInfo
 from . import ftd_views as views
+from . import ha_views
 from .session import Session, Shell, first_done
 from .tree import Parsed
 
@@ -87,6 +88,32 @@ class FtdCliShell(Shell):
 
     async def cmd_show_managers(self, _: Parsed) -> str:
         return views.ftd_text("managers_local")
+
+    async def cmd_show_failover(self, _: Parsed) -> str:
+        return ha_views.show_failover(self.device)
+
+    async def cmd_show_failover_state(self, _: Parsed) -> str:
+        return ha_views.show_failover_state(self.device)
+
+    async def cmd_show_ha_config(self, _: Parsed) -> str:
+        return ha_views.show_ha_config(self.device)
+
+    def _pair_action(self, action: str) -> str | None:
+        pair = self.device.ha
+        if pair is None:
+            return ha_views.ha_text("not_configured")
+        return self._refusable(getattr(pair, action))
+
+    async def cmd_configure_ha_suspend(self, _: Parsed) -> str | None:
+        return self._pair_action("suspend") or ha_views.ha_text("suspended")
+
+    async def cmd_configure_ha_resume(self, _: Parsed) -> str | None:
+        return self._pair_action("resume") or ha_views.ha_text("resumed")
+
+    async def cmd_configure_ha_disable(self, _: Parsed) -> str | None:
+        if not _yes(await self.session.ask(ha_views.ha_text("disable_confirm"))):
+            return None
+        return self._pair_action("break_pair") or ha_views.ha_text("disabled")
 
     async def cmd_configure_hostname(self, p: Parsed) -> str | None:
         return self._refusable(lambda: self.device.set_hostname(p.args["hostname"]))
@@ -217,7 +244,10 @@ class DiagShell(Shell):
         return views.show_version(d) + "\n" + body
 
     async def cmd_show_failover(self, _: Parsed) -> str:
-        return self._text("show_failover")
+        return ha_views.show_failover(self.device)
+
+    async def cmd_show_failover_state(self, _: Parsed) -> str:
+        return ha_views.show_failover_state(self.device)
 
     async def cmd_show_interface_ip_brief(self, _: Parsed) -> str:
         return self._text("show_interface_ip_brief")
