@@ -545,7 +545,57 @@ async def test_responses_conform_along_upgrade_revert_and_configuration(lab, pac
         conform(r, "POST", "/fdm/token", 200)
         conform(await c.get("/operational/systeminfo/default"), "GET", "/operational/systeminfo/{objId}", 401)
     untouched = {(m, p) for m, p in spec_operations(conform.spec)} - {(m, p) for m, p, _ in conform.seen}
-    assert untouched == set(), untouched
+    assert untouched == HA_OPERATIONS, untouched      # HA: the next test, on a pair
+
+
+HA_OPERATIONS = {
+    ("GET", "/devices/default/operational/ha/status/{objId}"), ("POST", "/devices/default/action/ha/suspend"),
+    ("POST", "/devices/default/action/ha/resume"), ("POST", "/devices/default/action/ha/failover"),
+    ("POST", "/devices/default/action/ha/break"), ("GET", "/devices/default/action/ha/break/{objId}"),
+    ("GET", "/devices/default/ha/configurations"),
+}
+
+
+async def test_ha_responses_conform_on_a_pair(tmp_path):
+    from simulator.lab import Lab
+
+    conform = Conformance()
+    async with Lab("ftd-ha", state_dir=tmp_path / "s", virtual_time=True, seed=3) as lab:
+        urls = {d["name"]: d["https"]["url"] + "/api/fdm/v6" for d in lab.endpoints()["devices"]}
+        async with httpx.AsyncClient(base_url=urls["ftd-a"], verify=False, timeout=10) as a, \
+                httpx.AsyncClient(base_url=urls["ftd-b"], verify=False, timeout=10) as b:
+            for c in (a, b):
+                c.headers["Authorization"] = f"Bearer {await login(c)}"
+            status = conform(await a.get("/devices/default/operational/ha/status/default"), "GET",
+                             "/devices/default/operational/ha/status/{objId}", 200)
+            assert (status["nodeState"], status["peerNodeState"]) == ("HA_ACTIVE_NODE", "HA_STANDBY_NODE")
+            conform(await a.get("/devices/default/operational/ha/status/x"), "GET",
+                    "/devices/default/operational/ha/status/{objId}", 404)
+            conform(await a.get("/devices/default/ha/configurations"), "GET",
+                    "/devices/default/ha/configurations", 200)
+            conform(await a.post("/devices/default/action/ha/resume"), "POST",
+                    "/devices/default/action/ha/resume", 422)          # not suspended
+            status = conform(await a.post("/devices/default/action/ha/suspend"), "POST",
+                             "/devices/default/action/ha/suspend", 200)
+            assert status["peerNodeState"] == "HA_SUSPENDED_NODE"
+            conform(await b.post("/devices/default/action/ha/failover"), "POST",
+                    "/devices/default/action/ha/failover", 422)        # suspended: no switch
+            conform(await a.post("/devices/default/action/ha/resume"), "POST", "/devices/default/action/ha/resume", 200)
+            await lab.clock.advance(60)
+            status = conform(await b.post("/devices/default/action/ha/failover"), "POST",
+                             "/devices/default/action/ha/failover", 200)
+            assert status["nodeState"] == "HA_ACTIVE_NODE"
+            job = conform(await b.post("/devices/default/action/ha/break", params={"clearIntfs": "false"}), "POST",
+                          "/devices/default/action/ha/break", 200)
+            conform(await b.get(f"/devices/default/action/ha/break/{job['id']}"), "GET",
+                    "/devices/default/action/ha/break/{objId}", 200)
+            conform(await b.get("/devices/default/action/ha/break/nope"), "GET",
+                    "/devices/default/action/ha/break/{objId}", 404)
+            conform(await b.post("/devices/default/action/ha/break"), "POST", "/devices/default/action/ha/break", 422)
+            status = conform(await a.get("/devices/default/operational/ha/status/default"), "GET",
+                             "/devices/default/operational/ha/status/{objId}", 200)
+            assert status["nodeState"] == "SINGLE_NODE"
+    assert {(m, p) for m, p, _ in conform.seen} == HA_OPERATIONS
 
 
 # -- regressions: server errors the schemathesis run once found --------------------------------------

@@ -453,6 +453,58 @@ async def delete_network(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+# -- high availability ------------------------------------------------------------------------
+def _pair_of(request: web.Request):
+    device = device_of(request)
+    if device.ha is None or device.ha.broken:
+        raise FdmError(422, "High availability is not configured on this device.")
+    return device, device.ha
+
+
+async def get_ha_status(request: web.Request) -> web.Response:
+    singleton(request)
+    return web.json_response(views.ha_status(device_of(request)))
+
+
+async def ha_suspend(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    pair.suspend()
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_resume(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    pair.resume()
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_failover(request: web.Request) -> web.Response:
+    """Switch Mode: the active unit hands over to its peer; a standby unit takes over."""
+    device, pair = _pair_of(request)
+    pair.switch(pair.peer_of(device) if pair.is_active(device) else device)
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_break(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    flag(request, "clearIntfs", False)
+    pair.break_pair()
+    job = views.ha_job(device.new_id(), "break", device.ctx.clock.now())
+    site_of(request).ha_jobs[job["id"]] = job
+    return web.json_response(job)
+
+
+async def get_ha_break(request: web.Request) -> web.Response:
+    job = site_of(request).ha_jobs.get(request.match_info["objId"])
+    if job is None:
+        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+    return web.json_response(job)
+
+
+async def list_ha_configurations(request: web.Request) -> web.Response:
+    return page(request, [views.ha_configuration(device_of(request))])
+
+
 # (method, path, handler, operationId, needs a token)
 ROUTES: list[tuple[str, str, Handler, str, bool]] = [
     ("GET", "/api/versions", get_versions, "getAPIVersions", False),
@@ -485,6 +537,13 @@ ROUTES: list[tuple[str, str, Handler, str, bool]] = [
     ("GET", f"{API}/devicesettings/default/devicehostnames", list_hostnames, "getDeviceHostnameList", True),
     ("GET", f"{API}/devicesettings/default/devicehostnames/{{objId}}", get_hostname, "getDeviceHostname", True),
     ("PUT", f"{API}/devicesettings/default/devicehostnames/{{objId}}", put_hostname, "editDeviceHostname", True),
+    ("GET", f"{API}/devices/default/operational/ha/status/{{objId}}", get_ha_status, "getHAStatus", True),
+    ("POST", f"{API}/devices/default/action/ha/suspend", ha_suspend, "startHASuspend", True),
+    ("POST", f"{API}/devices/default/action/ha/resume", ha_resume, "startHAResume", True),
+    ("POST", f"{API}/devices/default/action/ha/failover", ha_failover, "startHAFailover", True),
+    ("POST", f"{API}/devices/default/action/ha/break", ha_break, "addBreakHAStatus", True),
+    ("GET", f"{API}/devices/default/action/ha/break/{{objId}}", get_ha_break, "getBreakHAStatus", True),
+    ("GET", f"{API}/devices/default/ha/configurations", list_ha_configurations, "getHAConfigurationList", True),
     ("GET", f"{API}/object/networks", list_networks, "getNetworkObjectList", True),
     ("POST", f"{API}/object/networks", add_network, "addNetworkObject", True),
     ("GET", f"{API}/object/networks/{{objId}}", get_network, "getNetworkObject", True),

@@ -11,6 +11,7 @@ from .. import vendor
 from ..devices.ftd import FtdDevice, Job, Readiness
 from ..devices.ftd_config import Change, Deployment
 from ..devices.ftd_files import UPDATES_DIR
+from ..devices.ha import ha_data
 from ..versions import PackageName, Version
 
 
@@ -169,3 +170,41 @@ def deployment_job(item: Deployment, user: str) -> dict[str, Any]:
             "startDateTime": iso(item.started or item.queued), "endDateTime": iso(item.finished),
             "status": _JOB_STATUS[item.state], "statusMessage": item.message, "scheduleUuid": None,
             "id": item.id, "type": "jobhistorydeployment"}
+
+
+def ha_status(device: FtdDevice) -> dict[str, Any]:
+    """HAStatus: this unit's and its peer's node states, as FDM names them."""
+    pair = device.ha
+    if pair is None or pair.broken:
+        return {"nodeRole": None, "nodeState": "SINGLE_NODE", "peerNodeState": "HA_UNKNOWN_NODE",
+                "configStatus": "UNKNOWN", "haHealthStatus": "HEALTHY", "id": "default", "type": "hastatus"}
+    names = ha_data()["fdm_node_state"]
+    peer = pair.peer_of(device)
+    peer_state = pair.unit_state[peer.name] if pair.link_up else "Failed"
+    health, _ = pair.health()
+    return {"nodeRole": "HA_PRIMARY" if device is pair.primary else "HA_SECONDARY",
+            "nodeState": names[pair.unit_state[device.name]], "peerNodeState": names[peer_state],
+            "configStatus": pair.config_status, "haHealthStatus": health, "id": "default", "type": "hastatus"}
+
+
+def ha_configuration(device: FtdDevice) -> dict[str, Any]:
+    pair = device.ha
+    role = None if pair is None or pair.broken else ("HA_PRIMARY" if device is pair.primary else "HA_SECONDARY")
+    address = lambda ip: {"ipAddress": ip, "netmask": "255.255.255.252", "type": "ipv4address"}  # noqa: E731
+    return {"version": short_version(role), "name": pair.name if pair else None, "nodeRole": role,
+            "failoverInterface": {"name": "failover-link", "hardwareName": "GigabitEthernet0/2",
+                                  "type": "physicalinterface"} if role else None,
+            "failoverName": "failover-link" if role else None,
+            "primaryFailoverIPv4": address("10.255.255.1") if role else None,
+            "secondaryFailoverIPv4": address("10.255.255.2") if role else None,
+            "statefulFailoverInterface": None, "statefulFailoverName": None,
+            "id": device.hostname_id.replace("-", "")[:8] + "-ha", "type": "haconfiguration"}
+
+
+def ha_job(job_id: str, action: str, now: float) -> dict[str, Any]:
+    """Join/Break status: a deployment-like job that finished at once."""
+    stamp = epoch_ms(now)
+    return {"statusMessage": f"High availability {action} completed", "cliErrorMessage": None,
+            "state": "DEPLOYED", "queuedTime": stamp, "startTime": stamp, "endTime": stamp,
+            "statusMessages": [], "id": job_id, "name": f"HA {action}", "modifiedObjects": {"items": []},
+            "type": f"ha{action}status"}

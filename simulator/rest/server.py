@@ -47,6 +47,7 @@ class DeviceSite:
         self.fs_root = fs_root
         self.mode: Mode = "closed"
         self.site: web.SockSite | None = None
+        self.ha_jobs: dict[str, dict[str, Any]] = {}   # HA break jobs, by id
         self.sessions = FdmSessions(device.ctx.clock.now, device.new_id, lambda: (device.username, device.password))
         self._lock = asyncio.Lock()
 
