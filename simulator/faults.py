@@ -47,8 +47,11 @@ POINTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "clock.ntp": ("timed: the device's clock runs `seconds` off from then on (NTP lost)", ("offset",)),
     "power": ("timed: the device loses power (power_loss), as a pulled cord or the IPMI button",
               ("power_loss",)),
+    "failover.link": ("timed, on an HA pair (`device`: the pair's name, or none for every pair): cut the "
+                      "failover link (both units go active: split brain); with `seconds` it comes back "
+                      "after that long", ("cut",)),
 }
-TIMED = ("clock.ntp", "power")
+TIMED = ("clock.ntp", "power", "failover.link")
 ACTIONS = tuple(sorted({a for _, actions in POINTS.values() for a in actions}))
 
 

@@ -185,8 +185,9 @@ class Lab:
     # -- faults ------------------------------------------------------------------
     def add_fault(self, point: str, action: str, device: str | None = None, **options: Any) -> Fault:
         """Add a fault to the running plan (see simulator/faults.py for points and triggers)."""
-        if device is not None and device not in self.devices:
-            raise KeyError(f"no device {device!r} in lab {self.name}")
+        known = self.pairs if point == "failover.link" else self.devices
+        if device is not None and device not in known:
+            raise KeyError(f"no {'HA pair' if point == 'failover.link' else 'device'} {device!r} in lab {self.name}")
         return self.faults.add(point, action, device, **options)
 
     def remove_fault(self, fault_id: int) -> Fault:
@@ -217,6 +218,13 @@ class Lab:
         if fault not in self.faults.faults or fault.spent:
             return
         self.faults.fire(fault)
+        if fault.point == "failover.link":
+            for pair in [self.pairs[fault.device]] if fault.device else list(self.pairs.values()):
+                self.journal.emit(None, "fault", point=fault.point, action=fault.action, id=fault.id, pair=pair.name)
+                pair.set_link(False)
+                if fault.seconds:
+                    self.clock.call_later(fault.seconds, pair.set_link, True)
+            return
         for name in [fault.device] if fault.device else list(self.devices):
             device = self.devices[name]
             self.journal.emit(name, "fault", point=fault.point, action=fault.action, id=fault.id)
@@ -234,6 +242,13 @@ class Lab:
             device.power_off(cause="operator")
         if action in ("on", "cycle"):
             device.power_on()
+
+    def set_link(self, pair: str, up: bool) -> None:
+        """Cut or restore an HA pair's failover link."""
+        try:
+            self.pairs[pair].set_link(up)
+        except KeyError:
+            raise KeyError(f"no HA pair {pair!r} in lab {self.name}") from None
 
     def reimage(self, name: str, version: str | None = None) -> None:
         self.device(name).reimage(version)

@@ -75,7 +75,8 @@ def device_entry(lab: Lab, name: str) -> dict[str, Any]:
     entry = next(d for d in lab.endpoints()["devices"] if d["name"] == name)
     device = lab.devices[name]
     job = device.job
-    entry.update(role=None, serial=device.serial, package=device.package.filename if device.package else None,
+    ha = entry.get("ha")
+    entry.update(role=f"{ha['role']} - {ha['state']}" if ha else None, serial=device.serial, package=device.package.filename if device.package else None,
                  job=None if job is None else {"operation": job.operation, "state": job.state, "phase": job.phase,
                                                "percent": job.percent, "target": job.target_version,
                                                "message": job.message})
@@ -211,8 +212,10 @@ async def add_fault(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise ApiError(400, "; ".join(("`" + ".".join(map(str, e["loc"])) + "`: " if e["loc"] else "")
                                       + e["msg"].removeprefix("Value error, ") for e in exc.errors())) from None
-    if fault.device is not None and fault.device not in lab.devices:
-        raise ApiError(404, f"no device {fault.device!r} in this lab")
+    known = lab.pairs if fault.point == "failover.link" else lab.devices
+    if fault.device is not None and fault.device not in known:
+        raise ApiError(404, f"no {'HA pair' if fault.point == 'failover.link' else 'device'} "
+                            f"{fault.device!r} in this lab")
     lab.faults.add_fault(fault)
     return web.json_response(fault.model_dump(), status=201)
 
@@ -233,6 +236,35 @@ async def get_fault(request: web.Request) -> web.Response:
 async def delete_fault(request: web.Request) -> web.Response:
     fault = lab_of(request).remove_fault(_fault_id(request))
     return web.json_response(fault.model_dump())
+
+
+# -- HA pairs and traffic ------------------------------------------------------------------
+def pair_entry(lab: Lab, name: str) -> dict[str, Any]:
+    pair = lab.pairs[name]
+    return {"name": name, "state": pair.state, "active": pair.active, "primary": pair.primary.name,
+            "secondary": pair.secondary.name, "units": dict(pair.unit_state), "link_up": pair.link_up,
+            "suspended": pair.suspended or bool(pair.post_upgrade), "config_status": pair.config_status,
+            "failovers": pair.failovers, "traffic": lab.traffic[name].report()}
+
+
+async def list_pairs(request: web.Request) -> web.Response:
+    lab = lab_of(request)
+    return web.json_response({"items": [pair_entry(lab, n) for n in lab.pairs]})
+
+
+async def set_pair_link(request: web.Request) -> web.Response:
+    lab, name = lab_of(request), request.match_info["name"]
+    if name not in lab.pairs:
+        raise ApiError(404, f"no HA pair {name!r} in this lab")
+    up = (await body_of(request)).get("up")
+    if not isinstance(up, bool):
+        raise ApiError(400, "`up` must be true (restore the failover link) or false (cut it)")
+    lab.set_link(name, up)
+    return web.json_response(pair_entry(lab, name))
+
+
+async def list_traffic(request: web.Request) -> web.Response:
+    return web.json_response({"items": [m.report() for m in lab_of(request).traffic.values()]})
 
 
 # -- events ---------------------------------------------------------------------------
@@ -302,6 +334,9 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/devices/{name}", get_device),
     ("POST", "/api/devices/{name}/power", power_device),
     ("POST", "/api/devices/{name}/reimage", reimage_device),
+    ("GET", "/api/pairs", list_pairs),
+    ("POST", "/api/pairs/{name}/link", set_pair_link),
+    ("GET", "/api/traffic", list_traffic),
     ("GET", "/api/clock", get_clock),
     ("POST", "/api/clock/advance", clock_advance),
     ("POST", "/api/clock/scale", clock_scale),

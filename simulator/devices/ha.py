@@ -263,18 +263,23 @@ class HaPair:
                 self._join(unit)
         self._update_pair_state()
 
+    def _can_take_over(self, peer: FtdDevice) -> bool:
+        """Failover is possible only to a Standby Ready peer of the same version, with a
+        working link and HA not suspended (seed 000: disabled with mixed versions)."""
+        return (self._ready(peer) and self.unit_state[peer.name] == "Standby Ready" and self.link_up
+                and not self.suspended and not self.post_upgrade and not self.mixed_versions)
+
     def _active_lost(self, active: FtdDevice) -> None:
         peer = self.peer_of(active)
-        can_take = (self._ready(peer) and self.unit_state[peer.name] == "Standby Ready" and self.link_up
-                    and not self.suspended and not self.post_upgrade and not self.mixed_versions)
-        if can_take and "takeover" not in self._timers:
+        if self._can_take_over(peer) and "takeover" not in self._timers:
             hold = ha_data()["timings"]["hold_time"]
             self._timers["takeover"] = self.ctx.clock.call_later(hold, self._takeover, peer, active)
-        self.last_failure[active.name] = ("Comm Failure", self.ctx.clock.now())
+        if self.last_failure[active.name] is None:
+            self.last_failure[active.name] = ("Comm Failure", self.ctx.clock.now())
 
     def _takeover(self, peer: FtdDevice, old: FtdDevice) -> None:
         self._timers.pop("takeover", None)
-        if self._ready(old) or not self._ready(peer) or self.unit_state[peer.name] != "Standby Ready":
+        if self._ready(old) or not self._can_take_over(peer):
             self.reconcile()
             return
         self._make_active(peer, cause=f"the active unit {old.name} is down")
@@ -300,7 +305,7 @@ class HaPair:
                 return
             if index == len(steps):
                 self._set_unit(unit, "Standby Ready")
-                self._update_pair_state()
+                self.reconcile()          # a lost active may now fail over to it
                 return
             name, seconds = steps[index]
             if name == "Sync Config":
