@@ -30,12 +30,12 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from schemathesis.engine import Status, events, from_schema
 from schemathesis.specs.openapi.checks import content_type_conformance
 
 from simulator import vendor
 from simulator.packages import make_package
 from simulator.rest import fdm
+from schemathesis_run import run_schemathesis, schemathesis_config
 
 ROOT = Path(__file__).resolve().parent.parent
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
@@ -281,63 +281,7 @@ def seed_state(live: LiveLab, token: str, tmp_path: Path) -> None:
 
 
 def run_config(base_url: str) -> schemathesis.Config:
-    return schemathesis.Config.from_dict({
-        "seed": SEED,
-        "suppress-health-check": ["all"],
-        "base-url": base_url,
-        "tls-verify": False,
-        "workers": 1,
-        "request-timeout": 10,
-        "continue-on-failure": True,     # a failure does not hide the next one in the same operation
-        "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True, "database": "none",
-                       "with-security-parameters": False},
-        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
-        "phases": {"stateful": {"enabled": False}},
-    })
-
-
-@dataclass
-class Finding:
-    operation: str
-    check: str
-    status: int | None
-    title: str
-    message: str
-    curl: str
-
-    def __str__(self) -> str:
-        message = "\n    ".join(self.message.strip().splitlines()[:12])
-        return f"{self.operation} [{self.check}] {self.title} (HTTP {self.status})\n    {message}\n    {self.curl}"
-
-
-def run_schemathesis(schema) -> tuple[list[Finding], list[str], dict[str, int]]:
-    """Every failed check (one per operation, check and title), errors, and
-    how many cases each phase sent."""
-    findings: dict[tuple[str, str, str, int | None], Finding] = {}
-    errors: list[str] = []
-    cases: dict[str, int] = {}
-    for event in from_schema(schema).execute():
-        if isinstance(event, events.ScenarioFinished):
-            recorder = event.recorder
-            cases[str(event.phase)] = cases.get(str(event.phase), 0) + len(recorder.cases)
-            for case_id, checks in recorder.checks.items():
-                for check in checks:
-                    if check.status != Status.FAILURE or check.failure_info is None:
-                        continue
-                    failure = check.failure_info.failure
-                    response = recorder.find_response(case_id=case_id)
-                    status = response.status_code if response is not None else None
-                    key = (recorder.label, check.name, failure.title, status)
-                    findings.setdefault(key, Finding(recorder.label, check.name, status, failure.title,
-                                                     failure.message, check.failure_info.code_sample))
-        elif isinstance(event, events.NonFatalError):
-            errors.append(f"{event.label}: {event.value!r}")
-        elif isinstance(event, events.FatalError):
-            errors.append(f"fatal: {event.exception!r}")
-        elif isinstance(event, events.EngineFinished):
-            if event.stop_reason != "completed":
-                errors.append(f"run stopped: {event.stop_reason}")
-    return list(findings.values()), errors, cases
+    return schemathesis_config(base_url, seed=SEED, max_examples=MAX_EXAMPLES, checks=CHECKS, tls_verify=False)
 
 
 # Server errors a run may tolerate while a bug is being fixed: (bug, path regex,

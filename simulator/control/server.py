@@ -57,6 +57,9 @@ async def body_of(request: web.Request) -> dict[str, Any]:
     return body
 
 
+MAX_NUMBER = 10 * 365 * 86400.0    # ten simulated years: more is a typo, not a test
+
+
 def number(body: dict[str, Any], name: str, *, required: bool = True, positive: bool = False) -> float | None:
     value = body.get(name)
     if value is None:
@@ -65,9 +68,16 @@ def number(body: dict[str, Any], name: str, *, required: bool = True, positive: 
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"`{name}` must be a number, not {value!r}")
-    if value < 0 or positive and value == 0:
-        raise ApiError(400, f"`{name}` must be {'positive' if positive else 'zero or more'}")
+    if not 0 <= value <= MAX_NUMBER or positive and value == 0:
+        raise ApiError(400, f"`{name}` must be {'above' if positive else 'at least'} 0 and at most {MAX_NUMBER:.0f}")
     return float(value)
+
+
+def text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"`{name}` must be a string, not {value!r}")
+    return value
 
 
 # -- lab and devices ------------------------------------------------------------------
@@ -176,7 +186,7 @@ async def clock_run(request: web.Request) -> web.Response:
     if not lab.clock.virtual:
         raise ApiError(409, "run needs virtual time (start the lab with --virtual-time)")
     limit = number(body, "limit", required=False) or 30 * 24 * 3600.0
-    device, state = body.get("device"), body.get("state")
+    device, state = text(body, "device"), text(body, "state")
     if (device is None) != (state is None):
         raise ApiError(400, "give both `device` and `state`, or neither (run until idle)")
     if device is None:
