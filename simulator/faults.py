@@ -47,6 +47,9 @@ POINTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "clock.ntp": ("timed: the device's clock runs `seconds` off from then on (NTP lost)", ("offset",)),
     "power": ("timed: the device loses power (power_loss), as a pulled cord or the IPMI button",
               ("power_loss",)),
+    "ha.sync": ("when a joining HA unit takes the active unit's configuration (`device`: the joining "
+                "unit): fail leaves it in Cold Standby with the configuration out of sync until HA is "
+                "resumed or the unit reboots", ("fail",)),
     "failover.link": ("timed, on an HA pair (`device`: the pair's name, or none for every pair): cut the "
                       "failover link (both units go active: split brain); with `seconds` it comes back "
                       "after that long", ("cut",)),

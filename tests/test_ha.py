@@ -313,3 +313,58 @@ class PairMachine(RuleBasedStateMachine):
 PairMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, derandomize=True, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
 TestPairStateful = PairMachine.TestCase
+
+
+async def test_failed_config_sync_leaves_the_pair_out_of_sync_until_resumed(ha_lab, packages):
+    lab, pair = ha_lab, ha_lab.pairs["ftd-ha"]
+    b = lab.devices["ftd-b"]
+    lab.add_fault("ha.sync", "fail", device="ftd-b")
+    b.reboot()
+    await run_until(lab, lambda: pair.unit_state["ftd-b"] == "Cold Standby")
+    assert pair.config_status == "OUT_OF_SYNC" and pair.health()[0] == "UNHEALTHY"
+    out = await Unit(lab, "ftd-b").cli("show failover state")
+    assert "Cold Standby" in out and "Config Sync Failure" in out and "Sync Skipped" in out
+    b.accept_package(inspect_package(packages(UPGRADE_76)))
+    with pytest.raises(Refused, match="not synchronized"):
+        b.start_upgrade()
+    pair.resume()
+    await run_until(lab, lambda: pair.state == "healthy")
+    assert pair.config_status == "IN_SYNC"
+    b.start_upgrade()
+
+
+@pytest.mark.clients
+def test_kill_9_in_the_middle_of_an_ha_upgrade(lab_process, tmp_path):
+    import os
+    import signal
+    import time
+
+    state = tmp_path / "state"
+    endpoints, proc = lab_process("ftd-ha", "--time-scale", "40", state_dir=state)
+    b = next(d for d in endpoints["devices"] if d["name"] == "ftd-b")["https"]
+    package = make_package(UPGRADE_76, tmp_path)
+    with httpx.Client(base_url=b["url"] + API, verify=False, timeout=10) as api:
+        token = api.post("/fdm/token", json={"grant_type": "password", "username": "admin",
+                                             "password": b["password"]}).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        with package.open("rb") as fh:
+            assert api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)}).status_code == 200
+        assert api.post("/action/upgrade").status_code == 204
+        time.sleep(1.5)          # about a minute simulated: the standby is upgrading, the active carries on
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = json.loads((state / "lab.json").read_text())["pairs"]["ftd-ha"]
+    assert before["active"] == "ftd-a" and before["unit_state"]["ftd-b"] == "Failed"
+    endpoints, proc = lab_process("ftd-ha", state_dir=state)           # virtual time: runs to the end
+    assert next(p for p in endpoints["pairs"])["active"] == "ftd-a"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lab_state = json.loads((state / "lab.json").read_text())["pairs"]["ftd-ha"]
+        snapshot = json.loads((state / "devices" / "ftd-b.json").read_text())
+        if snapshot["version"] == "7.6.0-113" and lab_state["unit_state"]["ftd-b"] == "Standby Ready":
+            break
+        time.sleep(0.2)
+    assert snapshot["version"] == "7.6.0-113" and lab_state["active"] == "ftd-a", lab_state
+    assert next(d for d in endpoints["devices"] if d["name"] == "ftd-a")["version"] == "7.4.1-172"
+    lines = (state / "journal.jsonl").read_text().splitlines()
+    assert all(json.loads(line)["seq"] for line in lines)

@@ -175,10 +175,13 @@ class HaPair:
 
     def resume(self) -> None:
         self._require_configured()
-        if not self.suspended and not self.post_upgrade:
+        cold = [u for u in self.units.values() if self.unit_state[u.name] == "Cold Standby"]
+        if not self.suspended and not self.post_upgrade and not cold:
             raise Refused("ha_not_suspended", self._say("not_suspended"))
         self.suspended = False
         self.post_upgrade.clear()
+        for unit in cold:
+            self._set_unit(unit, "Negotiation")       # try the configuration sync again
         self.ctx.journal.emit(None, "ha.resumed", pair=self.name)
         self.reconcile()
 
@@ -309,6 +312,14 @@ class HaPair:
                 return
             name, seconds = steps[index]
             if name == "Sync Config":
+                fault = self.ctx.faults.take(unit.name, "ha.sync")
+                if fault is not None:
+                    self.ctx.journal.emit(unit.name, "fault", point="ha.sync", action=fault.action, id=fault.id)
+                    self.last_failure[unit.name] = ("Config Sync Failure", self.ctx.clock.now())
+                    self._set_config_status("OUT_OF_SYNC")
+                    self._set_unit(unit, "Cold Standby")
+                    self._update_pair_state()
+                    return
                 self._copy_config(self.unit(self.active), unit)
             self._set_unit(unit, name)
             self._after(unit.name, seconds, step, index + 1)
