@@ -1,0 +1,235 @@
+"""pytest fixtures for simulated labs (registered through the `pytest11`
+entry point: installing the package is enough).
+
+Async tests (pytest-asyncio) get a `Lab` on virtual time, in the test's loop:
+
+    async def test_upgrade(ftd_lab, sim):
+        ftd = ftd_lab.devices["ftd-1"]
+        ...
+        await sim.wait_for_state(ftd_lab, "ftd-1", "online")
+        sim.assert_event(ftd_lab, "upgrade.finished", result="COMPLETED")
+
+Synchronous tests (netmiko, requests) get a lab running in a background
+thread (virtual time that jumps when the lab is idle, or scaled time), with
+the same helpers as blocking calls:
+
+    def test_with_netmiko(ftd_lab_sync):
+        ssh = ftd_lab_sync.endpoint("ftd-1")["ssh"]
+        ...
+        ftd_lab_sync.wait_for_state("ftd-1", "online", timeout=30)
+
+Ports are ephemeral, so parallel runs (pytest-xdist) never collide. When a
+test that used a lab fails, its devices and last events are added to the
+report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from .lab import Lab
+
+T = TypeVar("T")
+REPORT_EVENTS = 30
+_LABS_KEY = pytest.StashKey[list]()
+
+try:
+    import pytest_asyncio
+    _async_fixture = pytest_asyncio.fixture
+except ImportError:                      # plain pytest: only the synchronous fixtures
+    _async_fixture = None
+
+
+# -- helpers --------------------------------------------------------------------------------
+class Sim:
+    """Helpers for async tests (the `sim` fixture)."""
+
+    @staticmethod
+    async def wait_for_state(lab: Lab, device: str, state: str, limit: float = 30 * 24 * 3600.0) -> None:
+        """Run the lab's clock until `device` is in `state` (virtual time)."""
+        target = lab.device(device)
+        if not await lab.clock.run_until(lambda: target.state == state, limit):
+            raise AssertionError(f"{device} did not reach {state!r} (it is {target.state!r})")
+        await lab.settle()
+
+    @staticmethod
+    async def wait_until(lab: Lab, predicate: Callable[[], bool], limit: float = 30 * 24 * 3600.0) -> None:
+        if not await lab.clock.run_until(predicate, limit):
+            raise AssertionError("condition not reached before the clock ran out of events")
+        await lab.settle()
+
+    @staticmethod
+    async def run_until_idle(lab: Lab) -> float:
+        elapsed = await lab.clock.run_until_idle()
+        await lab.settle()
+        return elapsed
+
+    @staticmethod
+    def events(lab: Lab, kind: str | None = None, device: str | None = None, **fields: Any) -> list[dict]:
+        return [e for e in lab.journal.select(device, kind) if all(e.get(k) == v for k, v in fields.items())]
+
+    @classmethod
+    def assert_event(cls, lab: Lab, kind: str, device: str | None = None, **fields: Any) -> dict:
+        """The last event of `kind` (a prefix) with these fields; fails with what was seen."""
+        found = cls.events(lab, kind, device, **fields)
+        if not found:
+            seen = [f"{e['kind']} {e.get('device')}" for e in lab.journal.select(device, kind)][-10:]
+            raise AssertionError(f"no {kind} event with {fields}; saw: {seen or 'none'}")
+        return found[-1]
+
+
+@pytest.fixture
+def sim() -> Sim:
+    return Sim()
+
+
+def _track(request: pytest.FixtureRequest, lab: Any) -> None:
+    request.node.stash.setdefault(_LABS_KEY, []).append(lab)
+
+
+# -- async labs -----------------------------------------------------------------------------
+if _async_fixture is not None:
+    @_async_fixture
+    async def lab_factory(request, tmp_path) -> AsyncIterator[Callable[..., Awaitable[Lab]]]:
+        """Start labs from a profile name, path or dict: `await lab_factory("ftd-ha")`.
+        Virtual time, ephemeral ports, a state dir under tmp_path; stopped after the test."""
+        labs: list[Lab] = []
+
+        async def start(profile: str | Path | dict[str, Any], **options: Any) -> Lab:
+            options.setdefault("virtual_time", True)
+            options.setdefault("state_dir", tmp_path / f"lab-{len(labs)}")
+            lab = await Lab(profile, **options).start()
+            labs.append(lab)
+            _track(request, lab)
+            return lab
+
+        yield start
+        for lab in reversed(labs):
+            await lab.stop()
+
+    @_async_fixture
+    async def ftd_lab(lab_factory) -> Lab:
+        """One FTDv 7.4.1 managed by Device Manager (profile ftd-standalone)."""
+        return await lab_factory("ftd-standalone")
+
+    @_async_fixture
+    async def ftd_ha_lab(lab_factory) -> Lab:
+        """An FTDv HA pair, ftd-a active, ftd-b standby (profile ftd-ha)."""
+        return await lab_factory("ftd-ha")
+
+
+# -- synchronous labs (a lab in a background thread) ----------------------------------------------
+class RunningLab:
+    """A lab served from its own thread and event loop, for synchronous tests."""
+
+    def __init__(self, profile: str | Path | dict[str, Any], state_dir: Path, time_scale: float | None) -> None:
+        self._loop = asyncio.new_event_loop()
+        virtual = time_scale is None
+        self.lab = Lab(profile, state_dir=state_dir, virtual_time=virtual, autojump=virtual, time_scale=time_scale)
+        self._thread = threading.Thread(target=self._loop.run_forever, name=f"lab {self.lab.name}", daemon=True)
+        self._thread.start()
+        self.call(self.lab.start())
+
+    def call(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
+        """Run a coroutine in the lab's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)  # type: ignore[arg-type]
+
+    def run(self, function: Callable[[], T], timeout: float | None = 60) -> T:
+        """Call a plain function in the lab's loop (the models are not thread-safe)."""
+        async def wrapper() -> T:
+            return function()
+        return self.call(wrapper(), timeout)
+
+    @property
+    def endpoints(self) -> dict[str, Any]:
+        return self.run(self.lab.endpoints)
+
+    def endpoint(self, device: str) -> dict[str, Any]:
+        return next(d for d in self.endpoints["devices"] if d["name"] == device)
+
+    def state(self, device: str) -> str:
+        return self.run(lambda: self.lab.device(device).state)
+
+    def wait_for_state(self, device: str, state: str, timeout: float = 60) -> None:
+        """Block until `device` is in `state` (the clock runs on by itself)."""
+        async def wait() -> None:
+            target = self.lab.device(device)
+            while target.state != state:
+                await asyncio.sleep(0.01)
+            await self.lab.settle()
+        try:
+            self.call(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{device} did not reach {state!r} in {timeout} s "
+                                 f"(it is {self.state(device)!r})") from None
+
+    def wait_until(self, predicate: Callable[[Lab], bool], timeout: float = 60) -> None:
+        async def wait() -> None:
+            while not predicate(self.lab):
+                await asyncio.sleep(0.01)
+            await self.lab.settle()
+        self.call(wait(), timeout)
+
+    def events(self, kind: str | None = None, device: str | None = None, **fields: Any) -> list[dict]:
+        return self.run(lambda: Sim.events(self.lab, kind, device, **fields))
+
+    def assert_event(self, kind: str, device: str | None = None, **fields: Any) -> dict:
+        return self.run(lambda: Sim.assert_event(self.lab, kind, device, **fields))
+
+    def add_fault(self, point: str, action: str, device: str | None = None, **options: Any):
+        return self.run(lambda: self.lab.add_fault(point, action, device, **options))
+
+    def stop(self) -> None:
+        try:
+            self.call(self.lab.stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+
+
+@pytest.fixture
+def lab_runner(request, tmp_path) -> Iterator[Callable[..., RunningLab]]:
+    """Start labs in background threads: `lab_runner("ftd-ha", time_scale=None)`
+    (None: virtual time that jumps when idle; a number: scaled time)."""
+    labs: list[RunningLab] = []
+
+    def start(profile: str | Path | dict[str, Any], time_scale: float | None = None) -> RunningLab:
+        running = RunningLab(profile, tmp_path / f"lab-sync-{len(labs)}", time_scale)
+        labs.append(running)
+        _track(request, running.lab)
+        return running
+
+    yield start
+    for running in reversed(labs):
+        running.stop()
+
+
+@pytest.fixture
+def ftd_lab_sync(lab_runner) -> RunningLab:
+    return lab_runner("ftd-standalone")
+
+
+@pytest.fixture
+def ftd_ha_lab_sync(lab_runner) -> RunningLab:
+    return lab_runner("ftd-ha")
+
+
+# -- failure reports ------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    labs = item.stash.get(_LABS_KEY, [])
+    if report.failed and labs and call.when in ("call", "setup"):
+        for lab in labs:
+            devices = [{k: d.get(k) for k in ("name", "version", "state", "ha")} for d in lab.endpoints()["devices"]]
+            events = [{k: v for k, v in e.items() if k != "wall_time"} for e in list(lab.journal.events)[-REPORT_EVENTS:]]
+            report.sections.append((f"simulator lab {lab.name}", json.dumps(
+                {"state_dir": str(lab.state_dir), "devices": devices, "last_events": events}, indent=1, default=str)))
+    return report
