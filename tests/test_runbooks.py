@@ -1,0 +1,53 @@
+"""The runbooks in scripts/runbooks/ against labs on scaled time, as a user
+runs them against real devices: only the REST endpoints, a final summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from simulator.packages import make_package
+
+UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
+RUNBOOKS = ROOT / "scripts" / "runbooks"
+pytestmark = pytest.mark.clients
+
+
+def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(RUNBOOKS / script), *args], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_ftd_standalone_runbook(lab_process, tmp_path):
+    endpoints, _ = lab_process("ftd-standalone", "--time-scale", "300")
+    https = endpoints["devices"][0]["https"]
+    package = make_package(UPGRADE_76, tmp_path)
+    out = run("ftd_upgrade.py", "--url", https["url"], "--password", https["password"], "--ca", https["ca"],
+              "--poll", "0.1", str(package))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "readiness check passed" in out.stdout and "upgrade COMPLETED - now running 7.6.0-113" in out.stdout
+    assert "7.4.1-172" in out.stdout and "COMPLETED" in out.stdout and " min" in out.stdout
+
+
+def test_ftd_standalone_runbook_reports_a_refused_upgrade(lab_process, tmp_path):
+    endpoints, _ = lab_process("ftd-standalone", "--time-scale", "300")
+    https = endpoints["devices"][0]["https"]
+    package = make_package("Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)   # wrong model
+    out = run("ftd_upgrade.py", "--url", https["url"], "--password", https["password"], "--poll", "0.1",
+              str(package))
+    assert out.returncode == 1 and "readiness check failed" in out.stdout and "Unsupported device model" in out.stdout
+
+
+def test_ftd_ha_runbook_loses_no_traffic(lab_process, tmp_path):
+    endpoints, _ = lab_process("ftd-ha", "--time-scale", "400")
+    units = [d["https"] for d in endpoints["devices"]]
+    probe = endpoints["pairs"][0]["probe"]
+    package = make_package(UPGRADE_76, tmp_path)
+    out = run("ftd_ha_upgrade.py", "--unit", units[0]["url"], "--unit", units[1]["url"], "--password",
+              units[0]["password"], "--poll", "0.1", "--probe", f"{probe['host']}:{probe['port']}", str(package))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "step 2: switch roles" in out.stdout and out.stdout.count("upgrade COMPLETED - now running 7.6.0-113") == 2
+    assert "traffic: 0 probes lost" in out.stdout
