@@ -202,3 +202,24 @@ def test_requests_polls_the_upgrade_through_the_reboot(lab_process, tmp_path):
         time.sleep(0.02)
     assert seen[-1] == 200 and r.json()["targetVersion"] == "7.6.0-113"
     assert 503 in seen and "down" in seen, sorted(set(map(str, seen)))
+
+
+def test_ntc_templates_parse_ftd_show_failover_into_the_pair_roles(lab_process):
+    """`show failover` of an FTD pair (ASA format, from the CLI or the diagnostic
+    CLI) parsed by ntc-templates' cisco_asa template."""
+    from ntc_templates.parse import parse_output
+
+    endpoints, _ = lab_process("ftd-ha")
+    for name, role, ours, mate in (("ftd-a", "Primary", "Active", "Standby Ready"),
+                                   ("ftd-b", "Secondary", "Standby Ready", "Active")):
+        ssh = _ssh(endpoints, name)
+        conn = ConnectHandler(device_type="cisco_ftd", host=ssh["host"], port=ssh["port"],
+                              username=ssh["username"], password=ssh["password"])
+        try:
+            parsed = parse_output(platform="cisco_asa", command="show failover",
+                                  data=conn.send_command("show failover"))
+        finally:
+            conn.disconnect()
+        assert parsed[0]["state"] == "On" and parsed[0]["role"] == role
+        assert parsed[0]["service_state"] == [ours] and parsed[0]["service_state_mate"] == [mate]
+        assert parsed[0]["sw_version"] == parsed[0]["sw_version_mate"] == "9.20(1)172"
