@@ -39,8 +39,9 @@ def show_failover(unit: FtdDevice) -> str:
     peer = pair.peer_of(unit)
     peer_seen = pair.link_up and pair.unit_state[peer.name] not in ("Not Detected",)
     ours, mate = _addresses(pair, unit), _addresses(pair, peer)
-    stamp = (time.strftime("%H:%M:%S UTC %b %d %Y", time.gmtime(pair.last_failover))
-             if pair.last_failover else "Never")
+    # The line is there once a failover happened.
+    stamp = (f"Last Failover at: {time.strftime('%H:%M:%S UTC %b %d %Y', time.gmtime(pair.last_failover))}\n"
+             if pair.last_failover else "")
     exchanged = int(unit.ctx.clock.now() - unit.booted_at)
     return _text(
         "show_failover", role=pair.role_of(unit), peer_role=pair.role_of(peer),
