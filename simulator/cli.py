@@ -294,15 +294,23 @@ def _print_lab(lab, elapsed: float) -> None:
     clock = "virtual (jumps when idle)" if lab.clock.virtual else f"scaled x{lab.clock.scale:g}"
     table = Table(title=f"lab {lab.name}: {len(lab.devices)} devices, started in {elapsed:.2f} s, time {clock}",
                   box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("name", "kind", "model", "version", "state", "ssh", "https", "login"):
+    for column in ("name", "kind", "model", "version", "state", "ha", "ssh", "https", "console", "login"):
         table.add_column(column, no_wrap=True)
-    rows = lab.endpoints()["devices"]
+    endpoints = lab.endpoints()
+    rows = endpoints["devices"]
     for entry in rows[:TABLE_ROWS]:
-        ssh, https = entry.get("ssh"), entry.get("https")
+        ssh, https, ha = entry.get("ssh"), entry.get("https"), entry.get("ha")
+        telnet = (entry.get("console") or {}).get("telnet")
         table.add_row(entry["name"], entry["kind"], entry["model"], entry["version"], entry["state"],
+                      f"{ha['role']}/{ha['state']}" if ha else "-",
                       f"{ssh['host']}:{ssh['port']}" if ssh else "-", https["url"] if https else "-",
+                      f"{telnet['port']}" if telnet else "-",
                       f"{ssh['username']} / {ssh['password']}" if ssh else "-")
     console.print(table)
+    for pair in endpoints.get("pairs", []):
+        probe = pair.get("probe")
+        console.print(f"HA pair {pair['name']}: {pair['primary']} + {pair['secondary']}, {pair['state']}, "
+                      f"active {pair['active']}" + (f"; traffic probe {probe['host']}:{probe['port']}" if probe else ""))
     if len(rows) > TABLE_ROWS:
         console.print(f"... and {len(rows) - TABLE_ROWS} more devices (see --endpoints for all)")
     console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}   control: {lab.control.url}")
