@@ -273,16 +273,16 @@ def _up(args: argparse.Namespace) -> int:
 
 
 async def _serve(lab, faults: Path | None = None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):    # before the endpoints file says we are up
+        loop.add_signal_handler(sig, stop.set)
     started = time.perf_counter()
     await lab.start()
     if faults:
         lab.load_faults(faults)
     elapsed = time.perf_counter() - started
     _print_lab(lab, elapsed)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     console.print("stopping lab ...")
     await lab.stop()

@@ -29,6 +29,7 @@ from .journal import Journal
 from .probe import ProbeSurface
 from .rest import fdm
 from .rest.server import HTTPSSurface
+from .ssh.kinds import ssh_kinds
 from .ssh.server import SSHSurface, load_host_key
 from .store import Store
 from .tls import LabCertificates
@@ -119,10 +120,10 @@ class Lab:
             self._schedule(fault)
         self.faults.on_add = self._fault_added
         key = load_host_key(self.state_dir / "ssh_host_key")
-        self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys())
+        self.ssh = SSHSurface(self.journal, self.host, key, ssh_kinds(), authorized_keys=self._authorized_keys())
         for spec in self.profile.expanded():
             self.ssh.add(self.devices[spec.name], spec.ssh_port, self.store.device_fs(spec.name))
-        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.make_app)
+        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.FDM)
         for spec in self.profile.expanded():
             self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
         self.probes = ProbeSurface(self.journal, self.host)

@@ -4,14 +4,19 @@ problem naming the file, the key path and what was expected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from . import vendor
+from .devices.fxos import fxos_data
+from .devices.fxos_spec import FxosModuleSpec
+from .devices.fxos_spec import check_profile as check_chassis
 from .faults import Fault
+from .fxos_bundles import normalize as normalize_fxos
 from .versions import Version
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
@@ -28,7 +33,7 @@ class _Strict(BaseModel):
 
 class DeviceSpec(_Strict):
     name: str = Field(min_length=1, max_length=63)
-    kind: Literal["ftd"] = "ftd"
+    kind: Literal["ftd", "fxos"] = "ftd"
     model: str
     version: str
     hostname: str | None = None
@@ -42,19 +47,20 @@ class DeviceSpec(_Strict):
     password: str | None = None
     fxos_version: str | None = None
     disk_used_mb: int | None = Field(default=None, ge=0)
+    modules: list[FxosModuleSpec] = Field(default_factory=list)   # fxos: security modules and their apps
 
     @field_validator("model")
     @classmethod
-    def _known_model(cls, value: str) -> str:
-        models = vendor.ftd().models
+    def _known_model(cls, value: str, info: ValidationInfo) -> str:
+        models = KINDS[info.data.get("kind", "ftd")][0]()
         if value not in models:
             raise ValueError(f"expected one of {', '.join(models)}")
         return value
 
     @field_validator("version")
     @classmethod
-    def _version(cls, value: str) -> str:
-        return str(Version.parse(str(value)))
+    def _version(cls, value: str, info: ValidationInfo) -> str:
+        return KINDS[info.data.get("kind", "ftd")][1](str(value))
 
     @model_validator(mode="after")
     def _template(self) -> DeviceSpec:
@@ -62,6 +68,10 @@ class DeviceSpec(_Strict):
             raise ValueError("a device with `count` needs `{n}` in its name (e.g. ftd-{n})")
         if self.count is None and "{n}" in self.name:
             raise ValueError("`{n}` in a name needs `count`")
+        if self.kind != "fxos" and self.modules:
+            raise ValueError("`modules` is for a chassis (kind: fxos)")
+        if self.kind != "ftd" and (self.fxos_version or self.disk_used_mb is not None):
+            raise ValueError("`fxos_version` and `disk_used_mb` are for an FTD (kind: ftd)")
         return self
 
     def expand(self) -> list[DeviceSpec]:
@@ -80,6 +90,13 @@ class DeviceSpec(_Strict):
                                             else self.console_ssh_port))
             out.append(DeviceSpec.model_construct(**fields))
         return out
+
+
+# kind -> (its models, its version normaliser)
+KINDS: dict[str, tuple[Callable[[], Iterable[str]], Callable[[str], str]]] = {
+    "ftd": (lambda: vendor.ftd().models, lambda v: str(Version.parse(v))),
+    "fxos": (lambda: fxos_data().models, normalize_fxos),
+}
 
 
 class PairSpec(_Strict):
@@ -112,10 +129,14 @@ class Profile(_Strict):
             seen.add(spec.name)
         paired: set[str] = set()
         models = {spec.name: spec.model for spec in self.expanded()}
+        ftd_models = {spec.name: spec.model for spec in self.expanded() if spec.kind == "ftd"}
+        problems = check_chassis([spec.model_dump() for spec in self.expanded() if spec.kind == "fxos"], ftd_models)
+        if problems:
+            raise ValueError("; ".join(problems))
         for pair in self.ha_pairs:
             for unit in (pair.primary, pair.secondary):
-                if unit not in seen:
-                    raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which the profile does not have")
+                if unit not in ftd_models:
+                    raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which is not an FTD of the profile")
                 if unit in paired:
                     raise ValueError(f"device {unit!r} is in two HA pairs")
                 paired.add(unit)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..clock import Clock
-from ..faults import FaultPlan
+from ..faults import Fault, FaultPlan
 from ..journal import Journal
 
 
@@ -30,3 +31,20 @@ class Refused(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+DISK_FULL = "No space left on device"
+
+
+def transfer_fault(device: Any) -> Fault | None:
+    """The `package.transfer` fault for a transfer that starts now, if any.
+    disk_full and fail raise Refused at once; corrupt is handed to receive_package."""
+    fault = device.ctx.faults.take(device.name, "package.transfer")
+    if fault is None:
+        return None
+    device.ctx.journal.emit(device.name, "fault", point="package.transfer", action=fault.action, id=fault.id)
+    if fault.action == "disk_full":
+        raise Refused("disk_full", DISK_FULL)
+    if fault.action == "fail":
+        raise Refused("transfer_failed", fault.message or "Transfer failed")
+    return fault

@@ -7,11 +7,9 @@ from pathlib import Path
 
 from ..faults import Fault
 from ..packages import PackageInfo, cut_short, inspect_package
-from .base import Refused
 from .ftd import FtdDevice
 
 UPDATES_DIR = "/var/sf/updates"
-DISK_FULL = "No space left on device"
 
 
 def make_device_fs(root: Path) -> None:
@@ -22,20 +20,6 @@ def make_device_fs(root: Path) -> None:
 
 def updates_dir(root: Path) -> Path:
     return root / UPDATES_DIR.lstrip("/")
-
-
-def transfer_fault(device: FtdDevice) -> Fault | None:
-    """The `package.transfer` fault for a transfer that starts now, if any.
-    disk_full and fail raise Refused at once; corrupt is handed to receive_package."""
-    fault = device.ctx.faults.take(device.name, "package.transfer")
-    if fault is None:
-        return None
-    device.ctx.journal.emit(device.name, "fault", point="package.transfer", action=fault.action, id=fault.id)
-    if fault.action == "disk_full":
-        raise Refused("disk_full", DISK_FULL)
-    if fault.action == "fail":
-        raise Refused("transfer_failed", fault.message or "Transfer failed")
-    return fault
 
 
 def receive_package(device: FtdDevice, path: Path, fault: Fault | None = None) -> PackageInfo:

@@ -20,19 +20,44 @@ import aiohttp.http_exceptions
 from aiohttp import web
 
 from .. import vendor
-from ..devices.base import Refused
+from ..devices.base import Refused, transfer_fault
 from ..devices.ftd import FtdDevice
-from ..devices.ftd_files import make_device_fs, receive_package, transfer_fault, updates_dir
+from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
 from ..faults import Fault
 from . import fdm_views as views
-from .fdm_auth import TokenError
-from .server import DeviceSite, HTTPSSurface
+from .fdm_auth import FdmSessions, TokenError
+from .server import Api, DeviceSite, HTTPSSurface, Mode
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API = "/api/fdm/{v}"
 SITE = web.RequestKey("site", DeviceSite)
 USER = web.RequestKey("user", str)
 PAGE_LIMIT = 10
+
+
+def web_mode(device: FtdDevice) -> Mode:
+    """What the device's web server does in its current state (the reference's
+    capture of a real 7.6 upgrade): 503 while it shuts down, while its
+    applications start after the OS boot and during post-upgrade tasks;
+    connections refused while the OS boots, when off, or when unusable."""
+    job = device.job
+    if device.state == "rebooting" or device.state == "booting" and device.boot_phase == "apps":
+        return "unavailable"
+    if device.services_up:
+        post_tasks = job is not None and job.state in ("IN_PROGRESS", "CANCELLED") and job.phase == "post"
+        return "unavailable" if post_tasks else "serve"
+    return "closed"
+
+
+class FdmState:
+    """A device's API state: its token sessions and its HA break jobs."""
+
+    def __init__(self, device: FtdDevice) -> None:
+        self.sessions = FdmSessions(device.ctx.clock.now, device.new_id, lambda: (device.username, device.password))
+        self.ha_jobs: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        self.sessions.reset()
 
 
 class FdmError(Exception):
@@ -154,7 +179,7 @@ async def post_token(request: web.Request) -> web.Response:
     except (ValueError, LookupError):      # not JSON, not UTF-8, unknown charset
         body = None
     try:
-        answer = site.sessions.grant(body)
+        answer = site.api.sessions.grant(body)
     except TokenError as exc:
         return web.json_response({"status_code": exc.status, "message": exc.message}, status=exc.status)
     return web.json_response(answer)
@@ -490,12 +515,12 @@ async def ha_break(request: web.Request) -> web.Response:
     flag(request, "clearIntfs", False)
     pair.break_pair()
     job = views.ha_job(device.new_id(), "break", device.ctx.clock.now())
-    site_of(request).ha_jobs[job["id"]] = job
+    site_of(request).api.ha_jobs[job["id"]] = job
     return web.json_response(job)
 
 
 async def get_ha_break(request: web.Request) -> web.Response:
-    job = site_of(request).ha_jobs.get(request.match_info["objId"])
+    job = site_of(request).api.ha_jobs.get(request.match_info["objId"])
     if job is None:
         raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
     return web.json_response(job)
@@ -610,7 +635,7 @@ def make_app(surface: HTTPSSurface) -> web.Application:
         if needs_token.get(route_key, True):
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-            user = site_of(request).sessions.authenticate(token) if token else None
+            user = site_of(request).api.sessions.authenticate(token) if token else None
             if user is None:
                 raise FdmError(401, "Access token invalid, expired or revoked." if token
                                else "Authentication required: send Authorization: Bearer <access_token>.")
@@ -627,3 +652,6 @@ def _older(version: str, device: FtdDevice) -> bool:
     """Devices also answer on the API versions before their own (v1 .. vN)."""
     own = device.train.fdm_api
     return version[:1] == "v" and version[1:].isdigit() and 1 <= int(version[1:]) <= int(own[1:])
+
+
+FDM = Api(make_app, web_mode, FdmState)

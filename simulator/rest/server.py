@@ -1,54 +1,54 @@
-"""The HTTPS surface: one aiohttp application serving every device, one
-listening socket per device. The device a request is for is found from the
-local port it arrived on.
+"""The HTTPS surface: one aiohttp application per API (FDM for FTDs, the
+FXOS API for chassis), one listening socket per device. The device a request
+is for is found from the local port it arrived on.
 
-Each device's web server follows the device (the reference's capture of a
-real 7.6 upgrade): it serves while the device's services are up; answers 503
-while the device shuts down and again while its applications start after a
-boot (and until post-upgrade tasks finish); and refuses connections while
-the OS boots, when off, or when the device is unusable."""
+Each device's web server follows the device through an `Api` description:
+`web_mode(device)` says whether it serves, answers 503 (shutting down, apps
+starting) or refuses connections (booting, off), and `new_state(device)` makes
+the API's per-device state (its login sessions...), reset whenever the device
+stops serving: tokens do not survive a reboot."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from aiohttp import web
 
-from ..devices.ftd import FtdDevice
 from ..journal import Event, Journal
 from ..sockets import bind
-from .fdm_auth import FdmSessions
 
 Mode = Literal["serve", "unavailable", "closed"]
 
 
-def web_mode(device: FtdDevice) -> Mode:
-    """What the device's web server does in the device's current state."""
-    job = device.job
-    if device.state == "rebooting" or device.state == "booting" and device.boot_phase == "apps":
-        return "unavailable"
-    if device.services_up:
-        post_tasks = job is not None and job.state in ("IN_PROGRESS", "CANCELLED") and job.phase == "post"
-        return "unavailable" if post_tasks else "serve"
-    return "closed"
+class ApiState(Protocol):
+    def reset(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Api:
+    """What an HTTPS surface serves and how its devices' web servers behave."""
+
+    app_factory: Callable[[HTTPSSurface], web.Application]
+    web_mode: Callable[[Any], Mode]
+    new_state: Callable[[Any], ApiState]
 
 
 class DeviceSite:
-    """One device's HTTPS listener and its API sessions."""
+    """One device's HTTPS listener and its API state."""
 
-    def __init__(self, surface: HTTPSSurface, device: FtdDevice, port: int, fs_root: Path) -> None:
+    def __init__(self, surface: HTTPSSurface, device: Any, port: int, fs_root: Path) -> None:
         self.surface = surface
         self.device = device
         self.port = port
         self.fs_root = fs_root
         self.mode: Mode = "closed"
         self.site: web.SockSite | None = None
-        self.ha_jobs: dict[str, dict[str, Any]] = {}   # HA break jobs, by id
-        self.sessions = FdmSessions(device.ctx.clock.now, device.new_id, lambda: (device.username, device.password))
+        self.api = surface.api.new_state(device)
         self._lock = asyncio.Lock()
 
     @property
@@ -58,11 +58,11 @@ class DeviceSite:
 
     async def sync(self) -> None:
         async with self._lock:
-            mode = web_mode(self.device)
+            mode = self.surface.api.web_mode(self.device)
             if mode == self.mode:
                 return
             if self.mode == "serve":
-                self.sessions.reset()      # tokens do not survive a reboot
+                self.api.reset()           # tokens do not survive a reboot
             if mode == "closed":
                 await self._close()
             elif self.site is None:
@@ -91,18 +91,18 @@ class DeviceSite:
 class HTTPSSurface:
     """Every device's HTTPS endpoint, kept in step with device state through the journal."""
 
-    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext,
-                 app_factory: Callable[[HTTPSSurface], web.Application]) -> None:
+    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext, api: Api) -> None:
         self.journal = journal
+        self.api = api
         self.host = host
         self.ssl_context = ssl_context
         self.sites: dict[str, DeviceSite] = {}
         self.by_port: dict[int, DeviceSite] = {}
-        self.runner = web.AppRunner(app_factory(self), handle_signals=False, access_log=None)
+        self.runner = web.AppRunner(api.app_factory(self), handle_signals=False, access_log=None)
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def add(self, device: FtdDevice, port: int, fs_root: Path) -> DeviceSite:
+    def add(self, device: Any, port: int, fs_root: Path) -> DeviceSite:
         site = DeviceSite(self, device, port, fs_root)
         self.sites[device.name] = site
         return site
@@ -129,7 +129,7 @@ class HTTPSSurface:
 
     def _on_event(self, event: Event) -> None:
         site = self.sites.get(event["device"] or "")
-        if site is not None and web_mode(site.device) != site.mode:
+        if site is not None and self.api.web_mode(site.device) != site.mode:
             task = asyncio.get_running_loop().create_task(site.sync())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -9,21 +9,15 @@ per device is kept while idle beyond the listening socket."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncssh
 
-from ..devices.base import Refused
-from ..devices.ftd import FtdDevice
-from ..devices.ftd_files import UPDATES_DIR, make_device_fs, receive_package, transfer_fault
+from ..devices.base import Refused, transfer_fault
 from ..faults import Fault
 from ..journal import Event, Journal
-from ..packages import PackageInfo
-from ..shell import ftd_views as views
-from ..shell.ftd import FtdCliShell, FtdContext
 from ..shell.session import Session
 
 
@@ -36,31 +30,10 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
     return key
 
 
-class _ProcessChannel:
-    """Session channel over an asyncssh server process."""
-
-    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
-        self.process = process
-
-    async def read(self) -> str:
-        try:
-            return await self.process.stdin.read(4096)
-        except (asyncssh.BreakReceived, asyncssh.SignalReceived, asyncssh.TerminalSizeChanged):
-            return "\x03"
-        except (asyncssh.Error, OSError, asyncio.IncompleteReadError):
-            return ""
-
-    def write(self, text: str) -> None:
-        self.process.stdout.write(text)
-
-    def close(self) -> None:
-        self.process.exit(0)
-
-
 class DeviceEndpoint:
     """One device's SSH listener and the connections it accepted."""
 
-    def __init__(self, surface: SSHSurface, device: FtdDevice, port: int, fs_root: Path) -> None:
+    def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path) -> None:
         self.surface = surface
         self.device = device
         self.port = port
@@ -82,13 +55,16 @@ class DeviceEndpoint:
         if self.port == 0:
             self.port = self.server.sockets[0].getsockname()[1]
 
+    @property
+    def kind(self) -> SshKind:
+        return self.surface.kinds[self.device.kind]
+
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
         if server is not None:
             server.close()
-        if reason:
-            text = views.ftd_text("reboot_broadcast", hostname=self.device.hostname,
-                                  date=time.asctime(time.gmtime(self.device.ctx.clock.now())))
+        text = self.kind.reboot_notice(self.device) if reason else None
+        if text:
             for session in list(self.sessions):
                 session.write(text)
         for conn in list(self.connections):
@@ -106,12 +82,6 @@ class DeviceEndpoint:
             elif not up and self.listening:
                 await self.stop(reason="power" if self.device.state == "off" else "reboot")
 
-    def context(self) -> FtdContext:
-        make_device_fs(self.fs_root)
-        return FtdContext(self.device, self.fs_root, self.register_package)
-
-    def register_package(self, path: Path, fault: Fault | None = None) -> PackageInfo:
-        return receive_package(self.device, path, fault)
 
 
 class _DeviceSSHServer(asyncssh.SSHServer):
@@ -156,12 +126,29 @@ class _DeviceSSHServer(asyncssh.SSHServer):
         return self.endpoint.surface.authorized_keys is not None
 
 
+class SshKind(Protocol):
+    """What SSH means for one device kind: its CLI, and its file uploads."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        """Serve an interactive shell or an exec request."""
+
+    def reboot_notice(self, device: Any) -> str | None:
+        """The broadcast open sessions see before a reboot drops them."""
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        """Where an uploaded file means something to the device (None: nowhere)."""
+
+    def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
+        """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
+
+
 class SSHSurface:
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
-                 authorized_keys: str | None = None) -> None:
+                 kinds: dict[str, SshKind], authorized_keys: str | None = None) -> None:
         self.journal = journal
+        self.kinds = kinds              # device kind -> its CLI and uploads
         self.host = host
         self.endpoints: dict[str, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
@@ -172,7 +159,7 @@ class SSHSurface:
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def add(self, device: FtdDevice, port: int, fs_root: Path) -> DeviceEndpoint:
+    def add(self, device: Any, port: int, fs_root: Path) -> DeviceEndpoint:
         endpoint = DeviceEndpoint(self, device, port, fs_root)
         self.endpoints[device.name] = endpoint
         return endpoint
@@ -208,30 +195,7 @@ class SSHSurface:
 
     async def _process(self, process: asyncssh.SSHServerProcess) -> None:
         endpoint = self._endpoint_of(process.get_extra_info("connection"))
-        device = endpoint.device
-        journal = device.ctx.journal
-        session = Session(_ProcessChannel(process), interactive=process.get_terminal_type() is not None,
-                          on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
-        endpoint.sessions.add(session)
-        try:
-            ctx = endpoint.context()
-            if process.command:
-                await session.run_one(FtdCliShell(session, ctx), process.command)
-                process.exit(0)
-                return
-            peer = process.get_extra_info("peername") or ("127.0.0.1", 0)
-            last = endpoint.last_login or f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
-            endpoint.last_login = f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
-            session.write(views.banner(device, last))
-            await session.run(FtdCliShell(session, ctx))
-        except Refused as refused:
-            session.write(refused.message + "\n")
-        except (asyncssh.Error, OSError, ConnectionError):
-            pass
-        finally:
-            endpoint.sessions.discard(session)
-            if not process.is_closing():
-                process.exit(0)
+        await endpoint.kind.run(endpoint, process)
 
     def _sftp(self, chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
         endpoint = self._endpoint_of(chan.get_connection())
@@ -240,21 +204,25 @@ class SSHSurface:
 
 class _DeviceSFTP(asyncssh.SFTPServer):
     """The device's file system, rooted in its state directory. A file written
-    into /var/sf/updates becomes the device's upgrade package when closed."""
+    into the kind's upload folder (an FTD's /var/sf/updates) is handed to the
+    device when closed."""
 
     def __init__(self, chan: asyncssh.SSHServerChannel, endpoint: DeviceEndpoint) -> None:
         self.endpoint = endpoint
         self._faults: dict[int, Fault] = {}    # open file -> its transfer fault (corrupt)
-        make_device_fs(endpoint.fs_root)
+        self.uploads = endpoint.kind.upload_dir(endpoint.fs_root)
+        endpoint.fs_root.mkdir(parents=True, exist_ok=True)
+        if self.uploads is not None:
+            self.uploads.mkdir(parents=True, exist_ok=True)
         super().__init__(chan, chroot=str(endpoint.fs_root).encode())
 
-    def _in_updates(self, path: Path) -> bool:
-        return path.parent == self.endpoint.fs_root / UPDATES_DIR.lstrip("/")
+    def _in_uploads(self, path: Path) -> bool:
+        return self.uploads is not None and path.parent == self.uploads
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         real = Path(self.map_path(path).decode())
         fault = None
-        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND) and self._in_updates(real):
+        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND) and self._in_uploads(real):
             try:
                 fault = transfer_fault(self.endpoint.device)
             except Refused as refused:
@@ -272,10 +240,10 @@ class _DeviceSFTP(asyncssh.SFTPServer):
         if not isinstance(name, (str, bytes)) or not any(c in mode for c in "wa+"):
             return
         path = Path(name.decode() if isinstance(name, bytes) else name)
-        if self._in_updates(path):
+        if self._in_uploads(path):
             device = self.endpoint.device
             try:
-                self.endpoint.register_package(path, fault)
+                self.endpoint.kind.file_arrived(device, path, fault)
             except Refused as refused:
                 device.ctx.journal.emit(device.name, "package", action="rejected", filename=path.name,
                                         reason=refused.message)

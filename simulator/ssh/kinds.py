@@ -1,0 +1,82 @@
+"""What SSH means for each device kind (ssh/server.py's SshKind): the CLI
+an SSH process runs, the reboot broadcast, and what an uploaded file does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ..devices.base import Refused
+from ..devices.ftd import FtdDevice
+from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
+from ..faults import Fault
+from ..shell import ftd_views as views
+from ..shell import fxos as fxos_shell
+from ..shell.ftd import FtdCliShell, FtdContext
+from ..shell.session import Session
+from .channel import ProcessChannel
+from .server import DeviceEndpoint, SshKind
+
+
+class FtdSsh:
+    """The FTD CLI (CLISH); packages arrive in /var/sf/updates."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        device: FtdDevice = endpoint.device
+        journal = device.ctx.journal
+        session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
+                          on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
+        endpoint.sessions.add(session)
+        try:
+            make_device_fs(endpoint.fs_root)
+            ctx = FtdContext(device, endpoint.fs_root, lambda path, fault=None: receive_package(device, path, fault))
+            if process.command:
+                await session.run_one(FtdCliShell(session, ctx), process.command)
+                process.exit(0)
+                return
+            peer = process.get_extra_info("peername") or ("127.0.0.1", 0)
+            now = f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
+            last, endpoint.last_login = endpoint.last_login or now, now
+            session.write(views.banner(device, last))
+            await session.run(FtdCliShell(session, ctx))
+        except Refused as refused:
+            session.write(refused.message + "\n")
+        except (asyncssh.Error, OSError, ConnectionError):
+            pass
+        finally:
+            endpoint.sessions.discard(session)
+            if not process.is_closing():
+                process.exit(0)
+
+    def reboot_notice(self, device: FtdDevice) -> str | None:
+        return views.ftd_text("reboot_broadcast", hostname=device.hostname,
+                              date=time.asctime(time.gmtime(device.ctx.clock.now())))
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        return updates_dir(fs_root)
+
+    def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
+        receive_package(device, path, fault)
+
+
+class FxosSsh:
+    """The FXOS chassis CLI (images come by `download image`, not by upload)."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        await fxos_shell.serve_process(endpoint, process)
+
+    def reboot_notice(self, device: Any) -> str | None:
+        return None
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        return None
+
+    def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
+        return None
+
+
+def ssh_kinds() -> dict[str, SshKind]:
+    return {"ftd": FtdSsh(), "fxos": FxosSsh()}

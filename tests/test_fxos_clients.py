@@ -1,0 +1,117 @@
+"""Real client libraries against the simulated FXOS chassis: the ntc-templates
+`cisco_fxos` template for `show system firmware`, and unicon's `fxos/fp4k`
+plugin (pyATS) connecting over OpenSSH, moving into the hosted FTD's CLI
+through the module console and back, unmodified."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import connect
+from test_fxos import BUNDLE, TARGET, Rig, fxos_exec
+from simulator.fxos_bundles import make_fxos_bundle
+
+pytestmark = pytest.mark.clients
+
+
+async def exec_command(port: int, command: str) -> str:
+    async with await connect(port) as conn:
+        return (await conn.run(command)).stdout.replace("\r\n", "\n")
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    running = await Rig(tmp_path).start()
+    yield running
+    await running.stop()
+
+
+async def test_ntc_templates_parse_show_system_firmware(rig, tmp_path):
+    parse_output = pytest.importorskip("ntc_templates.parse").parse_output
+    port = rig.ssh_port()
+    for command in ("show system firmware", "sh sy fi", "show version"):
+        out = await exec_command(port, command)
+        assert parse_output(platform="cisco_fxos", command="show system firmware", data=out) == [
+            {"version": "2.12(0.498)", "startup_version": "2.12(0.498)"}], (command, out)
+    # during an install the startup version is the target until the chassis reboots into it
+    make_fxos_bundle(BUNDLE, tmp_path / "local")
+    task = rig.chassis.start_download(str(tmp_path / "local" / BUNDLE))
+    await rig.downloader.settled()
+    await rig.run_until(lambda: task.state == "Downloaded")
+    rig.chassis.start_platform_install(TARGET)
+    interactive = (await fxos_exec(port, "show system firmware"))[0]
+    body = "\n".join(interactive.splitlines()[1:-1])
+    assert parse_output(platform="cisco_fxos", command="show system firmware", data=body) == [
+        {"version": "2.12(0.498)", "startup_version": TARGET}]
+
+
+class ThreadedRig:
+    """The rig on an event loop in a thread, for synchronous clients (unicon)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.rig: Rig = self.call(self._start(tmp))
+
+    async def _start(self, tmp: Path) -> Rig:
+        return await Rig(tmp).start()
+
+    def call(self, coro, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        try:
+            self.call(self.rig.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            self.loop.close()
+
+
+@pytest.fixture
+def threaded_rig(tmp_path):
+    rig = ThreadedRig(tmp_path)
+    yield rig
+    rig.close()
+
+
+def test_unicon_fxos_fp4k_into_hosted_ftd_and_back(threaded_rig, tmp_path):
+    pytest.importorskip("unicon.plugins.fxos")
+    if shutil.which("ssh") is None:
+        pytest.skip("OpenSSH client not installed")
+    from unicon import Connection
+
+    port = threaded_rig.rig.ssh_port()
+    conn = Connection(
+        hostname="FPR4K-1-A",
+        start=[f"ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+               f"-p {port} admin@127.0.0.1"],
+        os="fxos", platform="fp4k",
+        credentials={"default": {"username": "admin", "password": "Admin123"},
+                     "enable": {"password": ""}, "sudo": {"password": "Admin123"}},
+        log_stdout=False, logfile=str(tmp_path / "unicon.log"), connection_timeout=30)
+    try:
+        conn.connect()
+        assert conn.state_machine.current_state == "fxos"
+        out = conn.execute("show version")
+        assert "Version: 2.12(0.498)" in out and "Startup-Vers: 2.12(0.498)" in out
+        conn.execute("scope system", allow_state_change=True)
+        assert conn.state_machine.current_state == "fxos_scope"
+        assert "Upgrade-Status: Ready" in conn.execute("show firmware monitor")
+        conn.execute("top", allow_state_change=True)
+        conn.switchto("ftd")
+        assert conn.state_machine.current_state == "ftd"
+        out = conn.execute("show version")
+        assert "Cisco Firepower 4145 Threat Defense (76) Version 7.2.5 (Build 208)" in out
+        conn.switchto("fxos")
+        assert conn.state_machine.current_state == "fxos"
+        conn.execute("scope ssa", allow_state_change=True)
+        assert " Online " in conn.execute("show app-instance")
+    finally:
+        conn.disconnect()
