@@ -16,6 +16,7 @@ from rich.table import Table
 
 from . import profile as profiles
 from .control.client import ControlClient, ControlError, find_lab
+from .fxos_bundles import is_bundle_name, make_fxos_bundle
 from .packages import make_package
 from .versions import PackageName
 
@@ -43,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     package = sub.add_parser("package", help="upgrade package files")
     package_sub = package.add_subparsers(dest="package_command", required=True)
-    make = package_sub.add_parser("make", help="write a small stand-in for a vendor upgrade package")
-    make.add_argument("filename", help="the vendor's package name, e.g. Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar")
+    make = package_sub.add_parser("make", help="write a small stand-in for a vendor upgrade package or FXOS bundle")
+    make.add_argument("filename", help="the vendor's file name, e.g. Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar "
+                                       "or fxos-k9.2.14.1.131.SPA")
     make.add_argument("--size-mb", type=int, metavar="N", help="declared installed size (default: typical for its kind)")
     flavour = make.add_mutually_exclusive_group()
     flavour.add_argument("--unsigned", action="store_true", help="no valid signature (fails the readiness check)")
@@ -251,9 +253,14 @@ def _print_faults(faults: list[dict]) -> None:
 
 
 def _package_make(args: argparse.Namespace) -> int:
-    PackageName.parse(args.filename)
     if args.size_mb is not None and args.size_mb <= 0:
         raise ValueError("--size-mb must be positive")
+    if is_bundle_name(args.filename):          # an FXOS platform bundle
+        path = make_fxos_bundle(args.filename, args.output, size_kb=args.size_mb * 1024 if args.size_mb else None,
+                                unsigned=args.unsigned, corrupt=args.corrupt)
+        console.print(f"{path} ({path.stat().st_size} bytes on disk)")
+        return 0
+    PackageName.parse(args.filename)
     path = make_package(args.filename, args.output, size_mb=args.size_mb, unsigned=args.unsigned, corrupt=args.corrupt)
     console.print(f"{path} ({path.stat().st_size} bytes on disk)")
     return 0

@@ -20,14 +20,18 @@ from . import profile as profiles
 from .clock import Clock
 from .console import CONSOLE_USER, ConsoleSurface
 from .control.server import ControlServer
-from .devices.base import DeviceContext
+from .devices.base import DeviceContext, Refused
 from .devices.ftd import FtdDevice
+from .devices.fxos import FxosChassis
+from .devices.fxos_spec import build_chassis
 from .devices.ha import HaPair
 from .devices.traffic import TrafficMonitor
 from .faults import TIMED, Fault, FaultPlan
+from .fxos_transfer import FxosDownloader, images_dir
 from .journal import Journal
 from .probe import ProbeSurface
 from .rest import fdm
+from .rest.fxos import FXOS
 from .rest.server import HTTPSSurface
 from .ssh.kinds import ssh_kinds
 from .ssh.server import SSHSurface, load_host_key
@@ -61,9 +65,15 @@ class Lab:
         self.epoch: float = saved.get("epoch", self.clock.now())
         self.faults = FaultPlan(lambda: self.clock.now() - self.epoch, random.Random(f"faults:{stream}"))
         self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(stream))
-        self.devices: dict[str, FtdDevice] = {}
-        for spec in self.profile.expanded():
-            self.devices[spec.name] = self._build(spec)
+        self.devices: dict[str, FtdDevice | FxosChassis] = {}
+        specs = self.profile.expanded()
+        for spec in specs:                          # FTDs first: a chassis holds its hosted FTDs
+            if spec.kind == "ftd":
+                self.devices[spec.name] = self._build(spec)
+        for spec in specs:
+            if spec.kind == "fxos":
+                self.devices[spec.name] = self._build_chassis(spec)
+        self.devices = {spec.name: self.devices[spec.name] for spec in specs}   # profile order
         self.pairs: dict[str, HaPair] = {}
         for pair_spec in self.profile.ha_pairs:
             pair = HaPair(pair_spec.name, self.devices[pair_spec.primary], self.devices[pair_spec.secondary])
@@ -76,6 +86,8 @@ class Lab:
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
         self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
+        self.fxos_https: HTTPSSurface | None = None
+        self.downloaders: list[FxosDownloader] = []
         self.console: ConsoleSurface | None = None
         self.probes: ProbeSurface | None = None
         self.control = ControlServer(self, host, control_port if control_port is not None
@@ -93,11 +105,35 @@ class Lab:
                 name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up,
                 lambda unit, pair=pair: pair.unit_state.get(unit) == "Active")
         paired = {u.name for pair in self.pairs.values() for u in pair.units.values()}
-        for name, device in self.devices.items():
+        for name, device in self.ftds.items():
             if name not in paired:
                 monitors[name] = TrafficMonitor(name, self.clock, self.journal, [name],
                                                 lambda device=device: device.apps_up, lambda unit: True)
         return monitors
+
+    @property
+    def ftds(self) -> dict[str, FtdDevice]:
+        return {n: d for n, d in self.devices.items() if isinstance(d, FtdDevice)}
+
+    @property
+    def chassis(self) -> dict[str, FxosChassis]:
+        return {n: d for n, d in self.devices.items() if isinstance(d, FxosChassis)}
+
+    def chassis_of(self, name: str) -> tuple[FxosChassis, int] | None:
+        """The chassis and slot hosting an FTD logical device, if any."""
+        for chassis in self.chassis.values():
+            for slot, app in chassis.apps():
+                if app.device.name == name:
+                    return chassis, slot
+        return None
+
+    def _build_chassis(self, spec: profiles.DeviceSpec) -> FxosChassis:
+        chassis = build_chassis(self.context, spec.model_dump(), self.ftds, username=self.profile.username,
+                                password=self.profile.password)
+        saved = self.store.load_device(spec.name)
+        if saved is not None:
+            chassis.restore(saved)
+        return chassis
 
     def _build(self, spec: profiles.DeviceSpec) -> FtdDevice:
         device = FtdDevice(
@@ -123,19 +159,25 @@ class Lab:
         self.ssh = SSHSurface(self.journal, self.host, key, ssh_kinds(), authorized_keys=self._authorized_keys())
         for spec in self.profile.expanded():
             self.ssh.add(self.devices[spec.name], spec.ssh_port, self.store.device_fs(spec.name))
-        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), fdm.FDM)
+        tls = self.certificates.server_context()
+        self.https = HTTPSSurface(self.journal, self.host, tls, fdm.FDM)
+        self.fxos_https = HTTPSSurface(self.journal, self.host, tls, FXOS)
         for spec in self.profile.expanded():
-            self.https.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
+            surface = self.fxos_https if spec.kind == "fxos" else self.https
+            surface.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
+        self.downloaders = [FxosDownloader(chassis, images_dir(self.store.device_fs(name))).attach()
+                            for name, chassis in self.chassis.items()]
         self.probes = ProbeSurface(self.journal, self.host)
         probe_ports = {p.name: p.probe_port for p in self.profile.ha_pairs}
         for name, monitor in self.traffic.items():
             self.probes.add(monitor, probe_ports.get(name, 0))
         self.console = ConsoleSurface(self.journal, self.host, key)
         for spec in self.profile.expanded():
-            self.console.add(self.devices[spec.name], spec.console_port, self.store.device_fs(spec.name),
-                             ssh_port=spec.console_ssh_port)
-        await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.probes.start(),
-                             self.control.start())
+            if spec.kind == "ftd":
+                self.console.add(self.devices[spec.name], spec.console_port, self.store.device_fs(spec.name),
+                                 ssh_port=spec.console_ssh_port)
+        await asyncio.gather(self.ssh.start(), self.https.start(), self.fxos_https.start(), self.console.start(),
+                             self.probes.start(), self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -165,6 +207,10 @@ class Lab:
             await self.ssh.stop()
         if self.https:
             await self.https.stop()
+        if self.fxos_https:
+            await self.fxos_https.stop()
+        for downloader in self.downloaders:
+            downloader.detach()
         if self.console:
             await self.console.stop()
         if self.probes:
@@ -241,6 +287,10 @@ class Lab:
             raise ValueError(f"power action must be on, off or cycle, not {action!r}")
         if action in ("off", "cycle"):
             device.power_off(cause="operator")
+        hosted = self.chassis_of(name)
+        if action in ("on", "cycle") and hosted is not None and hosted[0].state != "online":
+            raise Refused("chassis_down", f"{name} is a logical device of {hosted[0].name}, which is "
+                                          f"{hosted[0].state}: it starts when its chassis is up")
         if action in ("on", "cycle"):
             device.power_on()
 
@@ -252,7 +302,10 @@ class Lab:
             raise KeyError(f"no HA pair {pair!r} in lab {self.name}") from None
 
     def reimage(self, name: str, version: str | None = None) -> None:
-        self.device(name).reimage(version)
+        device = self.device(name)
+        if not isinstance(device, FtdDevice):
+            raise Refused("not_supported", f"{name} is an FXOS chassis: reimaging a chassis is not simulated")
+        device.reimage(version)
 
     def device(self, name: str) -> FtdDevice:
         try:
@@ -267,6 +320,10 @@ class Lab:
             await self.ssh.settled()
         if self.https:
             await self.https.settled()
+        if self.fxos_https:
+            await self.fxos_https.settled()
+        for downloader in self.downloaders:
+            await downloader.settled()
         if self.console:
             await self.console.settled()
         if self.probes:
@@ -292,10 +349,18 @@ class Lab:
             if self.ssh and name in self.ssh.endpoints:
                 entry["ssh"] = {"host": self.host, "port": self.ssh.endpoints[name].port,
                                 "username": device.username, "password": device.password}
-            if self.https and name in self.https.sites:
-                entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
-                                  "password": device.password, "ca": str(self.ca_path)}
-            if device.ha is not None and not device.ha.broken:
+            for surface in (self.https, self.fxos_https):
+                if surface and name in surface.sites:
+                    entry["https"] = {"url": surface.sites[name].url, "username": device.username,
+                                      "password": device.password, "ca": str(self.ca_path)}
+            if isinstance(device, FxosChassis):
+                entry["modules"] = [{"slot": slot, "state": chassis_module.state,
+                                     "apps": [{"device": a.device.name, "identifier": a.identifier}
+                                              for a in chassis_module.apps]}
+                                    for slot, chassis_module in device.modules.items()]
+            elif (hosted := self.chassis_of(name)) is not None:
+                entry["chassis"] = {"name": hosted[0].name, "slot": hosted[1]}
+            if getattr(device, "ha", None) is not None and not device.ha.broken:
                 entry["ha"] = {"pair": device.ha.name, "role": device.ha.role_of(device).lower(),
                                "state": device.ha.unit_state[name]}
             if self.probes and name in self.probes.ports:

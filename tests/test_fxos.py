@@ -898,3 +898,41 @@ def test_9300_firmware_monitor_lists_three_servers(tmp_path):
     text = fxos_shell.firmware_monitor(rig.chassis)
     assert text.count("  Server ") == 3 and text.endswith("  Server 3:\n    Package-Vers: 2.12(0.498)\n"
                                                             "    Upgrade-Status: Ready")
+
+
+async def test_lab_runs_a_chassis_with_its_hosted_ftd(tmp_path, images):
+    """The chassis in a Lab: endpoints, control API, a REST-driven upgrade, the
+    hosted FTD down with its chassis and back on its own SSH port."""
+    from simulator.lab import Lab
+
+    async with Lab("fxos-4100-standalone", state_dir=tmp_path / "lab", virtual_time=True, seed=4) as lab:
+        chassis, ftd = lab.devices["fpr4k-1"], lab.devices["ftd-1"]
+        entries = {d["name"]: d for d in lab.endpoints()["devices"]}
+        assert entries["fpr4k-1"]["kind"] == "fxos" and entries["fpr4k-1"]["modules"][0]["apps"][0]["device"] == "ftd-1"
+        assert entries["ftd-1"]["chassis"] == {"name": "fpr4k-1", "slot": 1}
+        url = entries["fpr4k-1"]["https"]["url"]
+        async with httpx.AsyncClient(base_url=url, verify=False, timeout=10) as client, \
+                httpx.AsyncClient(base_url=lab.control.url) as control:
+            devices = (await control.get("/api/devices")).json()["items"]
+            assert {d["name"]: d["kind"] for d in devices} == {"fpr4k-1": "fxos", "ftd-1": "ftd"}
+            h = {"TOKEN": await rest_login(client, "")}
+            body = {"firmwareDownloader": [{"protocol": "scp", "port": str(images[0]), "user": "images",
+                                            "pwd": "secret", "server": "127.0.0.1", "remotePath": "/images",
+                                            "dn": f"sys/fw-catalogue/dnld-{BUNDLE}"}]}
+            assert (await client.post("/api/sys/firmware/dnld/", headers=h, json=body)).status_code == 200
+            await lab.settle()
+            await lab.clock.run_until(lambda: any(t.state == "Downloaded" for t in chassis.downloads.values()))
+            r = await client.patch("/api/sys/firmware/sched-platform-fw", headers=h,
+                                   json={"firmwareInfraPack": [{"platformBundleVersion": TARGET}]})
+            assert r.status_code == 200, r.text
+            await lab.clock.run_until(lambda: ftd.state == "off")
+            await lab.settle()
+            with pytest.raises(OSError):
+                await connect(entries["ftd-1"]["ssh"]["port"])
+            r = await control.post("/api/devices/ftd-1/power", json={"action": "on"})
+            assert r.status_code == 409 and "starts when its chassis is up" in r.json()["error"]
+            await lab.clock.run_until(lambda: chassis.version == TARGET and ftd.state == "online")
+            await lab.settle()
+        async with await connect(entries["ftd-1"]["ssh"]["port"]) as conn:
+            assert "Version 7.2.5" in (await conn.run("show version")).stdout
+        assert ftd.fxos_version == TARGET

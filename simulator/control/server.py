@@ -84,9 +84,11 @@ def text(body: dict[str, Any], name: str) -> str | None:
 def device_entry(lab: Lab, name: str) -> dict[str, Any]:
     entry = next(d for d in lab.endpoints()["devices"] if d["name"] == name)
     device = lab.devices[name]
-    job = device.job
+    job = getattr(device, "job", None)          # an FTD's upgrade job (a chassis reports by its own API)
+    package = getattr(device, "package", None)
     ha = entry.get("ha")
-    entry.update(role=f"{ha['role']} - {ha['state']}" if ha else None, serial=device.serial, package=device.package.filename if device.package else None,
+    entry.update(role=f"{ha['role']} - {ha['state']}" if ha else None, serial=device.serial,
+                 package=package.filename if package else None,
                  job=None if job is None else {"operation": job.operation, "state": job.state, "phase": job.phase,
                                                "percent": job.percent, "target": job.target_version,
                                                "message": job.message})
