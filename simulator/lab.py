@@ -20,6 +20,8 @@ from . import profile as profiles
 from .clock import Clock
 from .console import CONSOLE_USER, ConsoleSurface
 from .control.server import ControlServer
+from .devices.asa import AsaDevice
+from .devices.asa_failover import AsaFailoverPair
 from .devices.base import DeviceContext, Refused
 from .devices.ftd import FtdDevice
 from .devices.fxos import FxosChassis
@@ -70,13 +72,21 @@ class Lab:
         for spec in specs:                          # FTDs first: a chassis holds its hosted FTDs
             if spec.kind == "ftd":
                 self.devices[spec.name] = self._build(spec)
+            elif spec.kind == "asa":
+                self.devices[spec.name] = self._build_asa(spec)
         for spec in specs:
             if spec.kind == "fxos":
                 self.devices[spec.name] = self._build_chassis(spec)
         self.devices = {spec.name: self.devices[spec.name] for spec in specs}   # profile order
-        self.pairs: dict[str, HaPair] = {}
+        self.pairs: dict[str, HaPair | AsaFailoverPair] = {}
         for pair_spec in self.profile.ha_pairs:
-            pair = HaPair(pair_spec.name, self.devices[pair_spec.primary], self.devices[pair_spec.secondary])
+            primary, secondary = self.devices[pair_spec.primary], self.devices[pair_spec.secondary]
+            if isinstance(primary, AsaDevice):
+                pair = AsaFailoverPair(pair_spec.name, primary, secondary, mode=pair_spec.mode,
+                                       groups={g: spec.model_dump() for g, spec in pair_spec.groups.items()},
+                                       vpn_tunnels=pair_spec.vpn_tunnels)
+            else:
+                pair = HaPair(pair_spec.name, primary, secondary)
             if pair_spec.name in saved.get("pairs", {}):
                 pair.restore(saved["pairs"][pair_spec.name])
             self.pairs[pair_spec.name] = pair
@@ -101,9 +111,10 @@ class Lab:
         """One per pair (traffic through its active unit) and per standalone device."""
         monitors = {}
         for name, pair in self.pairs.items():
-            monitors[name] = TrafficMonitor(
-                name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up,
+            carries = pair.carries if isinstance(pair, AsaFailoverPair) else (
                 lambda unit, pair=pair: pair.unit_state.get(unit) == "Active")
+            monitors[name] = TrafficMonitor(
+                name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up, carries)
         paired = {u.name for pair in self.pairs.values() for u in pair.units.values()}
         for name, device in self.ftds.items():
             if name not in paired:
@@ -126,6 +137,16 @@ class Lab:
                 if app.device.name == name:
                     return chassis, slot
         return None
+
+    def _build_asa(self, spec: profiles.DeviceSpec) -> AsaDevice:
+        # The device's file system folder is its disk0: (what SCP/SFTP and `dir disk0:` see).
+        device = AsaDevice(self.context, spec.name, spec.model, spec.version, disk_dir=self.store.device_fs(spec.name),
+                           hostname=spec.hostname or spec.name, username=spec.username or self.profile.username,
+                           password=spec.password or self.profile.password, enable_password=spec.enable_password)
+        saved = self.store.load_device(spec.name)
+        if saved is not None:
+            device.restore(saved)
+        return device
 
     def _build_chassis(self, spec: profiles.DeviceSpec) -> FxosChassis:
         chassis = build_chassis(self.context, spec.model_dump(), self.ftds, username=self.profile.username,
@@ -163,8 +184,9 @@ class Lab:
         self.https = HTTPSSurface(self.journal, self.host, tls, fdm.FDM)
         self.fxos_https = HTTPSSurface(self.journal, self.host, tls, FXOS)
         for spec in self.profile.expanded():
-            surface = self.fxos_https if spec.kind == "fxos" else self.https
-            surface.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
+            if spec.kind != "asa":                       # ASDM is not simulated
+                surface = self.fxos_https if spec.kind == "fxos" else self.https
+                surface.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
         self.downloaders = [FxosDownloader(chassis, images_dir(self.store.device_fs(name))).attach()
                             for name, chassis in self.chassis.items()]
         self.probes = ProbeSurface(self.journal, self.host)
@@ -349,6 +371,8 @@ class Lab:
             if self.ssh and name in self.ssh.endpoints:
                 entry["ssh"] = {"host": self.host, "port": self.ssh.endpoints[name].port,
                                 "username": device.username, "password": device.password}
+                if isinstance(device, AsaDevice):
+                    entry["ssh"]["enable_password"] = device.enable_password
             for surface in (self.https, self.fxos_https):
                 if surface and name in surface.sites:
                     entry["https"] = {"url": surface.sites[name].url, "username": device.username,
@@ -363,6 +387,8 @@ class Lab:
             if getattr(device, "ha", None) is not None and not device.ha.broken:
                 entry["ha"] = {"pair": device.ha.name, "role": device.ha.role_of(device).lower(),
                                "state": device.ha.unit_state[name]}
+                if isinstance(device.ha, AsaFailoverPair) and device.ha.mode == "active-active":
+                    entry["ha"]["groups"] = {g: states[name] for g, states in device.ha.state_of.items()}
             if self.probes and name in self.probes.ports:
                 entry["probe"] = {"host": self.host, "port": self.probes.ports[name]}
             if self.console and name in self.console.endpoints:
@@ -372,7 +398,7 @@ class Lab:
                     entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
                                                "username": CONSOLE_USER, "password": device.password}
             devices.append(entry)
-        pairs = [{"name": name, "primary": pair.primary.name, "secondary": pair.secondary.name,
+        pairs = [{"name": name, "primary": pair.units["primary"].name, "secondary": pair.units["secondary"].name,
                   "state": pair.state, "active": pair.active,
                   **({"probe": {"host": self.host, "port": self.probes.ports[name]}}
                      if self.probes and name in self.probes.ports else {})}

@@ -12,6 +12,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from . import vendor
+from .devices.asa import asa_data
+from .devices.asa import model_runs as asa_model_runs
+from .devices.asa_versions import AsaVersion
 from .devices.fxos import fxos_data
 from .devices.fxos_spec import FxosModuleSpec
 from .devices.fxos_spec import check_profile as check_chassis
@@ -33,7 +36,7 @@ class _Strict(BaseModel):
 
 class DeviceSpec(_Strict):
     name: str = Field(min_length=1, max_length=63)
-    kind: Literal["ftd", "fxos"] = "ftd"
+    kind: Literal["ftd", "fxos", "asa"] = "ftd"
     model: str
     version: str
     hostname: str | None = None
@@ -45,6 +48,7 @@ class DeviceSpec(_Strict):
     console_ssh_port: int | None = Field(default=0, ge=0, le=65535)  # SSH user `console`; null: none
     username: str | None = None
     password: str | None = None
+    enable_password: str | None = None                            # asa (default: the password)
     fxos_version: str | None = None
     disk_used_mb: int | None = Field(default=None, ge=0)
     modules: list[FxosModuleSpec] = Field(default_factory=list)   # fxos: security modules and their apps
@@ -72,6 +76,11 @@ class DeviceSpec(_Strict):
             raise ValueError("`modules` is for a chassis (kind: fxos)")
         if self.kind != "ftd" and (self.fxos_version or self.disk_used_mb is not None):
             raise ValueError("`fxos_version` and `disk_used_mb` are for an FTD (kind: ftd)")
+        if self.kind != "asa" and self.enable_password is not None:
+            raise ValueError("`enable_password` is for an ASA (kind: asa)")
+        if self.kind == "asa" and not asa_model_runs(self.model, self.version):
+            info = asa_data().models[self.model]
+            raise ValueError(f"{self.model} runs ASA {info.first_train} to {info.last_train}, not {self.version}")
         return self
 
     def expand(self) -> list[DeviceSpec]:
@@ -96,7 +105,15 @@ class DeviceSpec(_Strict):
 KINDS: dict[str, tuple[Callable[[], Iterable[str]], Callable[[str], str]]] = {
     "ftd": (lambda: vendor.ftd().models, lambda v: str(Version.parse(v))),
     "fxos": (lambda: fxos_data().models, normalize_fxos),
+    "asa": (lambda: asa_data().models, lambda v: str(AsaVersion.parse(v))),
 }
+
+
+class GroupSpec(_Strict):
+    """An ASA Active/Active failover group: the unit it prefers, and its preempt delay."""
+
+    unit: Literal["primary", "secondary"]
+    preempt: int | None = Field(default=None, ge=0, le=1200)
 
 
 class PairSpec(_Strict):
@@ -106,6 +123,9 @@ class PairSpec(_Strict):
     primary: str
     secondary: str
     probe_port: int = Field(default=0, ge=0, le=65535)
+    mode: Literal["active-standby", "active-active"] = "active-standby"   # active-active: ASA only
+    groups: dict[Literal[1, 2], GroupSpec] = Field(default_factory=dict)
+    vpn_tunnels: int = Field(default=0, ge=0)                           # ASA: for %ASA-5-720012
 
 
 class Profile(_Strict):
@@ -130,18 +150,24 @@ class Profile(_Strict):
         paired: set[str] = set()
         models = {spec.name: spec.model for spec in self.expanded()}
         ftd_models = {spec.name: spec.model for spec in self.expanded() if spec.kind == "ftd"}
+        kinds = {spec.name: spec.kind for spec in self.expanded()}
         problems = check_chassis([spec.model_dump() for spec in self.expanded() if spec.kind == "fxos"], ftd_models)
         if problems:
             raise ValueError("; ".join(problems))
         for pair in self.ha_pairs:
             for unit in (pair.primary, pair.secondary):
-                if unit not in ftd_models:
-                    raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which is not an FTD of the profile")
+                if kinds.get(unit) not in ("ftd", "asa"):
+                    raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which is not an FTD or ASA "
+                                     f"of the profile")
                 if unit in paired:
                     raise ValueError(f"device {unit!r} is in two HA pairs")
                 paired.add(unit)
             if pair.primary == pair.secondary:
                 raise ValueError(f"HA pair {pair.name!r} needs two different devices")
+            if kinds[pair.primary] != "asa" and (pair.mode != "active-standby" or pair.groups or pair.vpn_tunnels):
+                raise ValueError(f"HA pair {pair.name!r}: mode, groups and vpn_tunnels are for ASA pairs")
+            if pair.groups and pair.mode != "active-active":
+                raise ValueError(f"HA pair {pair.name!r}: failover groups need mode: active-active")
             if models[pair.primary] != models[pair.secondary]:
                 raise ValueError(f"HA pair {pair.name!r}: both units must be the same model "
                                  f"({models[pair.primary]} and {models[pair.secondary]})")

@@ -9,10 +9,13 @@ from typing import Any
 
 import asyncssh
 
+from ..devices.asa import AsaDevice
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
 from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
 from ..faults import Fault
+from ..packages import cut_short
+from ..shell import asa as asa_shell
 from ..shell import ftd_views as views
 from ..shell import fxos as fxos_shell
 from ..shell.ftd import FtdCliShell, FtdContext
@@ -58,6 +61,9 @@ class FtdSsh:
     def upload_dir(self, fs_root: Path) -> Path | None:
         return updates_dir(fs_root)
 
+    def sftp_path(self, path: bytes) -> bytes:
+        return path
+
     def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
         receive_package(device, path, fault)
 
@@ -74,9 +80,33 @@ class FxosSsh:
     def upload_dir(self, fs_root: Path) -> Path | None:
         return None
 
+    def sftp_path(self, path: bytes) -> bytes:
+        return path
+
     def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
         return None
 
 
+class AsaSsh:
+    """The ASA CLI; the device's file system is its disk0: (`scp f admin@asa:disk0:/f`)."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        await asa_shell.run_asa_process(process, endpoint.device, sessions=endpoint.sessions)
+
+    def reboot_notice(self, device: AsaDevice) -> str | None:
+        return None                     # the ASA CLI prints its own shutdown text
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        return fs_root
+
+    def sftp_path(self, path: bytes) -> bytes:
+        return asa_shell.sftp_path(path)
+
+    def file_arrived(self, device: AsaDevice, path: Path, fault: Fault | None) -> None:
+        if fault is not None and fault.action == "corrupt":
+            cut_short(path)
+        asa_shell.file_arrived(device, path)
+
+
 def ssh_kinds() -> dict[str, SshKind]:
-    return {"ftd": FtdSsh(), "fxos": FxosSsh()}
+    return {"ftd": FtdSsh(), "fxos": FxosSsh(), "asa": AsaSsh()}

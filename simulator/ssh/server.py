@@ -138,6 +138,9 @@ class SshKind(Protocol):
     def upload_dir(self, fs_root: Path) -> Path | None:
         """Where an uploaded file means something to the device (None: nowhere)."""
 
+    def sftp_path(self, path: bytes) -> bytes:
+        """A path as an SFTP/SCP client names it, in the device file system's terms."""
+
     def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
         """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
 
@@ -215,6 +218,9 @@ class _DeviceSFTP(asyncssh.SFTPServer):
         if self.uploads is not None:
             self.uploads.mkdir(parents=True, exist_ok=True)
         super().__init__(chan, chroot=str(endpoint.fs_root).encode())
+
+    def map_path(self, path: bytes) -> bytes:
+        return super().map_path(self.endpoint.kind.sftp_path(path))
 
     def _in_uploads(self, path: Path) -> bool:
         return self.uploads is not None and path.parent == self.uploads
