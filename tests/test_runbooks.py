@@ -51,3 +51,48 @@ def test_ftd_ha_runbook_loses_no_traffic(lab_process, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "step 2: switch roles" in out.stdout and out.stdout.count("upgrade COMPLETED - now running 7.6.0-113") == 2
     assert "traffic: 0 probes lost" in out.stdout
+
+
+@pytest.fixture
+def image_server(tmp_path):
+    """An HTTP server on loopback serving the ASA 9.20(2) image."""
+    import socket
+    import time
+
+    from simulator.devices.asa import write_image
+
+    root = tmp_path / "www"
+    root.mkdir()
+    write_image(root / "asa9-20-2-smp-k8.bin", "9.20(2)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/asa9-20-2-smp-k8.bin"
+    proc.kill()
+    proc.wait()
+
+
+@pytest.mark.parametrize("profile, extra", [("asa-ha", []), ("asa-active-active", ["--active-active"])])
+def test_asa_runbooks(lab_process, image_server, profile, extra):
+    endpoints, _ = lab_process(profile, "--time-scale", "100")
+    units = {d["name"]: d["ssh"] for d in endpoints["devices"]}
+    probe = endpoints["pairs"][0]["probe"]
+    out = run("asa_upgrade.py", "--primary", f"127.0.0.1:{units['asa-a']['port']}",
+              "--secondary", f"127.0.0.1:{units['asa-b']['port']}", "--password", units["asa-a"]["password"],
+              "--image-url", image_server, "--poll", "0.5", *extra)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.count("9.19(1)") >= 2 and out.stdout.count("9.20(2)") >= 2, out.stdout
+    import json
+    import socket
+    with socket.create_connection((probe["host"], probe["port"]), timeout=5) as sock:
+        report = json.loads(sock.makefile().readline())
+    assert report["lost_probes"] == 0, report
