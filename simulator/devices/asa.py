@@ -34,7 +34,7 @@ from transitions import Machine
 from .. import vendor
 from ..clock import Timer
 from .asa_versions import AsaVersion, ImageName, Step, image_name, upgrade_step
-from .base import DeviceContext, Refused
+from .base import DeviceBase, DeviceContext, Refused
 
 STATES = ["off", "booting", "online", "reloading", "rommon"]
 
@@ -155,7 +155,7 @@ def disk_name(path: str) -> str | None:
 
 
 # -- the device -------------------------------------------------------------------------------
-class AsaDevice:
+class AsaDevice(DeviceBase):
     kind = "asa"
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, disk_dir: Path,
@@ -230,19 +230,6 @@ class AsaDevice:
     def asdm_version(self) -> str:
         v = self.ver
         return f"7.{v.minor}(1)" if v.major == 9 else "6.4(9)"
-
-    def local_time(self) -> float:
-        return self.ctx.clock.now() + self.clock_offset
-
-    def set_clock_offset(self, seconds: float) -> None:
-        self.clock_offset = seconds
-        self._emit("clock.offset", seconds=seconds)
-
-    def _emit(self, kind: str, **fields: Any) -> None:
-        self.ctx.journal.emit(self.name, kind, **fields)
-
-    def _state_changed(self) -> None:
-        self._emit("state", state=self.state)
 
     def log(self, text: str) -> None:
         """A syslog message (kept in the logging buffer; `show logging`)."""
@@ -468,15 +455,6 @@ class AsaDevice:
         self._emit("config.erased")
 
     # -- reload and power -------------------------------------------------------------------------
-    def _after(self, seconds: float, callback, *args) -> None:
-        self._cancel_timer()
-        self._timer = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     def reload(self, cause: str = "operator") -> None:
         """`reload` (or the mate's `failover reload-standby`): a graceful shutdown,
         then a boot from the startup configuration's `boot system` images."""

@@ -18,7 +18,7 @@ from ..clock import Timer
 from ..packages import PackageInfo
 from ..vendor import Stage
 from ..versions import PackageName, Version, update_type
-from .base import DeviceContext, Refused
+from .base import DeviceBase, DeviceContext, Refused
 from .ftd_config import Change, Deployment, clone, factory_config, network_problem, pending_changes
 
 STATES = ["off", "booting", "online", "readiness_check", "upgrading", "upgrade_failed",
@@ -100,7 +100,7 @@ class RevertSnapshot:
     size_kb: int
 
 
-class FtdDevice:
+class FtdDevice(DeviceBase):
     kind = "ftd"
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *,
@@ -192,41 +192,14 @@ class FtdDevice:
     def _say(self, group: str, key: str, **values: Any) -> str:
         return vendor.ftd().texts[group][key].format(**values)
 
-    def _emit(self, kind: str, **fields: Any) -> None:
-        self.ctx.journal.emit(self.name, kind, **fields)
-
-    def _state_changed(self) -> None:
-        self._emit("state", state=self.state)
-
     def _seconds(self, base: float) -> float:
         return base * self.info.speed
-
-    def _after(self, seconds: float, callback, *args) -> None:
-        self._cancel_timer()
-        self._timer = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _require_usable(self) -> None:
         if self.state == "unusable":
             raise Refused("unusable", self._say("refuse", "unusable"))
         if self.state not in SERVICES_UP:
             raise Refused("not_online", self._say("refuse", "not_online", state=self.state))
-
-    def new_id(self) -> str:
-        """A fresh object id, reproducible under the lab's seed."""
-        return str(uuidlib.UUID(int=self.ctx.rng.getrandbits(128), version=4))
-
-    def local_time(self) -> float:
-        """The time the device believes it is."""
-        return self.ctx.clock.now() + self.clock_offset
-
-    def set_clock_offset(self, seconds: float) -> None:
-        self.clock_offset = seconds
-        self._emit("clock.offset", seconds=seconds)
 
     # -- configuration ----------------------------------------------------
     @property

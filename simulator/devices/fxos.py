@@ -27,7 +27,7 @@ from .. import vendor
 from ..clock import Timer
 from ..fxos_bundles import BundleInfo, FxosVersion, normalize
 from ..versions import Version
-from .base import DeviceContext, Refused
+from .base import DeviceBase, DeviceContext, Refused
 from .ftd import FtdDevice
 
 STATES = ["off", "shutting_down", "booting", "starting", "online", "upgrading"]
@@ -239,7 +239,7 @@ def parse_url(url: str) -> dict[str, Any]:
             "filename": filename}
 
 
-class FxosChassis:
+class FxosChassis(DeviceBase):
     kind = "fxos"
     ha = None            # a chassis is never an HA unit itself (its logical devices may be)
 
@@ -317,36 +317,11 @@ class FxosChassis:
     def hosted_devices(self) -> list[FtdDevice]:
         return [app.device for _slot, app in self.apps()]
 
-    def new_id(self) -> str:
-        return str(uuidlib.UUID(int=self.ctx.rng.getrandbits(128), version=4))
-
-    def local_time(self) -> float:
-        return self.ctx.clock.now() + self.clock_offset
-
-    def set_clock_offset(self, seconds: float) -> None:
-        self.clock_offset = seconds
-        self._emit("clock.offset", seconds=seconds)
-
     def say(self, key: str, **values: Any) -> str:
         return fxos_data().texts[key].format(**values)
 
-    def _emit(self, kind: str, **fields: Any) -> None:
-        self.ctx.journal.emit(self.name, kind, **fields)
-
-    def _state_changed(self) -> None:
-        self._emit("state", state=self.state)
-
     def _seconds(self, key: str) -> float:
         return fxos_data().timings[key] * self.info.speed
-
-    def _after(self, seconds: float, callback, *args) -> None:
-        self._cancel_timer()
-        self._timer = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
     def _require_ready(self) -> None:
         if not self.ready:
