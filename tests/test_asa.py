@@ -531,11 +531,11 @@ async def test_copy_from_scp_local_files_delete_and_a_corrupt_transfer(rig, tmp_
         # a transfer cut short by the fault plan leaves an image that does not boot
         r.faults.add("package.transfer", "corrupt", device=r.a.name)
         await term.cmd(f"copy /noconfirm scp://files:secret@127.0.0.1:{port}/asa9-20-2-smp-k8.bin disk0:/c.bin")
-        await term.cmd(f"copy /noconfirm disk0:/c.bin disk0:/asa9-20-2-smp-k8.bin")
+        await term.cmd("copy /noconfirm disk0:/c.bin disk0:/asa9-20-2-smp-k8.bin")
         assert r.a.image_of("asa9-20-2-smp-k8.bin") is None
         assert "Verifying file integrity" in await term.cmd("verify disk0:/asa9-20-2-smp-k8.bin")
         r.faults.add("package.transfer", "disk_full", device=r.a.name)
-        out = await term.cmd(f"copy /noconfirm disk0:/notes.txt disk0:/n3.txt")
+        out = await term.cmd("copy /noconfirm disk0:/notes.txt disk0:/n3.txt")
         assert "No space left on device" in out
         await term.close()
     finally:

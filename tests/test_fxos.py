@@ -69,7 +69,7 @@ class Rig:
         assert check_profile(chassis_specs, {n: f.model for n, f in self.devices.items()}) == []
         self.chassis = build_chassis(self.ctx, chassis_specs[0], self.devices)
         self.downloader = FxosDownloader(self.chassis, images_dir(self.fs(self.chassis.name))).attach()
-        self.ssh: RigSSHSurface | None = None
+        self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
         self.fdm: HTTPSSurface | None = None
 
@@ -671,7 +671,6 @@ async def test_rest_auth_and_errors(rig):
 
 async def test_rest_upgrade(rig9300, images):
     rig = rig9300
-    ch = rig.chassis
     async with httpx.AsyncClient(base_url=rig.url, verify=False, timeout=10) as client:
         token = await rest_login(client, "")
         h = {"TOKEN": token}

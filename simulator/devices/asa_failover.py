@@ -31,7 +31,6 @@ No I/O: surfaces read the pair and call its actions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from transitions import Machine
@@ -40,6 +39,7 @@ from ..clock import Timer
 from ..journal import Event
 from .asa import AsaDevice, asa_data, clone, say, zero_downtime, zero_downtime_warning
 from .base import Refused
+from .ha import PairBase
 
 PAIR_STATES = ["forming", "healthy", "mixed", "degraded", "incompatible", "split_brain", "down"]
 JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
@@ -50,7 +50,7 @@ def _timing(key: str) -> float:
     return float(asa_data().failover[key])
 
 
-class AsaFailoverPair:
+class AsaFailoverPair(PairBase):
     """Two ASA units, primary and secondary, in one failover pair."""
 
     machine = Machine(model=None, states=PAIR_STATES, initial=None, auto_transitions=True,
@@ -662,23 +662,7 @@ class AsaFailoverPair:
         if self.state != target:
             getattr(self, f"to_{target}")()
 
-    def _state_changed(self) -> None:
-        self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
-
     # -- helpers ---------------------------------------------------------------------------------------
-    def _after(self, key: str, seconds: float, callback: Callable[..., None], *args: Any) -> None:
-        self._cancel(key)
-        self._timers[key] = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel(self, key: str) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _cancel_all(self) -> None:
-        for key in list(self._timers):
-            self._cancel(key)
-
     def close(self) -> None:
         self._cancel_all()
         for unsubscribe in self._unsubscribe:

@@ -17,7 +17,7 @@ from .. import vendor
 from ..clock import Timer
 from ..packages import PackageInfo
 from ..vendor import Stage
-from ..versions import PackageName, Version, update_type
+from ..versions import Version, update_type
 from .base import DeviceBase, DeviceContext, Refused
 from .ftd_config import Change, Deployment, clone, factory_config, network_problem, pending_changes
 

@@ -27,7 +27,7 @@ from transitions import Machine
 from .. import vendor
 from ..clock import Timer
 from ..journal import Event
-from .base import Refused
+from .base import DeviceContext, Refused
 from .ftd import INSTALLING, FtdDevice
 from .ftd_config import clone
 
@@ -40,7 +40,34 @@ def ha_data() -> dict[str, Any]:
     return vendor.read_yaml("ha.yaml")
 
 
-class HaPair:
+class PairBase:
+    """What both kinds of failover pair do the same way: keyed timers on the
+    lab clock (one per unit or purpose) and their pair-state events."""
+
+    ctx: DeviceContext
+    name: str
+    state: str
+    active: str | None
+    _timers: dict[str, Timer]
+
+    def _state_changed(self) -> None:
+        self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
+
+    def _after(self, key: str, seconds: float, callback: Callable[..., None], *args: Any) -> None:
+        self._cancel(key)
+        self._timers[key] = self.ctx.clock.call_later(seconds, callback, *args)
+
+    def _cancel(self, key: str) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_all(self) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+
+
+class HaPair(PairBase):
     """Two units, primary and secondary; `active` names the unit holding the active role."""
 
     machine = Machine(model=None, states=PAIR_STATES, initial=None, auto_transitions=True,
@@ -371,23 +398,7 @@ class HaPair:
         if self.state != target:
             getattr(self, f"to_{target}")()
 
-    def _state_changed(self) -> None:
-        self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
-
     # -- helpers ------------------------------------------------------------------------------
-    def _after(self, key: str, seconds: float, callback: Callable[..., None], *args: Any) -> None:
-        self._cancel(key)
-        self._timers[key] = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel(self, key: str) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _cancel_all(self) -> None:
-        for key in list(self._timers):
-            self._cancel(key)
-
     def _require_configured(self) -> None:
         if self.broken:
             raise Refused("ha_broken", self._say("broken"))

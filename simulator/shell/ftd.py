@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
-from ..devices.ftd_files import UPDATES_DIR, updates_dir
+from ..devices.ftd_files import updates_dir
 from ..journal import Event
 from ..packages import PackageInfo
 from . import ftd_views as views
