@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import total_ordering
 from pathlib import Path
 
+from .packages import SignedFile
+
 _SIGNING_KEY = b"simulator: Cisco FXOS release signing key stand-in"
 MANIFEST = "manifest.json"
 SIGNATURE = "signature"
@@ -87,7 +89,7 @@ def normalize(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class BundleInfo:
+class BundleInfo(SignedFile):
     """What the chassis knows about a downloaded platform bundle."""
 
     filename: str
@@ -97,15 +99,6 @@ class BundleInfo:
     platforms: tuple[str, ...]
     signed: bool
     intact: bool
-
-    @property
-    def problem(self) -> str | None:
-        """`corrupt`, `signature` or None."""
-        if not self.intact:
-            return "corrupt"
-        if not self.signed:
-            return "signature"
-        return None
 
     def to_dict(self) -> dict:
         data = dict(self.__dict__)

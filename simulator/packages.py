@@ -26,8 +26,24 @@ SIGNATURE = "signature"
 CUT_AT = 700   # bytes: inside the first member's data
 
 
+class SignedFile:
+    """A vendor file checked on arrival: readable (`intact`) and signed (`signed`)."""
+
+    signed: bool
+    intact: bool
+
+    @property
+    def problem(self) -> str | None:
+        """`corrupt`, `signature` or None: what the device's check will say."""
+        if not self.intact:
+            return "corrupt"
+        if not self.signed:
+            return "signature"
+        return None
+
+
 @dataclass(frozen=True)
-class PackageInfo:
+class PackageInfo(SignedFile):
     """What the device knows about an uploaded package."""
 
     filename: str
@@ -38,15 +54,6 @@ class PackageInfo:
     file_bytes: int
     signed: bool
     intact: bool
-
-    @property
-    def problem(self) -> str | None:
-        """`corrupt`, `signature` or None: what the readiness check will say."""
-        if not self.intact:
-            return "corrupt"
-        if not self.signed:
-            return "signature"
-        return None
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
