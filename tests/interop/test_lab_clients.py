@@ -1,4 +1,4 @@
-"""Real third-party clients against `simulator up` run as a user runs it:
+"""Real third-party clients against `simulator up` run as a user runs it (FTD, FTD pairs, ASA pairs):
 netmiko's cisco_ftd, scrapli's cisco_ftd, paramiko SFTP, OpenSSH's ssh, and
 curl and requests on the FDM REST API."""
 
@@ -223,3 +223,21 @@ def test_ntc_templates_parse_ftd_show_failover_into_the_pair_roles(lab_process):
         assert parsed[0]["state"] == "On" and parsed[0]["role"] == role
         assert parsed[0]["service_state"] == [ours] and parsed[0]["service_state_mate"] == [mate]
         assert parsed[0]["sw_version"] == parsed[0]["sw_version_mate"] == "9.20(1)172"
+
+
+def test_netmiko_cisco_asa_on_a_lab_pair(lab_process):
+    """`simulator up asa-ha` as users run it: netmiko cisco_asa with the enable
+    password from the endpoints file; ntc-templates reads the roles."""
+    from ntc_templates.parse import parse_output
+
+    endpoints, _ = lab_process("asa-ha")
+    ssh = _ssh(endpoints, "asa-b")
+    conn = ConnectHandler(device_type="cisco_asa", host=ssh["host"], port=ssh["port"], username=ssh["username"],
+                          password=ssh["password"], secret=ssh["enable_password"])
+    try:
+        conn.enable()
+        parsed = parse_output(platform="cisco_asa", command="show failover", data=conn.send_command("show failover"))
+    finally:
+        conn.disconnect()
+    assert parsed[0]["role"] == "Secondary" and parsed[0]["service_state"] == ["Standby Ready"]
+    assert parsed[0]["service_state_mate"] == ["Active"]
