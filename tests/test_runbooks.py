@@ -96,3 +96,40 @@ def test_asa_runbooks(lab_process, image_server, profile, extra):
     with socket.create_connection((probe["host"], probe["port"]), timeout=5) as sock:
         report = json.loads(sock.makefile().readline())
     assert report["lost_probes"] == 0, report
+
+
+@pytest.fixture
+def bundle_server(tmp_path):
+    """An HTTP server on loopback serving an FXOS 2.14 platform bundle."""
+    import socket
+    import time
+
+    from simulator.fxos_bundles import make_fxos_bundle
+
+    root = tmp_path / "bundles"
+    make_fxos_bundle("fxos-k9.2.14.1.131.SPA", root)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/fxos-k9.2.14.1.131.SPA"
+    proc.kill()
+    proc.wait()
+
+
+def test_fxos_runbook(lab_process, bundle_server):
+    endpoints, _ = lab_process("fxos-4100-standalone", "--time-scale", "200")
+    https = next(d for d in endpoints["devices"] if d["kind"] == "fxos")["https"]
+    out = run("fxos_upgrade.py", "--url", https["url"], "--password", https["password"], "--bundle-url",
+              bundle_server, "--poll", "0.3")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2.12(0.498)" in out.stdout and "2.14(1.131)" in out.stdout and "1 online" in out.stdout
+    assert "ftd-1 online" in out.stdout, out.stdout
