@@ -123,6 +123,16 @@ if _async_fixture is not None:
         """An FTDv HA pair, ftd-a active, ftd-b standby (profile ftd-ha)."""
         return await lab_factory("ftd-ha")
 
+    @_async_fixture
+    async def fxos_lab(lab_factory) -> Lab:
+        """A Firepower 4145 chassis (FXOS 2.12) hosting FTD ftd-1 (profile fxos-4100-standalone)."""
+        return await lab_factory("fxos-4100-standalone")
+
+    @_async_fixture
+    async def asa_ha_lab(lab_factory) -> Lab:
+        """An ASAv Active/Standby pair, asa-a active (profile asa-ha)."""
+        return await lab_factory("asa-ha")
+
 
 # -- synchronous labs (a lab in a background thread) ----------------------------------------------
 class RunningLab:
@@ -219,6 +229,16 @@ def ftd_lab_sync(lab_runner) -> RunningLab:
 @pytest.fixture
 def ftd_ha_lab_sync(lab_runner) -> RunningLab:
     return lab_runner("ftd-ha")
+
+
+@pytest.fixture
+def fxos_lab_sync(lab_runner) -> RunningLab:
+    return lab_runner("fxos-4100-standalone")
+
+
+@pytest.fixture
+def asa_ha_lab_sync(lab_runner) -> RunningLab:
+    return lab_runner("asa-ha")
 
 
 # -- failure reports ------------------------------------------------------------------------------

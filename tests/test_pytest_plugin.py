@@ -85,3 +85,9 @@ def test_readme_example_suite_runs_green_in_a_fresh_project(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fails.py"],
                          cwd=project, capture_output=True, text=True, timeout=300)
     assert out.returncode == 1 and "simulator lab ftd-standalone" in out.stdout and "last_events" in out.stdout
+
+
+async def test_device_kind_shortcuts(fxos_lab, asa_ha_lab, sim):
+    assert {d["kind"] for d in fxos_lab.endpoints()["devices"]} == {"fxos", "ftd"}
+    asa_ha_lab.power("asa-a", "off")
+    await sim.wait_until(asa_ha_lab, lambda: asa_ha_lab.pairs["asa-ha"].active == "asa-b")
