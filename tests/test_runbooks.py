@@ -133,3 +133,18 @@ def test_fxos_runbook(lab_process, bundle_server):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2.12(0.498)" in out.stdout and "2.14(1.131)" in out.stdout and "1 online" in out.stdout
     assert "ftd-1 online" in out.stdout, out.stdout
+
+
+def test_ftd_ha_on_two_chassis_runbook(lab_process, bundle_server, tmp_path):
+    endpoints, _ = lab_process("ftd-ha-on-4100", "--time-scale", "400")
+    https = {d["name"]: d["https"] for d in endpoints["devices"]}
+    probe = endpoints["pairs"][0]["probe"]
+    package = make_package("Cisco_FTD_SSP_Upgrade-7.4.1-172.sh.REL.tar", tmp_path)
+    out = run("ftd_ha_chassis_upgrade.py", "--chassis", https["chassis-a"]["url"], "--unit", https["ftd-a"]["url"],
+              "--chassis", https["chassis-b"]["url"], "--unit", https["ftd-b"]["url"], "--password", "Admin123",
+              "--bundle-url", bundle_server, "--poll", "0.2", "--probe", f"{probe['host']}:{probe['port']}",
+              str(package))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "6. upgrade threat defense on the original standby" in out.stdout
+    assert out.stdout.count("upgrade COMPLETED - now running 7.4.1-172") == 2
+    assert "traffic: 0 probes lost" in out.stdout

@@ -77,6 +77,52 @@ def wait(chassis: Chassis, path: str, done, poll: float, what: str, timeout: flo
     raise SystemExit(f"gave up: {what}")
 
 
+def upgrade_chassis(chassis: Chassis, label: str, bundle_url: str, bundle_password: str | None,
+                    poll: float) -> dict:
+    """Seed 000 ch. 3 on one chassis: download, verify, install, wait for its modules and apps."""
+    source = urlsplit(bundle_url)
+    filename = source.path.rsplit("/", 1)[-1]
+    target = bundle_version(filename)
+    before = chassis.get("/api/sys/firmware/version/mgmt")["firmwareRunning"][0]["packageVersion"]
+    console.print(f"{label}: FXOS {before}; target {target}")
+    chassis.send("POST", "/api/sys/firmware/dnld/", {"firmwareDownloader": [{
+        "protocol": source.scheme, "server": source.hostname, "port": str(source.port or 0),
+        "user": source.username or "", "pwd": bundle_password or "", "remotePath": source.path.rsplit("/", 1)[0],
+        "dn": f"sys/fw-catalogue/dnld-{filename}"}]})
+    task = wait(chassis, f"/api/sys/firmware/dnld/{filename}",
+                lambda b: b["firmwareDownloader"][0]["transferState"] != "downloading", poll,
+                f"{label}: downloading {filename}")["firmwareDownloader"][0]
+    if task["transferState"] != "downloaded":
+        raise SystemExit(f"{label}: download failed: {task}")
+    check = chassis.get(f"/api/sys/firmware/validate-platform-fw/{target}")["firmwareValidatePlatform"][0]
+    if check.get("validationStatus") != "valid":
+        raise SystemExit(f"{label}: the chassis refuses {target}: {check}")
+    chassis.send("PATCH", "/api/sys/firmware/sched-platform-fw",
+                 {"firmwareInfraPack": [{"platformBundleVersion": target}]})
+    console.print(f"{label}: install scheduled: FPRM, reboot, fabric interconnect, security modules")
+    last = [""]
+
+    def progress(body: dict) -> bool:
+        fsm = body["firmwareSystemFsm"][0]
+        line = ", ".join(f"{c['name']} {c['upgradeStatus']}" for c in fsm.get("firmwareMonitor", []))
+        if line != last[0]:
+            console.print(f"  {line}")
+            last[0] = line
+        return fsm["fsmStatus"] != "in-progress"
+
+    fsm = wait(chassis, "/api/sys/fw-system/fsm", progress, poll, f"{label}: installing")["firmwareSystemFsm"][0]
+    if fsm["fsmStatus"] != "success":
+        raise SystemExit(f"{label}: install failed: {fsm}")
+    slots = wait(chassis, "/api/slot", lambda b: all(s["operState"] == "online" for s in b["smSlot"]), poll,
+                 f"{label}: security modules online")["smSlot"]
+    apps = wait(chassis, "/api/?classId=smAppInstance",
+                lambda b: all(a["operState"] == "online" for a in b["smAppInstance"]), poll,
+                f"{label}: app instances online")["smAppInstance"]
+    after = chassis.get("/api/sys/firmware/version/mgmt")["firmwareRunning"][0]["packageVersion"]
+    return {"chassis": label, "before": before, "after": after, "target": target, "modules": len(slots),
+            "apps": ", ".join(f"{a.get('identifier', a.get('dn', '?'))} {a['operState']}" for a in apps)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="the chassis' HTTPS URL")
@@ -88,61 +134,15 @@ def main() -> int:
     parser.add_argument("--poll", type=float, default=15.0)
     args = parser.parse_args()
     started = time.monotonic()
-    source = urlsplit(args.bundle_url)
-    filename = source.path.rsplit("/", 1)[-1]
-    target = bundle_version(filename)
     chassis = Chassis(args.url, args.username, args.password, args.ca or False)
     chassis.login()
-    before = chassis.get("/api/sys/firmware/version/mgmt")["firmwareRunning"][0]["packageVersion"]
-    console.print(f"chassis runs FXOS {before}; target {target}")
-
-    console.rule("download the platform bundle")
-    chassis.send("POST", "/api/sys/firmware/dnld/", {"firmwareDownloader": [{
-        "protocol": source.scheme, "server": source.hostname, "port": str(source.port or 0),
-        "user": source.username or "", "pwd": args.bundle_password or "", "remotePath": source.path.rsplit("/", 1)[0],
-        "dn": f"sys/fw-catalogue/dnld-{filename}"}]})
-    task = wait(chassis, f"/api/sys/firmware/dnld/{filename}",
-                lambda b: b["firmwareDownloader"][0]["transferState"] != "downloading", args.poll,
-                f"downloading {filename}")["firmwareDownloader"][0]
-    if task["transferState"] != "downloaded":
-        raise SystemExit(f"download failed: {task}")
-    console.print(f"{filename} downloaded")
-
-    console.rule("verify and install")
-    check = chassis.get(f"/api/sys/firmware/validate-platform-fw/{target}")["firmwareValidatePlatform"][0]
-    if check.get("validationStatus") != "valid":
-        raise SystemExit(f"the chassis refuses {target}: {check}")
-    chassis.send("PATCH", "/api/sys/firmware/sched-platform-fw",
-                 {"firmwareInfraPack": [{"platformBundleVersion": target}]})
-    console.print("install scheduled: FPRM, reboot, fabric interconnect, security modules")
-    last = [""]
-
-    def progress(body: dict) -> bool:
-        fsm = body["firmwareSystemFsm"][0]
-        line = ", ".join(f"{c['name']} {c['upgradeStatus']}" for c in fsm.get("firmwareMonitor", []))
-        if line != last[0]:
-            console.print(f"  {line}")
-            last[0] = line
-        return fsm["fsmStatus"] != "in-progress"
-
-    fsm = wait(chassis, "/api/sys/fw-system/fsm", progress, args.poll, "installing")["firmwareSystemFsm"][0]
-    if fsm["fsmStatus"] != "success":
-        raise SystemExit(f"install failed: {fsm}")
-
-    console.rule("verify the security modules and app instances")
-    slots = wait(chassis, "/api/slot", lambda b: all(s["operState"] == "online" for s in b["smSlot"]), args.poll,
-                 "security modules online")["smSlot"]
-    apps = wait(chassis, "/api/?classId=smAppInstance",
-                lambda b: all(a["operState"] == "online" for a in b["smAppInstance"]), args.poll,
-                "app instances online")["smAppInstance"]
-    after = chassis.get("/api/sys/firmware/version/mgmt")["firmwareRunning"][0]["packageVersion"]
+    result = upgrade_chassis(chassis, args.url, args.bundle_url, args.bundle_password, args.poll)
     table = Table(title=f"FXOS upgrade: {time.monotonic() - started:.1f} s wall time")
     for column in ("chassis", "before", "after", "modules", "app instances"):
         table.add_column(column)
-    table.add_row(args.url, before, after, f"{len(slots)} online",
-                  ", ".join(f"{a.get('identifier', a.get('dn', '?'))} {a['operState']}" for a in apps))
+    table.add_row(result["chassis"], result["before"], result["after"], f"{result['modules']} online", result["apps"])
     console.print(table)
-    return 0 if after == target else 1
+    return 0 if result["after"] == result["target"] else 1
 
 
 if __name__ == "__main__":
