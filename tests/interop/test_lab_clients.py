@@ -64,6 +64,38 @@ def test_scrapli_cisco_ftd(lab_process):
         assert "Version 7.4.1 (Build 172)" in result.result
 
 
+def test_openssh_scp_and_sftp_put_packages(lab_process, tmp_path):
+    """OpenSSH scp to an FTD's /var/sf/updates and to an ASA's disk0:, sftp too."""
+    if not shutil.which("scp") or not shutil.which("sftp") or not shutil.which("sshpass"):
+        pytest.skip("OpenSSH scp/sftp or sshpass not installed")
+    from simulator.devices.asa import write_image
+
+    endpoints, _ = lab_process("ftd-standalone")
+    ssh = _ssh(endpoints)
+    opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    package = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)
+    out = subprocess.run(["sshpass", "-p", ssh["password"], "scp", "-O", *opts, "-P", str(ssh["port"]), str(package),
+                          f"{ssh['username']}@{ssh['host']}:/var/sf/updates/"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run(["sshpass", "-p", ssh["password"], "sftp", *opts, "-P", str(ssh["port"]),
+                          f"{ssh['username']}@{ssh['host']}"], input="ls /var/sf/updates\nbye\n",
+                         capture_output=True, text=True, timeout=30)
+    assert package.name in out.stdout, out.stdout + out.stderr
+
+    endpoints, _ = lab_process("asa-ha")
+    asa = _ssh(endpoints, "asa-a")
+    image = write_image(tmp_path / "asa9-20-2-smp-k8.bin", "9.20(2)")
+    out = subprocess.run(["sshpass", "-p", asa["password"], "scp", "-O", *opts, "-P", str(asa["port"]), str(image),
+                          f"{asa['username']}@{asa['host']}:disk0:/{image.name}"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run(["sshpass", "-p", asa["password"], "ssh", *opts, "-p", str(asa["port"]),
+                          f"{asa['username']}@{asa['host']}", "dir disk0:"], capture_output=True, text=True,
+                         timeout=30)
+    assert image.name in out.stdout, out.stdout
+
+
 def test_openssh_exec_and_interactive(lab_process, tmp_path):
     if not shutil.which("ssh") or not shutil.which("sshpass"):
         pytest.skip("OpenSSH client or sshpass not installed")
