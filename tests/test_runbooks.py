@@ -3,12 +3,17 @@ runs them against real devices: only the REST endpoints, a final summary."""
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import ROOT
+from simulator.devices.asa import write_image
+from simulator.fxos_bundles import make_fxos_bundle
 from simulator.packages import make_package
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
@@ -54,16 +59,10 @@ def test_ftd_ha_runbook_loses_no_traffic(lab_process, tmp_path):
 
 
 @pytest.fixture
-def image_server(tmp_path):
-    """An HTTP server on loopback serving the ASA 9.20(2) image."""
-    import socket
-    import time
-
-    from simulator.devices.asa import write_image
-
+def http_files(tmp_path):
+    """`python -m http.server` on loopback serving a folder; yields (folder, base URL)."""
     root = tmp_path / "www"
     root.mkdir()
-    write_image(root / "asa9-20-2-smp-k8.bin", "9.20(2)")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -76,9 +75,25 @@ def image_server(tmp_path):
             break
         except OSError:
             time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/asa9-20-2-smp-k8.bin"
+    yield root, f"http://127.0.0.1:{port}"
     proc.kill()
     proc.wait()
+
+
+@pytest.fixture
+def image_server(http_files):
+    """The ASA 9.20(2) image over HTTP."""
+    root, base = http_files
+    write_image(root / "asa9-20-2-smp-k8.bin", "9.20(2)")
+    return f"{base}/asa9-20-2-smp-k8.bin"
+
+
+@pytest.fixture
+def bundle_server(http_files):
+    """The FXOS 2.14 platform bundle over HTTP."""
+    root, base = http_files
+    make_fxos_bundle("fxos-k9.2.14.1.131.SPA", root)
+    return f"{base}/fxos-k9.2.14.1.131.SPA"
 
 
 @pytest.mark.parametrize("profile, extra", [("asa-ha", []), ("asa-active-active", ["--active-active"])])
@@ -91,38 +106,9 @@ def test_asa_runbooks(lab_process, image_server, profile, extra):
               "--image-url", image_server, "--poll", "0.5", *extra)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.count("9.19(1)") >= 2 and out.stdout.count("9.20(2)") >= 2, out.stdout
-    import json
-    import socket
     with socket.create_connection((probe["host"], probe["port"]), timeout=5) as sock:
         report = json.loads(sock.makefile().readline())
     assert report["lost_probes"] == 0, report
-
-
-@pytest.fixture
-def bundle_server(tmp_path):
-    """An HTTP server on loopback serving an FXOS 2.14 platform bundle."""
-    import socket
-    import time
-
-    from simulator.fxos_bundles import make_fxos_bundle
-
-    root = tmp_path / "bundles"
-    make_fxos_bundle("fxos-k9.2.14.1.131.SPA", root)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/fxos-k9.2.14.1.131.SPA"
-    proc.kill()
-    proc.wait()
 
 
 def test_fxos_runbook(lab_process, bundle_server):
