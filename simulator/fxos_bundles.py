@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from functools import total_ordering
 from pathlib import Path
 
-from .packages import SignedFile
+from .packages import SignedFile, add_member, cut_short
 
 _SIGNING_KEY = b"simulator: Cisco FXOS release signing key stand-in"
 MANIFEST = "manifest.json"
+BUNDLE_CUT_AT = 560   # bytes: inside the first member of a bundle
 SIGNATURE = "signature"
 PLATFORMS = ("fp4k", "fp9k")          # chassis families a bundle may support
 DEFAULT_SIZE_KB = 853688              # seed ch. 3: "Downloaded Image Size (KB): 853688"
@@ -127,30 +128,17 @@ def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
                            "platforms": sorted(platforms)}, sort_keys=True).encode()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add(tar, MANIFEST, manifest)
+        add_member(tar, MANIFEST, manifest)
         if not unsigned:
-            _add(tar, SIGNATURE, _sign(manifest).encode())
+            add_member(tar, SIGNATURE, _sign(manifest).encode())
         # a little filler so the file is more than its manifest (and a cut lands inside it)
-        _add(tar, "images/fxos-k9-system.bin", (b"FXOS" * 512))
+        add_member(tar, "images/fxos-k9-system.bin", (b"FXOS" * 512))
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename
     path.write_bytes(buf.getvalue())
     if corrupt:
-        cut_short(path)
+        cut_short(path, at=BUNDLE_CUT_AT)
     return path
-
-
-def cut_short(path: Path) -> None:
-    """What a broken transfer leaves: the archive ends inside its first member."""
-    with path.open("r+b") as fh:
-        fh.truncate(min(560, path.stat().st_size // 2))
-
-
-def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(payload)
-    info.mode = 0o644
-    tar.addfile(info, io.BytesIO(payload))
 
 
 def inspect_fxos_bundle(path: Path) -> BundleInfo:

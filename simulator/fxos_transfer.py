@@ -25,7 +25,8 @@ import aiohttp
 import asyncssh
 
 from .devices.fxos import DownloadTask, FxosChassis, fxos_data
-from .fxos_bundles import cut_short, inspect_fxos_bundle
+from .fxos_bundles import BUNDLE_CUT_AT, inspect_fxos_bundle
+from .packages import cut_short
 from .journal import Event
 
 IMAGES_DIR = "workspace/fxos/images"
@@ -130,7 +131,7 @@ class FxosDownloader:
             chassis.download_failed(task.filename, "transfer", {"detail": f"{type(exc).__name__}: {exc}"})
             return
         if task.corrupt:
-            cut_short(part)
+            cut_short(part, at=BUNDLE_CUT_AT)
         part.replace(dest)
         info = inspect_fxos_bundle(dest)
         if not chassis.download_received(task.filename, info):

@@ -76,9 +76,9 @@ def make_package(filename: str, directory: Path, size_mb: int | None = None,
                            "version": str(name.version), "size_mb": declared}, sort_keys=True).encode()
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        _add(tar, MANIFEST, manifest)
+        add_member(tar, MANIFEST, manifest)
         if not unsigned:
-            _add(tar, SIGNATURE, _sign(manifest).encode())
+            add_member(tar, SIGNATURE, _sign(manifest).encode())
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename
     path.write_bytes(buf.getvalue())
@@ -87,14 +87,14 @@ def make_package(filename: str, directory: Path, size_mb: int | None = None,
     return path
 
 
-def cut_short(path: Path) -> None:
-    """Make a package file what a broken transfer leaves: the archive ends in
-    the middle of its first member."""
+def cut_short(path: Path, at: int = CUT_AT) -> None:
+    """Make a vendor file what a broken transfer leaves: the archive ends in
+    the middle of its first member (`at` bytes, or half the file)."""
     with path.open("r+b") as fh:
-        fh.truncate(min(CUT_AT, path.stat().st_size // 2))
+        fh.truncate(min(at, path.stat().st_size // 2))
 
 
-def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+def add_member(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(payload)
     info.mode = 0o644

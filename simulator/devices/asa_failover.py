@@ -332,14 +332,6 @@ class AsaFailoverPair(PairBase):
             mate.startup = clone(mate.running)
             self.ctx.journal.emit(mate.name, "config.saved", replicated_from=unit.name)
 
-    def set_link(self, up: bool) -> None:
-        """The failover link: the injection point of a cut (split brain)."""
-        if self.link_up == up:
-            return
-        self.link_up = up
-        self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
-        self.reconcile()
-
     # -- the rules ------------------------------------------------------------------------------------
     @staticmethod
     def _ready(unit: AsaDevice) -> bool:

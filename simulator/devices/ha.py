@@ -41,14 +41,28 @@ def ha_data() -> dict[str, Any]:
 
 
 class PairBase:
-    """What both kinds of failover pair do the same way: keyed timers on the
-    lab clock (one per unit or purpose) and their pair-state events."""
+    """What both kinds of failover pair do the same way: the failover link (a
+    cut is the split-brain injection point), keyed timers on the lab clock
+    (one per unit or purpose) and their pair-state events."""
 
     ctx: DeviceContext
     name: str
     state: str
     active: str | None
+    link_up: bool
     _timers: dict[str, Timer]
+
+    def reconcile(self) -> None:
+        """Bring the units' failover states in line with the units (each pair kind's rules)."""
+        raise NotImplementedError
+
+    def set_link(self, up: bool) -> None:
+        """The failover link: the injection point of a cut (split brain)."""
+        if self.link_up == up:
+            return
+        self.link_up = up
+        self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
+        self.reconcile()
 
     def _state_changed(self) -> None:
         self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
@@ -221,14 +235,6 @@ class HaPair(PairBase):
         for unit in self.units.values():
             self.unit_state[unit.name] = "Single"
         self.to_broken()
-
-    def set_link(self, up: bool) -> None:
-        """The failover link: the injection point of a cut (split brain)."""
-        if self.link_up == up:
-            return
-        self.link_up = up
-        self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
-        self.reconcile()
 
     # -- the rules ----------------------------------------------------------------------------
     @staticmethod

@@ -549,13 +549,6 @@ class AsaShell(Shell):
                 return
             budget = 1 if key in ("\r", "\n") else self.pager
 
-    def _refusable(self, call: Callable[[], Any]) -> str | None:
-        try:
-            call()
-        except Refused as refused:
-            return refused.message
-        return None
-
     @property
     def pair(self) -> Any:
         return self.device.ha

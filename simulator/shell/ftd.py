@@ -55,13 +55,6 @@ class FtdCliShell(Shell):
     def prompt(self) -> str:
         return "> "
 
-    def _refusable(self, call: Callable[[], object]) -> str | None:
-        try:
-            call()
-        except Refused as refused:
-            return refused.message
-        return None
-
     async def cmd_show_version(self, _: Parsed) -> str:
         return views.show_version(self.device)
 

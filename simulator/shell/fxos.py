@@ -3,9 +3,7 @@
 `/ssa/slot` ...), the security module console (`connect module 1 console`,
 `Firepower-module1> `) with the hosted FTD's own CLI behind `connect ftd`,
 `connect local-mgmt` and `connect fxos`. Handlers translate commands into
-chassis-model calls and the model into the device's text (data/cli/fxos.yaml).
-
-`serve_process` runs the CLI on an SSH process of the lab's SSH surface."""
+chassis-model calls and the model into the device's text (data/cli/fxos.yaml)."""
 
 from __future__ import annotations
 
@@ -16,8 +14,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import asyncssh
-
 from .. import vendor
 from ..devices.base import Refused
 from ..devices.ftd import FtdDevice
@@ -26,7 +22,7 @@ from ..devices.fxos import FABRIC, FPRM, AppInstance, FxosChassis, app_version, 
 from ..fxos_bundles import FxosVersion
 from .ftd import FtdCliShell, FtdContext
 from .session import Session, Shell
-from .tree import CliError, CommandTree, Parsed, apply_filters, split_filters
+from .tree import CommandTree, Parsed
 
 # Commands that work while the chassis' management engine is still starting.
 ALWAYS = frozenset({"exit", "top", "up", "terminal", "where", "connect_local_mgmt", "connect_fxos",
@@ -317,31 +313,15 @@ class FxosShell(Shell):
         return next((arg for k, arg in reversed(self.scopes) if k == key), None)
 
     async def execute(self, line: str) -> None:
-        line = _strip_no_more(line)
-        if line.rstrip().endswith("?"):
-            self.session.write(self.help(line.rstrip()[:-1]) + "\n")
-            return
-        tree = self.tree
-        split = split_filters(line)
-        if split is None:
-            self.session.write(tree.error_text(CliError("unknown", line.index("|")), line, self.prompt) + "\n")
-            return
-        command, filters = split
-        parsed = tree.parse(command)
-        if isinstance(parsed, CliError):
-            if parsed.kind != "empty":
-                self.session.write(tree.error_text(parsed, line, self.prompt) + "\n")
-            return
+        await super().execute(_strip_no_more(line))
+
+    async def run_command(self, parsed: Parsed) -> str | None:
         if parsed.action not in ALWAYS and not self.chassis.ready:
-            self.session.write(say("not_ready") + "\n")
-            return
+            return say("not_ready")
         try:
-            output = await getattr(self, f"cmd_{parsed.action}")(parsed)
+            return await super().run_command(parsed)
         except Refused as refused:
-            output = refused.message
-        if output:
-            text = apply_filters(output, filters) if filters else output
-            self.session.write(text + ("\n" if text and not text.endswith("\n") else ""))
+            return refused.message
 
     # -- navigation ------------------------------------------------------------------------
     def _enter(self, key: str, arg: str | None = None) -> None:
@@ -693,40 +673,3 @@ class FxosSwitchShell(Shell):
 
     async def cmd_exit(self, _: Parsed) -> None:
         self.session.pop()
-
-
-# -- SSH glue ---------------------------------------------------------------------------------
-async def serve_process(endpoint: Any, process: asyncssh.SSHServerProcess,
-                        ftd_fs: Callable[[str], Path] | None = None) -> None:
-    """Run the chassis CLI on an SSH process of a DeviceEndpoint (ssh/server.py)
-    whose device is an FxosChassis: an exec request runs one command, a shell
-    gets the login banner and the interactive CLI."""
-    from ..ssh.channel import ProcessChannel
-
-    chassis: FxosChassis = endpoint.device
-    journal = chassis.ctx.journal
-    session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
-                      on_command=lambda mode, line: journal.emit(chassis.name, "command", mode=mode, line=line))
-    endpoint.sessions.add(session)
-    ctx = FxosContext(chassis, endpoint.fs_root, ftd_fs)
-    try:
-        if process.command:
-            await session.run_one(FxosShell(session, ctx), process.command)
-            process.exit(0)
-            return
-        peer = process.get_extra_info("peername") or ("127.0.0.1", 0)
-        now = time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(chassis.ctx.clock.now()))
-        last = getattr(endpoint, "last_login", None) or f"{now} from {peer[0]}"
-        endpoint.last_login = f"{now} from {peer[0]}"
-        logins = getattr(endpoint, "fxos_logins", 0) + 1
-        endpoint.fxos_logins = logins
-        session.write(banner(chassis, last, logins))
-        await session.run(FxosShell(session, ctx))
-    except Refused as refused:
-        session.write(refused.message + "\n")
-    except (asyncssh.Error, OSError, ConnectionError):
-        pass
-    finally:
-        endpoint.sessions.discard(session)
-        if not process.is_closing():
-            process.exit(0)

@@ -8,7 +8,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .tree import CliError, CommandTree, apply_filters, split_filters
+from ..devices.base import Refused
+from .tree import CliError, CommandTree, Parsed, apply_filters, split_filters
 
 MAX_LINE = 1024
 CTRL_C, CTRL_D, CTRL_U, BS, DEL, TAB, ESC = "\x03", "\x04", "\x15", "\x08", "\x7f", "\t", "\x1b"
@@ -52,6 +53,20 @@ class Shell:
     async def on_hotkey(self, name: str) -> None:
         """A bound key sequence was typed."""
 
+    @staticmethod
+    def _refusable(call: Callable[[], object]) -> str | None:
+        """Call a model operation; the device's own message if it refuses."""
+        try:
+            call()
+        except Refused as refused:
+            return refused.message
+        return None
+
+    async def run_command(self, parsed: Parsed) -> str | None:
+        """Run a parsed command's handler (`cmd_<action>`); shells add their own gates."""
+        handler: Callable[..., Any] = getattr(self, f"cmd_{parsed.action.replace('-', '_')}")
+        return await handler(parsed)
+
     async def execute(self, line: str) -> None:
         tree = self.tree
         assert tree is not None
@@ -68,8 +83,7 @@ class Shell:
             if parsed.kind != "empty":
                 self.session.write(tree.error_text(parsed, line, self.prompt) + "\n")
             return
-        handler: Callable[..., Any] = getattr(self, f"cmd_{parsed.action.replace('-', '_')}")
-        output = await handler(parsed)
+        output = await self.run_command(parsed)
         if output is not None:
             text = apply_filters(output, filters) if filters else output
             self.session.write(text + ("\n" if text and not text.endswith("\n") else ""))

@@ -4,6 +4,7 @@ an SSH process runs, the reboot broadcast, and what an uploaded file does."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import asyncssh
 
 from ..devices.asa import AsaDevice
 from ..devices.base import Refused
+from ..devices.fxos import FxosChassis
 from ..devices.ftd import FtdDevice
 from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
 from ..faults import Fault
@@ -19,9 +21,34 @@ from ..shell import asa as asa_shell
 from ..shell import ftd_views as views
 from ..shell import fxos as fxos_shell
 from ..shell.ftd import FtdCliShell, FtdContext
-from ..shell.session import Session
+from ..shell.session import Session, Shell
 from .channel import ProcessChannel
 from .server import DeviceEndpoint, SshKind
+
+
+async def serve_cli(endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess,
+                    make_shell: Callable[[Session], Shell], banner: Callable[[str], str]) -> None:
+    """Run a device CLI on an SSH process: an exec request runs one command;
+    a shell gets the login banner (`banner(peer address)`) and the CLI."""
+    device = endpoint.device
+    journal = device.ctx.journal
+    session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
+                      on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
+    endpoint.sessions.add(session)
+    try:
+        if process.command:
+            await session.run_one(make_shell(session), process.command)
+            return
+        session.write(banner((process.get_extra_info("peername") or ("127.0.0.1", 0))[0]))
+        await session.run(make_shell(session))
+    except Refused as refused:
+        session.write(refused.message + "\n")
+    except (asyncssh.Error, OSError, ConnectionError):
+        pass
+    finally:
+        endpoint.sessions.discard(session)
+        if not process.is_closing():
+            process.exit(0)
 
 
 class FtdSsh:
@@ -29,30 +56,15 @@ class FtdSsh:
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: FtdDevice = endpoint.device
-        journal = device.ctx.journal
-        session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
-                          on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
-        endpoint.sessions.add(session)
-        try:
-            make_device_fs(endpoint.fs_root)
-            ctx = FtdContext(device, endpoint.fs_root, lambda path, fault=None: receive_package(device, path, fault))
-            if process.command:
-                await session.run_one(FtdCliShell(session, ctx), process.command)
-                process.exit(0)
-                return
-            peer = process.get_extra_info("peername") or ("127.0.0.1", 0)
-            now = f"{views.stamp(device.ctx.clock.now())} from {peer[0]} on pts/0"
+        make_device_fs(endpoint.fs_root)
+        ctx = FtdContext(device, endpoint.fs_root, lambda path, fault=None: receive_package(device, path, fault))
+
+        def banner(peer: str) -> str:
+            now = f"{views.stamp(device.ctx.clock.now())} from {peer} on pts/0"
             last, endpoint.last_login = endpoint.last_login or now, now
-            session.write(views.banner(device, last))
-            await session.run(FtdCliShell(session, ctx))
-        except Refused as refused:
-            session.write(refused.message + "\n")
-        except (asyncssh.Error, OSError, ConnectionError):
-            pass
-        finally:
-            endpoint.sessions.discard(session)
-            if not process.is_closing():
-                process.exit(0)
+            return views.banner(device, last)
+
+        await serve_cli(endpoint, process, lambda session: FtdCliShell(session, ctx), banner)
 
     def reboot_notice(self, device: FtdDevice) -> str | None:
         return views.ftd_text("reboot_broadcast", hostname=device.hostname,
@@ -71,8 +83,20 @@ class FtdSsh:
 class FxosSsh:
     """The FXOS chassis CLI (images come by `download image`, not by upload)."""
 
+    def __init__(self) -> None:
+        self.logins: dict[str, int] = {}     # chassis -> logins so far (the banner counts them)
+
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
-        await fxos_shell.serve_process(endpoint, process)
+        chassis: FxosChassis = endpoint.device
+        ctx = fxos_shell.FxosContext(chassis, endpoint.fs_root)
+
+        def banner(peer: str) -> str:
+            now = f"{time.strftime('%a %b %d %H:%M:%S UTC %Y', time.gmtime(chassis.ctx.clock.now()))} from {peer}"
+            last, endpoint.last_login = endpoint.last_login or now, now
+            self.logins[chassis.name] = self.logins.get(chassis.name, 0) + 1
+            return fxos_shell.banner(chassis, last, self.logins[chassis.name])
+
+        await serve_cli(endpoint, process, lambda session: fxos_shell.FxosShell(session, ctx), banner)
 
     def reboot_notice(self, device: Any) -> str | None:
         return None
