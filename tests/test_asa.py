@@ -23,7 +23,9 @@ from simulator.devices.base import DeviceContext, Refused
 from simulator.devices.traffic import TrafficMonitor
 from simulator.faults import FaultPlan
 from simulator.journal import Journal
-from simulator.shell.asa import file_arrived, run_asa_process, sftp_path, show_failover
+from simulator.shell.asa import show_failover
+from simulator.ssh.kinds import ssh_kinds
+from simulator.ssh.server import SSHSurface
 
 START = 1_700_000_000.0
 PASSWORD = "Admin123"
@@ -31,81 +33,6 @@ _HOST_KEY = asyncssh.generate_private_key("ssh-ed25519")
 
 
 # -- the rig ----------------------------------------------------------------------------------------
-class Endpoint:
-    """One unit's SSH listener: open while the unit is online, on a port that stays the same."""
-
-    def __init__(self, rig: Rig, device: AsaDevice) -> None:
-        self.rig, self.device = rig, device
-        self.port = 0
-        self.server: asyncssh.SSHAcceptor | None = None
-        self.connections: set[asyncssh.SSHServerConnection] = set()
-        self.sessions: set[Any] = set()
-        self.lock = asyncio.Lock()
-
-    async def sync(self) -> None:
-        async with self.lock:
-            up = self.device.services_up
-            if up and self.server is None:
-                self.server = await asyncssh.create_server(
-                    lambda: _Server(self), "127.0.0.1", self.port, server_host_keys=[_HOST_KEY],
-                    process_factory=self.process, sftp_factory=lambda chan: _Disk0(chan, self.device),
-                    allow_scp=True, line_editor=False, encoding="utf-8", reuse_address=True)
-                self.port = self.server.sockets[0].getsockname()[1]
-            elif not up and self.server is not None:
-                server, self.server = self.server, None
-                server.close()
-                for conn in list(self.connections):
-                    conn.close()
-                self.connections.clear()
-                await server.wait_closed()
-
-    async def process(self, process: asyncssh.SSHServerProcess) -> None:
-        await run_asa_process(process, self.device, sessions=self.sessions)
-
-
-class _Disk0(asyncssh.SFTPServer):
-    """SFTP/SCP into the unit's disk0: (`scp x.bin admin@asa:disk0:/x.bin`)."""
-
-    def __init__(self, chan: asyncssh.SSHServerChannel, device: AsaDevice) -> None:
-        self.device = device
-        super().__init__(chan, chroot=str(device.disk_dir).encode())
-
-    def map_path(self, path: bytes) -> bytes:
-        return super().map_path(sftp_path(path))
-
-    def close(self, file_obj: object) -> None:
-        super().close(file_obj)
-        name = getattr(file_obj, "name", None)
-        if isinstance(name, (str, bytes)) and any(c in getattr(file_obj, "mode", "") for c in "wa+"):
-            file_arrived(self.device, Path(name.decode() if isinstance(name, bytes) else name))
-
-
-class _Server(asyncssh.SSHServer):
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.conn: asyncssh.SSHServerConnection | None = None
-
-    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
-        self.conn = conn
-        self.endpoint.connections.add(conn)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.endpoint.connections.discard(self.conn)  # type: ignore[arg-type]
-
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-    def password_auth_supported(self) -> bool:
-        return True
-
-    def validate_password(self, username: str, password: str) -> bool:
-        device = self.endpoint.device
-        ok = username == device.username and password == device.password
-        if not ok:
-            device.record_login(username, "127.0.0.1", False)
-        return ok
-
-
 class Rig:
     """Two ASA units in a failover pair, their SSH listeners and a traffic monitor."""
 
@@ -121,41 +48,32 @@ class Rig:
         self.pair = AsaFailoverPair("fw-pair", self.a, self.b, mode=mode, groups=groups, vpn_tunnels=vpn_tunnels)
         self.traffic = TrafficMonitor("fw-pair", self.clock, self.journal, [self.a.name, self.b.name],
                                       self.pair.traffic_up, self.pair.carries)
-        self.endpoints = {d.name: Endpoint(self, d) for d in (self.a, self.b)}
-        self.tasks: set[asyncio.Task[None]] = set()
-        self._unsubscribe = None
+        # The lab's own SSH surface: each unit's file system root is its disk0:.
+        self.ssh = SSHSurface(self.journal, "127.0.0.1", _HOST_KEY, ssh_kinds())
+        for unit in (self.a, self.b):
+            self.ssh.add(unit, 0, unit.disk_dir)
 
     async def start(self) -> Rig:
-        await asyncio.gather(*(e.sync() for e in self.endpoints.values()))
-        self._unsubscribe = self.journal.subscribe(self._on_event)
+        await self.ssh.start()
         return self
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        endpoint = self.endpoints.get(event["device"] or "")
-        if endpoint is not None and event["kind"] == "state":
-            task = asyncio.get_running_loop().create_task(endpoint.sync())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
     async def settle(self) -> None:
-        while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        await self.ssh.settled()
 
     async def run_until(self, predicate, limit: float = 3600) -> None:
         assert await self.clock.run_until(predicate, limit=limit), "condition not reached in simulated time"
         await self.settle()
 
     async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-        for endpoint in self.endpoints.values():
-            endpoint.device.power_off()
+        for unit in (self.a, self.b):
+            unit.power_off()
         await self.settle()
+        await self.ssh.stop()
         self.traffic.close()
         self.pair.close()
 
     def port(self, device: AsaDevice) -> int:
-        return self.endpoints[device.name].port
+        return self.ssh.endpoints[device.name].port
 
     def state(self, device: AsaDevice, group: int = 1) -> str:
         return self.pair.state_of[group][device.name]

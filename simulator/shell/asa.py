@@ -35,7 +35,6 @@ from ..devices.asa import AsaDevice, asa_data, disk_name, say, zero_downtime_war
 from ..devices.asa_versions import ImageName
 from ..devices.base import Refused
 from ..journal import Event
-from ..ssh.channel import ProcessChannel
 from .session import Session, Shell
 from .tree import CliError, CommandTree, Parsed, apply_filters, split_filters
 
@@ -1071,42 +1070,3 @@ def file_arrived(device: AsaDevice, path: Path) -> None:
     except ValueError:
         return
     device.add_file(str(relative), source="scp")
-
-
-# -- the SSH process ----------------------------------------------------------------------------------
-async def run_asa_process(process: asyncssh.SSHServerProcess, device: AsaDevice, *,
-                          sessions: set[Session] | None = None,
-                          on_command: Callable[[str, str], None] | None = None) -> None:
-    """Run the ASA CLI on an SSH server process: the login banner and the user
-    EXEC prompt for an interactive shell, or one command (privileged) for an exec request."""
-    journal = device.ctx.journal
-    session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
-                      on_command=on_command or (lambda mode, line: journal.emit(device.name, "command", mode=mode,
-                                                                                line=line)))
-    if sessions is not None:
-        sessions.add(session)
-    user = process.get_extra_info("username") or device.username
-    peer = (process.get_extra_info("peername") or ("127.0.0.1", 0))[0]
-    ctx = AsaContext(device, user=user, peer=peer)
-    unsubscribe = None
-    try:
-        if process.command:
-            await session.run_one(AsaShell(session, ctx, mode="exec"), process.command)
-            return
-        count, failed, previous = device.record_login(user, peer, True)
-        session.write(banner(device, user, peer, count, failed, previous))
-        shell = AsaShell(session, ctx)
-        if session.interactive:
-            unsubscribe = journal.subscribe(shell.on_device_event, device=device.name)
-        await session.run(shell)
-    except Refused as refused:
-        session.write(refused.message + "\n")
-    except (asyncssh.Error, OSError, ConnectionError):
-        pass
-    finally:
-        if unsubscribe is not None:
-            unsubscribe()
-        if sessions is not None:
-            sessions.discard(session)
-        if not process.is_closing():
-            process.exit(0)

@@ -16,6 +16,7 @@ from ..devices.fxos import FxosChassis
 from ..devices.ftd import FtdDevice
 from ..devices.ftd_files import make_device_fs, receive_package, updates_dir
 from ..faults import Fault
+from ..journal import Event
 from ..packages import cut_short
 from ..shell import asa as asa_shell
 from ..shell import ftd_views as views
@@ -26,26 +27,39 @@ from .channel import ProcessChannel
 from .server import DeviceEndpoint, SshKind
 
 
+def peer_of(process: asyncssh.SSHServerProcess) -> str:
+    return (process.get_extra_info("peername") or ("127.0.0.1", 0))[0]
+
+
 async def serve_cli(endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess,
-                    make_shell: Callable[[Session], Shell], banner: Callable[[str], str]) -> None:
-    """Run a device CLI on an SSH process: an exec request runs one command;
-    a shell gets the login banner (`banner(peer address)`) and the CLI."""
+                    make_shell: Callable[[Session, bool], Shell], banner: Callable[[str], str],
+                    device_messages: Callable[[Shell], Callable[[Event], None]] | None = None) -> None:
+    """Run a device CLI on an SSH process: an exec request runs one command
+    (`make_shell(session, True)`); a shell gets the login banner (`banner(peer
+    address)`) and the CLI, and, with `device_messages`, the device's terminal
+    messages while it is open."""
     device = endpoint.device
     journal = device.ctx.journal
     session = Session(ProcessChannel(process), interactive=process.get_terminal_type() is not None,
                       on_command=lambda mode, line: journal.emit(device.name, "command", mode=mode, line=line))
     endpoint.sessions.add(session)
+    unsubscribe = None
     try:
         if process.command:
-            await session.run_one(make_shell(session), process.command)
+            await session.run_one(make_shell(session, True), process.command)
             return
-        session.write(banner((process.get_extra_info("peername") or ("127.0.0.1", 0))[0]))
-        await session.run(make_shell(session))
+        session.write(banner(peer_of(process)))
+        shell = make_shell(session, False)
+        if device_messages is not None and session.interactive:
+            unsubscribe = journal.subscribe(device_messages(shell), device=device.name)
+        await session.run(shell)
     except Refused as refused:
         session.write(refused.message + "\n")
     except (asyncssh.Error, OSError, ConnectionError):
         pass
     finally:
+        if unsubscribe is not None:
+            unsubscribe()
         endpoint.sessions.discard(session)
         if not process.is_closing():
             process.exit(0)
@@ -64,7 +78,7 @@ class FtdSsh:
             last, endpoint.last_login = endpoint.last_login or now, now
             return views.banner(device, last)
 
-        await serve_cli(endpoint, process, lambda session: FtdCliShell(session, ctx), banner)
+        await serve_cli(endpoint, process, lambda session, _: FtdCliShell(session, ctx), banner)
 
     def reboot_notice(self, device: FtdDevice) -> str | None:
         return views.ftd_text("reboot_broadcast", hostname=device.hostname,
@@ -78,6 +92,9 @@ class FtdSsh:
 
     def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
         receive_package(device, path, fault)
+
+    def login_failed(self, device: FtdDevice, username: str, peer: str) -> None:
+        return None
 
 
 class FxosSsh:
@@ -96,7 +113,7 @@ class FxosSsh:
             self.logins[chassis.name] = self.logins.get(chassis.name, 0) + 1
             return fxos_shell.banner(chassis, last, self.logins[chassis.name])
 
-        await serve_cli(endpoint, process, lambda session: fxos_shell.FxosShell(session, ctx), banner)
+        await serve_cli(endpoint, process, lambda session, _: fxos_shell.FxosShell(session, ctx), banner)
 
     def reboot_notice(self, device: Any) -> str | None:
         return None
@@ -110,12 +127,27 @@ class FxosSsh:
     def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
         return None
 
+    def login_failed(self, device: Any, username: str, peer: str) -> None:
+        return None
+
 
 class AsaSsh:
     """The ASA CLI; the device's file system is its disk0: (`scp f admin@asa:disk0:/f`)."""
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
-        await asa_shell.run_asa_process(process, endpoint.device, sessions=endpoint.sessions)
+        device: AsaDevice = endpoint.device
+        user, peer = process.get_extra_info("username") or device.username, peer_of(process)
+        ctx = asa_shell.AsaContext(device, user=user, peer=peer)
+
+        def banner(peer: str) -> str:
+            count, failed, previous = device.record_login(user, peer, True)
+            return asa_shell.banner(device, user, peer, count, failed, previous)
+
+        # An exec request runs at privilege 15; a shell starts in user EXEC (`host>`).
+        await serve_cli(endpoint, process,
+                        lambda session, exec_request: asa_shell.AsaShell(session, ctx, mode="exec")
+                        if exec_request else asa_shell.AsaShell(session, ctx),
+                        banner, device_messages=lambda shell: shell.on_device_event)
 
     def reboot_notice(self, device: AsaDevice) -> str | None:
         return None                     # the ASA CLI prints its own shutdown text
@@ -130,6 +162,9 @@ class AsaSsh:
         if fault is not None and fault.action == "corrupt":
             cut_short(path)
         asa_shell.file_arrived(device, path)
+
+    def login_failed(self, device: AsaDevice, username: str, peer: str) -> None:
+        device.record_login(username, peer, False)     # the next banner counts failed logins
 
 
 def ssh_kinds() -> dict[str, SshKind]:

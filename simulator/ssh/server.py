@@ -120,6 +120,9 @@ class _DeviceSSHServer(asyncssh.SSHServer):
             await device.ctx.clock.sleep(self.fault.seconds or 0)
         ok = username == device.username and password == device.password
         device.ctx.journal.emit(device.name, "ssh.login", user=username, ok=ok, method="password")
+        if not ok and self.conn is not None:
+            peer = (self.conn.get_extra_info("peername") or ("127.0.0.1", 0))[0]
+            self.endpoint.kind.login_failed(device, username, peer)
         return ok
 
     def public_key_auth_supported(self) -> bool:
@@ -143,6 +146,9 @@ class SshKind(Protocol):
 
     def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
         """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
+
+    def login_failed(self, device: Any, username: str, peer: str) -> None:
+        """A wrong password (devices that count them show it at the next login)."""
 
 
 class SSHSurface:

@@ -55,7 +55,7 @@ class Background:
         self.call(self.rig.settle())
 
     def port(self, name: str) -> int:
-        return self.rig.endpoints[name].port
+        return self.rig.ssh.endpoints[name].port
 
     def close(self) -> None:
         self.jumper.cancel()
