@@ -14,11 +14,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from . import profile as profiles
-from .control.client import ControlClient, ControlError, find_lab
-from .fxos_bundles import is_bundle_name, make_fxos_bundle
-from .packages import make_package
-from .versions import PackageName
+from simulator import profile as profiles
+from simulator.control.client import ControlClient, ControlError, find_lab
+from simulator.kinds.ftd.packages import make_package
+from simulator.kinds.ftd.versions import PackageName
+from simulator.kinds.fxos.bundles import is_bundle_name, make_fxos_bundle
 
 # Wide enough for the device table when output goes to a file or pipe.
 console = Console(highlight=False, width=max(shutil.get_terminal_size((160, 24)).columns, 120))
@@ -267,7 +267,7 @@ def _package_make(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from .lab import Lab  # imported here: `package make` needs none of the runtime
+    from simulator.lab import Lab  # imported here: `package make` needs none of the runtime
 
     prof = profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab

@@ -16,29 +16,29 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import profile as profiles
-from .clock import Clock
-from .console import CONSOLE_USER, ConsoleSurface
-from .control.server import ControlServer
-from .devices.asa import AsaDevice
-from .devices.asa_failover import AsaFailoverPair
-from .devices.base import DeviceContext, Refused
-from .devices.ftd import FtdDevice
-from .devices.fxos import FxosChassis
-from .devices.fxos_spec import build_chassis
-from .devices.ha import HaPair
-from .devices.traffic import TrafficMonitor
-from .faults import TIMED, Fault, FaultPlan
-from .fxos_transfer import FxosDownloader, images_dir
-from .journal import Journal
-from .probe import ProbeSurface
-from .rest import fdm
-from .rest.fxos import FXOS
-from .rest.server import HTTPSSurface
-from .ssh.kinds import ssh_kinds
-from .ssh.server import SSHSurface, load_host_key
-from .store import Store
-from .tls import LabCertificates
+from simulator import profile as profiles
+from simulator.clock import Clock
+from simulator.control.server import ControlServer
+from simulator.faults import TIMED, Fault, FaultPlan
+from simulator.journal import Journal
+from simulator.kinds.asa.failover import AsaFailoverPair
+from simulator.kinds.asa.model import AsaDevice
+from simulator.kinds.base import DeviceContext, Refused
+from simulator.kinds.ftd import api as fdm
+from simulator.kinds.ftd.ha import HaPair
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.kinds.fxos.api import FXOS
+from simulator.kinds.fxos.model import FxosChassis
+from simulator.kinds.fxos.spec import build_chassis
+from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
+from simulator.store import Store
+from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
+from simulator.surfaces.https import HTTPSSurface
+from simulator.surfaces.probe import ProbeSurface
+from simulator.surfaces.ssh.kinds import ssh_kinds
+from simulator.surfaces.ssh.server import SSHSurface, load_host_key
+from simulator.tls import LabCertificates
+from simulator.traffic import TrafficMonitor
 
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 

@@ -11,16 +11,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from . import vendor
-from .devices.asa import asa_data
-from .devices.asa import model_runs as asa_model_runs
-from .devices.asa_versions import AsaVersion
-from .devices.fxos import fxos_data
-from .devices.fxos_spec import FxosModuleSpec
-from .devices.fxos_spec import check_profile as check_chassis
-from .faults import Fault
-from .fxos_bundles import normalize as normalize_fxos
-from .versions import Version
+from simulator import facts as vendor
+from simulator.faults import Fault
+from simulator.kinds.asa.model import asa_data
+from simulator.kinds.asa.model import model_runs as asa_model_runs
+from simulator.kinds.asa.versions import AsaVersion
+from simulator.kinds.ftd.versions import Version
+from simulator.kinds.fxos.bundles import normalize as normalize_fxos
+from simulator.kinds.fxos.model import fxos_data
+from simulator.kinds.fxos.spec import FxosModuleSpec
+from simulator.kinds.fxos.spec import check_profile as check_chassis
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 DEFAULT_PROFILE = "ftd-fleet"

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from .lab import Lab
+from simulator.lab import Lab
 
 T = TypeVar("T")
 REPORT_EVENTS = 30

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .journal import Event, Journal
+from simulator.journal import Event, Journal
 
 
 class Persistent(Protocol):

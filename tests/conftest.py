@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from simulator.kinds.ftd.packages import make_package
 from simulator.lab import Lab
-from simulator.packages import make_package
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, open_terminal, ssh_port, stop_process, upload
 from simulator.lab import Lab
 from simulator.profile import ProfileError, load
+from tests.conftest import ROOT, open_terminal, ssh_port, stop_process, upload
 
 
 def run_cli(*args, cwd=ROOT):

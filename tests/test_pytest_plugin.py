@@ -13,7 +13,7 @@ import pytest
 import requests
 from netmiko import ConnectHandler
 
-from simulator.packages import make_package
+from simulator.kinds.ftd.packages import make_package
 
 ROOT = Path(__file__).resolve().parent.parent
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from conftest import ROOT
-from simulator.devices.asa import write_image
-from simulator.fxos_bundles import make_fxos_bundle
-from simulator.packages import make_package
+from simulator.kinds.asa.model import write_image
+from simulator.kinds.ftd.packages import make_package
+from simulator.kinds.fxos.bundles import make_fxos_bundle
+from tests.conftest import ROOT
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
 RUNBOOKS = ROOT / "scripts" / "runbooks"

@@ -5,10 +5,10 @@ import asyncio
 import pytest
 
 from simulator.clock import Clock
-from simulator.packages import inspect_package, make_package
-from simulator.shell.ftd_views import tree
-from simulator.shell.tree import CliError, apply_filters, split_filters
-from simulator.versions import PackageName, Version, update_type
+from simulator.kinds.ftd.packages import inspect_package, make_package
+from simulator.kinds.ftd.versions import PackageName, Version, update_type
+from simulator.kinds.ftd.views import tree
+from simulator.terminal.tree import CliError, apply_filters, split_filters
 
 
 def test_version_parse_order_and_types():
@@ -88,7 +88,7 @@ async def test_scaled_clock_runs_faster_than_wall_time():
 
 
 def test_tree_abbreviations_errors_help_and_completion():
-    t = tree("ftd")
+    t = tree("cli")
     assert t.parse("sh ver").action == "show_version"
     parsed = t.parse("show upgrade status continuous det")
     assert parsed.action == "show_upgrade_status" and parsed.flags == {"continuous", "detail"}

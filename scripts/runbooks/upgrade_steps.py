@@ -7,11 +7,10 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 
+from fdm_client import Fdm, FdmError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-
-from fdm_client import Fdm, FdmError
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from .. import vendor
-from ..devices.base import Refused
-from ..faults import POINTS, Fault
-from ..sockets import bind
-from ..versions import Version
+from simulator import facts as vendor
+from simulator.faults import POINTS, Fault
+from simulator.kinds.base import Refused
+from simulator.kinds.ftd.versions import Version
+from simulator.sockets import bind
 
 if TYPE_CHECKING:
-    from ..lab import Lab
+    from simulator.lab import Lab
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LAB = web.AppKey("lab", object)
@@ -332,7 +332,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
 
 @cache
 def _openapi() -> dict[str, Any]:
-    return vendor.read_yaml("control_openapi.yaml")
+    return vendor.read_yaml("control/openapi.yaml")
 
 
 async def get_openapi(request: web.Request) -> web.Response:

@@ -21,8 +21,8 @@ import pytest
 from netmiko import ConnectHandler
 from ntc_templates.parse import parse_output
 
-from simulator.shell.asa import show_failover, show_version
-from test_asa import PASSWORD, Rig
+from simulator.kinds.asa.cli import show_failover, show_version
+from tests.kinds.asa.test_asa import PASSWORD, Rig
 
 pytestmark = pytest.mark.clients
 
@@ -129,7 +129,7 @@ def test_netmiko_drives_the_seed_003_upgrade(background, tmp_path):
     """The Active/Standby procedure as an automation script would run it with netmiko."""
     bg = background()
     new = "asa9-20-2-smp-k8.bin"
-    from simulator.devices.asa import write_image
+    from simulator.kinds.asa.model import write_image
     image = write_image(tmp_path / new, "9.20(2)", size=32 * 1024)
     active = _netmiko(bg.port("asa-a"), secret=PASSWORD)
     try:
@@ -232,7 +232,7 @@ def test_unicon_asa_plugin(background):
 def test_ntc_templates_parse_active_standby_mixed_versions(background):
     bg = background(version="9.19(1)")
     rig = bg.rig
-    from simulator.devices.asa import write_image
+    from simulator.kinds.asa.model import write_image
     image = "asa9-20-2-smp-k8.bin"
 
     def stage() -> None:
@@ -288,13 +288,13 @@ def test_genie_asa_parsers():
     genie_failover = pytest.importorskip("genie.libs.parser.asa.show_failover")
     genie_version = pytest.importorskip("genie.libs.parser.asa.show_version")
     import random
+    import tempfile
 
     from simulator.clock import Clock
-    from simulator.devices.asa import AsaDevice
-    from simulator.devices.asa_failover import AsaFailoverPair
-    from simulator.devices.base import DeviceContext
     from simulator.journal import Journal
-    import tempfile
+    from simulator.kinds.asa.failover import AsaFailoverPair
+    from simulator.kinds.asa.model import AsaDevice
+    from simulator.kinds.base import DeviceContext
 
     clock = Clock(virtual=True, start=1_700_000_000)
     ctx = DeviceContext(clock, Journal(clock.now), rng=random.Random(4))
@@ -319,7 +319,7 @@ def test_netmiko_file_transfer_scp_into_disk0(background, tmp_path):
     """netmiko's cisco_asa file transfer: `dir` for space and presence, SCP, `verify /md5`."""
     from netmiko import file_transfer
 
-    from simulator.devices.asa import write_image
+    from simulator.kinds.asa.model import write_image
 
     bg = background()
     local = write_image(tmp_path / "asa9-20-2-smp-k8.bin", "9.20(2)", size=50_000)

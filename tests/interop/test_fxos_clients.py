@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import connect
-from test_fxos import BUNDLE, TARGET, Rig, fxos_exec
-from simulator.fxos_bundles import make_fxos_bundle
+from simulator.kinds.fxos.bundles import make_fxos_bundle
+from tests.conftest import connect
+from tests.kinds.fxos.test_fxos import BUNDLE, TARGET, Rig, fxos_exec
 
 pytestmark = pytest.mark.clients
 

@@ -3,7 +3,6 @@ netmiko's cisco_ftd, scrapli's cisco_ftd, paramiko SFTP, OpenSSH's ssh, and
 curl and requests on the FDM REST API."""
 
 import json
-
 import shutil
 import subprocess
 import time
@@ -12,7 +11,7 @@ import paramiko
 import pytest
 from netmiko import ConnectHandler
 
-from simulator.packages import make_package
+from simulator.kinds.ftd.packages import make_package
 
 pytestmark = pytest.mark.clients
 
@@ -68,7 +67,7 @@ def test_openssh_scp_and_sftp_put_packages(lab_process, tmp_path):
     """OpenSSH scp to an FTD's /var/sf/updates and to an ASA's disk0:, sftp too."""
     if not shutil.which("scp") or not shutil.which("sftp") or not shutil.which("sshpass"):
         pytest.skip("OpenSSH scp/sftp or sshpass not installed")
-    from simulator.devices.asa import write_image
+    from simulator.kinds.asa.model import write_image
 
     endpoints, _ = lab_process("ftd-standalone")
     ssh = _ssh(endpoints)

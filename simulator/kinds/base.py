@@ -1,0 +1,93 @@
+"""What every device model shares: the lab services it is given, and the error
+it raises when an operation is refused."""
+
+from __future__ import annotations
+
+import random
+import uuid as uuidlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.clock import Clock, Timer
+from simulator.faults import Fault, FaultPlan
+from simulator.journal import Journal
+
+
+@dataclass
+class DeviceContext:
+    """The lab services a device model uses; one instance shared by all devices."""
+
+    clock: Clock
+    journal: Journal
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class DeviceBase:
+    """What every device model does the same way: its journal events, its one
+    pending timer on the lab clock, reproducible ids, and a clock that NTP
+    trouble can put off (`clock_offset`). Subclasses set `ctx`, `name`,
+    `clock_offset` and `_timer` in their constructor."""
+
+    ctx: DeviceContext
+    name: str
+    clock_offset: float
+    _timer: Timer | None
+    state: str
+
+    def new_id(self) -> str:
+        """A fresh object id, reproducible under the lab's seed."""
+        return str(uuidlib.UUID(int=self.ctx.rng.getrandbits(128), version=4))
+
+    def local_time(self) -> float:
+        """The time the device believes it is."""
+        return self.ctx.clock.now() + self.clock_offset
+
+    def set_clock_offset(self, seconds: float) -> None:
+        self.clock_offset = seconds
+        self._emit("clock.offset", seconds=seconds)
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        self.ctx.journal.emit(self.name, kind, **fields)
+
+    def _state_changed(self) -> None:
+        self._emit("state", state=self.state)
+
+    def _after(self, seconds: float, callback: Callable[..., Any], *args: Any) -> None:
+        """Replace the device's pending timer."""
+        self._cancel_timer()
+        self._timer = self.ctx.clock.call_later(seconds, callback, *args)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+class Refused(Exception):
+    """An operation the device refuses, with the device's own message.
+
+    `reason` is a stable key (for surfaces that map it to their own codes)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+DISK_FULL = "No space left on device"
+
+
+def transfer_fault(device: Any) -> Fault | None:
+    """The `package.transfer` fault for a transfer that starts now, if any.
+    disk_full and fail raise Refused at once; corrupt is handed to receive_package."""
+    fault = device.ctx.faults.take(device.name, "package.transfer")
+    if fault is None:
+        return None
+    device.ctx.journal.emit(device.name, "fault", point="package.transfer", action=fault.action, id=fault.id)
+    if fault.action == "disk_full":
+        raise Refused("disk_full", DISK_FULL)
+    if fault.action == "fail":
+        raise Refused("transfer_failed", fault.message or "Transfer failed")
+    return fault

@@ -1,0 +1,657 @@
+"""The Device Manager (FDM) REST API of a simulated FTD.
+
+Every route is listed once in ROUTES with the operationId of the real API
+specification; the spec the device serves (data/rest/fdm_spec.yaml) is
+checked against this table by the tests. Handlers translate HTTP to model
+calls and model objects to FDM JSON (fdm_views); refusals become FDM's error
+envelope with the real status codes (404 unknown id, 422 refused action)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiohttp.http_exceptions
+from aiohttp import web
+
+from simulator import facts as vendor
+from simulator.faults import Fault
+from simulator.kinds.base import Refused, transfer_fault
+from simulator.kinds.ftd import api_views as views
+from simulator.kinds.ftd.api_auth import FdmSessions, TokenError
+from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.surfaces.https import Api, DeviceSite, HTTPSSurface, Mode
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+API = "/api/fdm/{v}"
+SITE = web.RequestKey("site", DeviceSite)
+USER = web.RequestKey("user", str)
+PAGE_LIMIT = 10
+
+
+def web_mode(device: FtdDevice) -> Mode:
+    """What the device's web server does in its current state (the reference's
+    capture of a real 7.6 upgrade): 503 while it shuts down, while its
+    applications start after the OS boot and during post-upgrade tasks;
+    connections refused while the OS boots, when off, or when unusable."""
+    job = device.job
+    if device.state == "rebooting" or device.state == "booting" and device.boot_phase == "apps":
+        return "unavailable"
+    if device.services_up:
+        post_tasks = job is not None and job.state in ("IN_PROGRESS", "CANCELLED") and job.phase == "post"
+        return "unavailable" if post_tasks else "serve"
+    return "closed"
+
+
+class FdmState:
+    """A device's API state: its token sessions and its HA break jobs."""
+
+    def __init__(self, device: FtdDevice) -> None:
+        self.sessions = FdmSessions(device.ctx.clock.now, device.new_id, lambda: (device.username, device.password))
+        self.ha_jobs: dict[str, dict[str, Any]] = {}
+
+    def reset(self) -> None:
+        self.sessions.reset()
+
+
+class FdmError(Exception):
+    """An error the API answers in its envelope."""
+
+    def __init__(self, status: int, description: str, key: str = "General", location: str = "") -> None:
+        super().__init__(description)
+        self.status, self.description, self.key, self.location = status, description, key, location
+
+
+def error_body(description: str, key: str = "General", location: str = "", code: str | None = None) -> dict:
+    return {"error": {"severity": "ERROR", "key": key, "messages": [
+        {"description": description, "code": code or key.lower(), "location": location}]}}
+
+
+# -- request helpers ----------------------------------------------------------------
+def site_of(request: web.Request) -> DeviceSite:
+    return request[SITE]
+
+
+def device_of(request: web.Request) -> FtdDevice:
+    return site_of(request).device
+
+
+async def body_text(request: web.Request) -> str:
+    """The request body as text; undecodable bytes or an unknown charset are the client's error."""
+    try:
+        return await request.text()
+    except (UnicodeDecodeError, LookupError):
+        raise FdmError(400, "The request body is not valid UTF-8 text.", "Validation") from None
+
+
+async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    text = await body_text(request)
+    if not text.strip():
+        if required:
+            raise FdmError(422, "The request body is missing.", "Validation")
+        return {}
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise FdmError(400, f"Malformed JSON in the request body: {exc}", "Validation") from None
+    if not isinstance(body, dict):
+        raise FdmError(422, "The request body must be a JSON object.", "Validation")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise FdmError(422, f"The field {name} is required.", "Validation", name)
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise FdmError(422, f"The field {name} must be a {kind.__name__}.", "Validation", name)
+    return value
+
+
+def flag(request: web.Request, name: str, default: bool) -> bool:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise FdmError(422, f"The query parameter {name} must be true or false.", "Validation", name)
+    return raw.lower() == "true"
+
+
+def singleton(request: web.Request) -> None:
+    if request.match_info["objId"] != "default":
+        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+
+
+def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    """FDM's list envelope, with offset/limit paging."""
+    try:
+        offset = max(0, int(request.query.get("offset", 0)))
+        limit = max(1, int(request.query.get("limit", PAGE_LIMIT)))
+    except ValueError:
+        raise FdmError(422, "offset and limit must be integers.", "Validation") from None
+    base = str(request.url.with_query(None))
+    links = lambda at: [f"{base}?offset={at}&limit={limit}"]  # noqa: E731
+    return web.json_response({"items": items[offset:offset + limit], "paging": {
+        "prev": links(max(0, offset - limit)) if offset > 0 else [],
+        "next": links(offset + limit) if offset + limit < len(items) else [],
+        "limit": limit, "offset": offset, "count": len(items), "pages": math.ceil(len(items) / limit)}})
+
+
+def refused(exc: Refused) -> FdmError:
+    status = 404 if exc.reason == "not_found" else 422
+    key = "Validation" if exc.reason in ("duplicate", "invalid") else "General"
+    return FdmError(status, exc.message, key)
+
+
+def upgrade_file_ref(device: FtdDevice, body: dict[str, Any]) -> None:
+    """A body may name the upgrade file ({"upgradeFile": {"id", "type"}}): it must be the device's."""
+    ref = body.get("upgradeFile")
+    if ref is None:
+        return
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
+        raise FdmError(422, "upgradeFile must be a reference {\"id\": ..., \"type\": \"upgradefile\"}.",
+                       "Validation", "upgradeFile")
+    if ref["id"] != device.package_id:
+        raise FdmError(422, f"The upgrade file with id {ref['id']} was not found.", "Validation", "upgradeFile.id")
+
+
+# -- discovery and tokens ---------------------------------------------------------------
+def api_versions(device: FtdDevice) -> list[str]:
+    return [device.train.fdm_api, "latest"]
+
+
+async def get_versions(request: web.Request) -> web.Response:
+    return web.json_response({"supportedVersions": api_versions(device_of(request))})
+
+
+async def post_token(request: web.Request) -> web.Response:
+    site = site_of(request)
+    try:
+        body = json.loads(await request.text() or "null")
+    except (ValueError, LookupError):      # not JSON, not UTF-8, unknown charset
+        body = None
+    try:
+        answer = site.api.sessions.grant(body)
+    except TokenError as exc:
+        return web.json_response({"status_code": exc.status, "message": exc.message}, status=exc.status)
+    return web.json_response(answer)
+
+
+@cache
+def _spec_template() -> dict[str, Any]:
+    return vendor.read_yaml("kinds/ftd/api_spec.yaml")
+
+
+async def get_spec(request: web.Request) -> web.Response:
+    spec = dict(_spec_template())
+    spec["host"] = request.host
+    spec["basePath"] = f"/api/fdm/{device_of(request).train.fdm_api}"
+    return web.json_response(spec)
+
+
+# -- upgrade files -----------------------------------------------------------------------
+async def upload_upgrade(request: web.Request) -> web.Response:
+    site, device = site_of(request), device_of(request)
+    if not request.content_type.startswith("multipart/"):
+        raise FdmError(422, "The upgrade file must be sent as multipart/form-data in the field fileToUpload.",
+                       "Validation", "fileToUpload")
+    make_device_fs(site.fs_root)
+    folder = updates_dir(site.fs_root)
+    device.require_package_slot()
+    fault = transfer_fault(device)
+    try:
+        return await _receive_upload(request, device, folder, fault)
+    except (ValueError, OSError, aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError) as exc:
+        raise FdmError(422, f"The upload could not be read as multipart/form-data with a file in "
+                            f"fileToUpload: {exc}", "Validation", "fileToUpload") from None
+
+
+async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path, fault: Fault | None) -> web.Response:
+    reader = await request.multipart()
+    async for part in reader:
+        if getattr(part, "name", None) != "fileToUpload":
+            continue
+        filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]  # type: ignore[union-attr]
+        if not filename or filename.startswith(".") or "\0" in filename or len(filename.encode()) > 200:
+            raise FdmError(422, "The uploaded file needs a plain file name (at most 200 bytes).",
+                           "Validation", "fileToUpload")
+        partial = folder / f".{filename}.part"
+        try:
+            with partial.open("wb") as out:
+                while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
+                    out.write(chunk)
+        except BaseException:
+            partial.unlink(missing_ok=True)     # a transfer cut off leaves nothing behind
+            raise
+        try:
+            device.ctx.journal.emit(device.name, "api.upload", filename=filename, bytes=partial.stat().st_size)
+            device.require_package_slot()
+        except Refused as exc:
+            partial.unlink(missing_ok=True)
+            raise refused(exc) from None
+        path = folder / filename
+        partial.replace(path)
+        try:
+            receive_package(device, path, fault)
+        except Refused as exc:
+            path.unlink(missing_ok=True)
+            raise refused(exc) from None
+        return web.json_response(views.upload_status(filename))
+    raise FdmError(422, "The field fileToUpload is required.", "Validation", "fileToUpload")
+
+
+def _the_upgrade_file(request: web.Request) -> FtdDevice:
+    device = device_of(request)
+    obj_id = request.match_info["objId"]
+    if device.package is None or obj_id != device.package_id:
+        raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+    return device
+
+
+async def list_upgrade_files(request: web.Request) -> web.Response:
+    device = device_of(request)
+    return page(request, [views.upgrade_file(device)] if device.package else [])
+
+
+async def get_upgrade_file(request: web.Request) -> web.Response:
+    return web.json_response(views.upgrade_file(_the_upgrade_file(request)))
+
+
+async def delete_upgrade_file(request: web.Request) -> web.Response:
+    device = _the_upgrade_file(request)
+    filename = device.delete_package()
+    if filename:
+        (updates_dir(site_of(request).fs_root) / filename).unlink(missing_ok=True)
+    return web.Response(status=204)
+
+
+# -- readiness, upgrade, cancel, retry, revert ---------------------------------------
+async def start_readiness(request: web.Request) -> web.Response:
+    device = device_of(request)
+    upgrade_file_ref(device, await json_body(request, required=False))
+    device.run_readiness_check()
+    return web.json_response({"scheduleType": "IMMEDIATE", "user": request[USER], "forceOperation": False,
+                              "jobHistoryUuid": device.new_id(), "ipAddress": request.remote,
+                              "jobName": "Upgrade Readiness Check", "id": device.new_id(),
+                              "type": "upgradereadinesscheck"})
+
+
+async def list_readiness(request: web.Request) -> web.Response:
+    device = device_of(request)
+    ready = device.readiness
+    return page(request, [views.readiness_status(device, ready)] if ready else [])
+
+
+async def get_readiness(request: web.Request) -> web.Response:
+    singleton(request)
+    device = device_of(request)
+    if device.readiness is None:
+        raise FdmError(404, "No upgrade readiness check has been run.")
+    return web.json_response(views.readiness_status(device, device.readiness))
+
+
+async def start_upgrade(request: web.Request) -> web.Response:
+    device = device_of(request)
+    body = await json_body(request, required=False)
+    upgrade_file_ref(device, body)
+    auto_cancel = flag(request, "cancelOnFailure", True)
+    device.start_upgrade(auto_cancel=auto_cancel)
+    if not body:
+        return web.Response(status=204)
+    return web.json_response({"upgradeFile": {"id": device.package_id, "type": "upgradefile"},
+                              "cancelOnFailure": auto_cancel, "id": device.new_id(), "type": "upgradeimmediate"})
+
+
+async def get_upgrade_status(request: web.Request) -> web.Response:
+    if "objId" in request.match_info:
+        singleton(request)
+    device = device_of(request)
+    return web.json_response(views.upgrade_status(device, device.job))
+
+
+async def cancel_upgrade(request: web.Request) -> web.Response:
+    device = device_of(request)
+    job = device.job
+    if job and job.state == "IN_PROGRESS" and job.phase in ("readiness", "install") and not flag(request, "force", False):
+        raise FdmError(422, "An upgrade is in progress. Use force=true to stop it and restore the previous version.")
+    device.cancel_upgrade()
+    return web.json_response({"id": device.new_id(), "type": "cancelupgrade"})
+
+
+async def retry_upgrade(request: web.Request) -> web.Response:
+    device = device_of(request)
+    device.retry_upgrade()
+    return web.json_response({"id": device.new_id(), "type": "retryupgrade"})
+
+
+async def revert_upgrade(request: web.Request) -> web.Response:
+    device = device_of(request)
+    await json_body(request, required=False)
+    device.start_revert()
+    return web.json_response({"id": device.new_id(), "type": "revertupgrade"})
+
+
+async def get_revert_info(request: web.Request) -> web.Response:
+    singleton(request)
+    device = device_of(request)
+    if device.revert is None:
+        raise FdmError(404, vendor.ftd().texts["refuse"]["no_revert"])
+    return web.json_response(views.revert_info(device))
+
+
+# -- configuration and deployment --------------------------------------------------------
+async def list_pending(request: web.Request) -> web.Response:
+    return page(request, [views.change(c) for c in device_of(request).pending()])
+
+
+async def discard_pending(request: web.Request) -> web.Response:
+    device_of(request).discard_changes()
+    return web.Response(status=204)
+
+
+async def start_deploy(request: web.Request) -> web.Response:
+    device = device_of(request)
+    await json_body(request, required=False)
+    return web.json_response(views.deployment(device.deploy()))
+
+
+def _deployment(request: web.Request):
+    obj_id = request.match_info["objId"]
+    for item in device_of(request).deployments:
+        if item.id == obj_id:
+            return item
+    raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+
+
+async def list_deploy(request: web.Request) -> web.Response:
+    return page(request, [views.deployment(d) for d in reversed(device_of(request).deployments)])
+
+
+async def get_deploy(request: web.Request) -> web.Response:
+    return web.json_response(views.deployment(_deployment(request)))
+
+
+async def list_deploy_jobs(request: web.Request) -> web.Response:
+    device = device_of(request)
+    return page(request, [views.deployment_job(d, device.username) for d in reversed(device.deployments)])
+
+
+async def get_deploy_job(request: web.Request) -> web.Response:
+    return web.json_response(views.deployment_job(_deployment(request), device_of(request).username))
+
+
+async def get_system_info(request: web.Request) -> web.Response:
+    singleton(request)
+    return web.json_response(views.system_info(device_of(request), request.url.host or ""))
+
+
+async def list_hostnames(request: web.Request) -> web.Response:
+    return page(request, [views.hostname(device_of(request))])
+
+
+def _the_hostname(request: web.Request) -> FtdDevice:
+    device = device_of(request)
+    if request.match_info["objId"] != device.hostname_id:
+        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+    return device
+
+
+async def get_hostname(request: web.Request) -> web.Response:
+    return web.json_response(views.hostname(_the_hostname(request)))
+
+
+async def put_hostname(request: web.Request) -> web.Response:
+    device = _the_hostname(request)
+    body = await json_body(request)
+    name = field(body, "hostname", str)
+    version = field(body, "version", str, required=False)
+    if version is not None and version != views.hostname(device)["version"]:
+        raise FdmError(422, "The object was changed by someone else: version mismatch.", "Validation", "version")
+    if not name or len(name) > 63 or not all(c.isascii() and (c.isalnum() or c in "-.") for c in name):
+        raise FdmError(422, "hostname must be 1-63 letters, digits, hyphens or dots.", "Validation", "hostname")
+    device.stage_hostname(name)
+    return web.json_response(views.hostname(device))
+
+
+def _network_fields(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
+    name = field(body, "name", str)
+    sub_type = field(body, "subType", str)
+    value = field(body, "value", str)
+    description = field(body, "description", str, required=False)
+    kind = field(body, "type", str, required=False)
+    if kind is not None and kind.lower() != "networkobject":
+        raise FdmError(422, f"type must be networkobject, not {kind}.", "Validation", "type")
+    if not name.strip():
+        raise FdmError(422, "name must not be empty.", "Validation", "name")
+    return name, sub_type, value, description
+
+
+async def list_networks(request: web.Request) -> web.Response:
+    networks = device_of(request).candidate["networks"]
+    items = [views.network(i, o) for i, o in networks.items()]
+    wanted = request.query.get("filter", "")
+    if wanted.startswith("name:"):
+        items = [i for i in items if i["name"] == wanted[5:]]
+    return page(request, items)
+
+
+async def add_network(request: web.Request) -> web.Response:
+    device = device_of(request)
+    obj_id = device.save_network(None, *_network_fields(await json_body(request)))
+    return web.json_response(views.network(obj_id, device.candidate["networks"][obj_id]))
+
+
+def _network(request: web.Request) -> tuple[FtdDevice, str, dict[str, Any]]:
+    device, obj_id = device_of(request), request.match_info["objId"]
+    obj = device.candidate["networks"].get(obj_id)
+    if obj is None:
+        raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+    return device, obj_id, obj
+
+
+async def get_network(request: web.Request) -> web.Response:
+    _, obj_id, obj = _network(request)
+    return web.json_response(views.network(obj_id, obj))
+
+
+async def edit_network(request: web.Request) -> web.Response:
+    device, obj_id, obj = _network(request)
+    body = await json_body(request)
+    version = field(body, "version", str, required=False)
+    if version is not None and version != obj["version"]:
+        raise FdmError(422, "The object was changed by someone else: version mismatch.", "Validation", "version")
+    device.save_network(obj_id, *_network_fields(body))
+    return web.json_response(views.network(obj_id, device.candidate["networks"][obj_id]))
+
+
+async def delete_network(request: web.Request) -> web.Response:
+    device, obj_id, _ = _network(request)
+    device.delete_network(obj_id)
+    return web.Response(status=204)
+
+
+# -- high availability ------------------------------------------------------------------------
+def _pair_of(request: web.Request):
+    device = device_of(request)
+    if device.ha is None or device.ha.broken:
+        raise FdmError(422, "High availability is not configured on this device.")
+    return device, device.ha
+
+
+async def get_ha_status(request: web.Request) -> web.Response:
+    singleton(request)
+    return web.json_response(views.ha_status(device_of(request)))
+
+
+async def ha_suspend(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    pair.suspend()
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_resume(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    pair.resume()
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_failover(request: web.Request) -> web.Response:
+    """Switch Mode: the active unit hands over to its peer; a standby unit takes over."""
+    device, pair = _pair_of(request)
+    pair.switch(pair.peer_of(device) if pair.is_active(device) else device)
+    return web.json_response(views.ha_status(device))
+
+
+async def ha_break(request: web.Request) -> web.Response:
+    device, pair = _pair_of(request)
+    flag(request, "clearIntfs", False)
+    pair.break_pair()
+    job = views.ha_job(device.new_id(), "break", device.ctx.clock.now())
+    site_of(request).api.ha_jobs[job["id"]] = job
+    return web.json_response(job)
+
+
+async def get_ha_break(request: web.Request) -> web.Response:
+    job = site_of(request).api.ha_jobs.get(request.match_info["objId"])
+    if job is None:
+        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+    return web.json_response(job)
+
+
+async def list_ha_configurations(request: web.Request) -> web.Response:
+    return page(request, [views.ha_configuration(device_of(request))])
+
+
+# (method, path, handler, operationId, needs a token)
+ROUTES: list[tuple[str, str, Handler, str, bool]] = [
+    ("GET", "/api/versions", get_versions, "getAPIVersions", False),
+    ("POST", f"{API}/fdm/token", post_token, "postToken", False),
+    ("GET", "/apispec/ngfw.json", get_spec, "getApiSpec", True),
+    ("POST", f"{API}/action/uploadupgrade", upload_upgrade, "postuploadupgrade", True),
+    ("GET", f"{API}/managedentity/upgradefiles", list_upgrade_files, "getUpgradeFileList", True),
+    ("GET", f"{API}/managedentity/upgradefiles/{{objId}}", get_upgrade_file, "getUpgradeFile", True),
+    ("DELETE", f"{API}/managedentity/upgradefiles/{{objId}}", delete_upgrade_file, "deleteUpgradeFile", True),
+    ("POST", f"{API}/action/upgradereadinesscheck", start_readiness, "addUpgradeReadinessCheck", True),
+    ("GET", f"{API}/operational/upgradereadinesscheckstatus", list_readiness,
+     "getUpgradeReadinessCheckStatusList", True),
+    ("GET", f"{API}/operational/upgradereadinesscheckstatus/{{objId}}", get_readiness,
+     "getUpgradeReadinessCheckStatus", True),
+    ("POST", f"{API}/action/upgrade", start_upgrade, "startUpgrade", True),
+    ("GET", f"{API}/operational/upgradestatus", get_upgrade_status, "getUpgradeStatusList", True),
+    ("GET", f"{API}/operational/upgradestatus/{{objId}}", get_upgrade_status, "getUpgradeStatus", True),
+    ("POST", f"{API}/action/cancelupgrade", cancel_upgrade, "cancelUpgrade", True),
+    ("POST", f"{API}/action/retryupgrade", retry_upgrade, "retryUpgrade", True),
+    ("POST", f"{API}/action/revertupgrade", revert_upgrade, "revertUpgrade", True),
+    ("GET", f"{API}/operational/upgraderevertinfo/{{objId}}", get_revert_info, "getUpgradeRevertInfo", True),
+    ("GET", f"{API}/operational/pendingchanges", list_pending, "getBaseEntityDiffList", True),
+    ("DELETE", f"{API}/operational/pendingchanges", discard_pending, "deleteBaseEntityDiff", True),
+    ("POST", f"{API}/operational/deploy", start_deploy, "addDeployment", True),
+    ("GET", f"{API}/operational/deploy", list_deploy, "getDeployments", True),
+    ("GET", f"{API}/operational/deploy/{{objId}}", get_deploy, "getDeployment", True),
+    ("GET", f"{API}/jobs/deployments", list_deploy_jobs, "getJobHistoryDeploymentList", True),
+    ("GET", f"{API}/jobs/deployments/{{objId}}", get_deploy_job, "getJobHistoryDeployment", True),
+    ("GET", f"{API}/operational/systeminfo/{{objId}}", get_system_info, "getSystemInformation", True),
+    ("GET", f"{API}/devicesettings/default/devicehostnames", list_hostnames, "getDeviceHostnameList", True),
+    ("GET", f"{API}/devicesettings/default/devicehostnames/{{objId}}", get_hostname, "getDeviceHostname", True),
+    ("PUT", f"{API}/devicesettings/default/devicehostnames/{{objId}}", put_hostname, "editDeviceHostname", True),
+    ("GET", f"{API}/devices/default/operational/ha/status/{{objId}}", get_ha_status, "getHAStatus", True),
+    ("POST", f"{API}/devices/default/action/ha/suspend", ha_suspend, "startHASuspend", True),
+    ("POST", f"{API}/devices/default/action/ha/resume", ha_resume, "startHAResume", True),
+    ("POST", f"{API}/devices/default/action/ha/failover", ha_failover, "startHAFailover", True),
+    ("POST", f"{API}/devices/default/action/ha/break", ha_break, "addBreakHAStatus", True),
+    ("GET", f"{API}/devices/default/action/ha/break/{{objId}}", get_ha_break, "getBreakHAStatus", True),
+    ("GET", f"{API}/devices/default/ha/configurations", list_ha_configurations, "getHAConfigurationList", True),
+    ("GET", f"{API}/object/networks", list_networks, "getNetworkObjectList", True),
+    ("POST", f"{API}/object/networks", add_network, "addNetworkObject", True),
+    ("GET", f"{API}/object/networks/{{objId}}", get_network, "getNetworkObject", True),
+    ("PUT", f"{API}/object/networks/{{objId}}", edit_network, "editNetworkObject", True),
+    ("DELETE", f"{API}/object/networks/{{objId}}", delete_network, "deleteNetworkObject", True),
+]
+
+
+# -- middlewares -------------------------------------------------------------------------------
+def _fdm_error(status: int, description: str, key: str = "General", location: str = "") -> web.Response:
+    return web.json_response(error_body(description, key, location), status=status)
+
+
+def make_app(surface: HTTPSSurface) -> web.Application:
+    needs_token = {(m, p): t for m, p, _, _, t in ROUTES}
+
+    @web.middleware
+    async def device_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        site = surface.site_for(request)
+        if site is None:
+            return _fdm_error(404, "No device listens here.")
+        if site.mode != "serve":
+            # The web server is up but the applications behind it are not.
+            return web.Response(status=503, content_type="text/html",
+                                text="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")
+        request[SITE] = site
+        device = site.device
+        fault = device.ctx.faults.take(device.name, "https.request")
+        if fault is not None:
+            device.ctx.journal.emit(device.name, "fault", point="https.request", action=fault.action, id=fault.id)
+            if fault.action == "reset":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=503)      # never reaches the client
+            if fault.action == "status":
+                return _fdm_error(fault.status or 503, fault.message or "Service temporarily unavailable.")
+            await device.ctx.clock.sleep(fault.seconds or 0)
+        try:
+            response = await _checked(request, handler, device)
+        except FdmError as exc:
+            response = _fdm_error(exc.status, exc.description, exc.key, exc.location)
+        except Refused as exc:
+            err = refused(exc)
+            response = _fdm_error(err.status, err.description, err.key)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            text = "The requested resource was not found." if exc.status == 404 else exc.reason
+            response = _fdm_error(exc.status, text)
+        except Exception as exc:   # a simulator bug: say so in the API's terms, keep serving
+            device.ctx.journal.emit(device.name, "api.error", path=request.path, error=repr(exc))
+            response = _fdm_error(500, "Internal error in the simulator; see the lab journal.")
+        if request.method != "GET" or response.status >= 400:
+            device.ctx.journal.emit(device.name, "api", method=request.method, path=request.path,
+                                    status=response.status)
+        return response
+
+    async def _checked(request: web.Request, handler: Handler, device: FtdDevice) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route_key = (request.method, resource.canonical if resource else "")
+        version = request.match_info.get("v")
+        if version is not None and version not in api_versions(device) and not _older(version, device):
+            raise FdmError(404, f"API version {version} is not supported by this device.")
+        if needs_token.get(route_key, True):
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+            user = site_of(request).api.sessions.authenticate(token) if token else None
+            if user is None:
+                raise FdmError(401, "Access token invalid, expired or revoked." if token
+                               else "Authentication required: send Authorization: Bearer <access_token>.")
+            request[USER] = user
+        return await handler(request)
+
+    app = web.Application(middlewares=[device_middleware], client_max_size=4 * 1024**3)
+    for method, path, handler, _, _ in ROUTES:
+        app.router.add_route(method, path, handler)
+    return app
+
+
+def _older(version: str, device: FtdDevice) -> bool:
+    """Devices also answer on the API versions before their own (v1 .. vN)."""
+    own = device.train.fdm_api
+    return version[:1] == "v" and version[1:].isdigit() and 1 <= int(version[1:]) <= int(own[1:])
+
+
+FDM = Api(make_app, web_mode, FdmState)

@@ -1,0 +1,435 @@
+"""A failover (high availability) pair of two units, each a full device model.
+
+The pair watches its units through the journal and keeps, per unit, the
+failover state the devices print (Active, Standby Ready, Negotiation, Sync
+Config, Bulk Sync, Disabled, Failed ...). Rules from seed 000:
+- a joining unit negotiates, takes the active unit's configuration, and
+  becomes Standby Ready; a manual switch is stateful (no traffic lost);
+- when the active unit goes down, a Standby Ready peer of the same version
+  takes over after the hold time (traffic is lost meanwhile); with mixed
+  versions, a suspended pair or a cut link there is no failover;
+- after a unit's post-upgrade reboot HA is suspended on it until its final
+  tasks finish, then resumes by itself (or by hand);
+- a cut failover link with both units up makes both active (split brain);
+- deploy only from the active unit, not while the peer upgrades; a
+  configuration deployed while the peer cannot take it stays on one unit.
+
+No I/O: surfaces read the pair and call its actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from transitions import Machine
+
+from simulator import facts as vendor
+from simulator.clock import Timer
+from simulator.journal import Event
+from simulator.kinds.base import DeviceContext, Refused
+from simulator.kinds.ftd.config import clone
+from simulator.kinds.ftd.model import INSTALLING, FtdDevice
+
+PAIR_STATES = ["forming", "healthy", "mixed", "degraded", "suspended", "split_brain", "down", "broken"]
+JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
+
+
+@cache
+def ha_data() -> dict[str, Any]:
+    return vendor.read_yaml("kinds/ftd/ha.yaml")
+
+
+class PairBase:
+    """What both kinds of failover pair do the same way: the failover link (a
+    cut is the split-brain injection point), keyed timers on the lab clock
+    (one per unit or purpose) and their pair-state events."""
+
+    ctx: DeviceContext
+    name: str
+    state: str
+    active: str | None
+    link_up: bool
+    _timers: dict[str, Timer]
+
+    def reconcile(self) -> None:
+        """Bring the units' failover states in line with the units (each pair kind's rules)."""
+        raise NotImplementedError
+
+    def set_link(self, up: bool) -> None:
+        """The failover link: the injection point of a cut (split brain)."""
+        if self.link_up == up:
+            return
+        self.link_up = up
+        self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
+        self.reconcile()
+
+    def _state_changed(self) -> None:
+        self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
+
+    def _after(self, key: str, seconds: float, callback: Callable[..., None], *args: Any) -> None:
+        self._cancel(key)
+        self._timers[key] = self.ctx.clock.call_later(seconds, callback, *args)
+
+    def _cancel(self, key: str) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_all(self) -> None:
+        for key in list(self._timers):
+            self._cancel(key)
+
+
+class HaPair(PairBase):
+    """Two units, primary and secondary; `active` names the unit holding the active role."""
+
+    machine = Machine(model=None, states=PAIR_STATES, initial=None, auto_transitions=True,
+                      after_state_change="_state_changed")
+
+    def __init__(self, name: str, primary: FtdDevice, secondary: FtdDevice) -> None:
+        self.name = name
+        self.units = {"primary": primary, "secondary": secondary}
+        self.ctx = primary.ctx
+        self.link_up = True
+        self.suspended = False               # by hand (FDM Suspend, `configure high-availability suspend`)
+        self.post_upgrade: set[str] = set()  # units whose post-upgrade tasks keep HA suspended
+        self.broken = False
+        self.active: str | None = None
+        self.unit_state: dict[str, str] = {u.name: "Not Detected" for u in self.units.values()}
+        self.config_status = "IN_SYNC"
+        self.last_failover: float | None = None
+        self.last_failure: dict[str, tuple[str, float] | None] = {u.name: None for u in self.units.values()}
+        self.active_since: dict[str, float | None] = {u.name: None for u in self.units.values()}
+        self.failovers = 0
+        self._timers: dict[str, Timer] = {}
+        for unit in self.units.values():
+            unit.ha = self
+        self.machine.add_model(self, initial="forming")
+        self._unsubscribe = [self.ctx.journal.subscribe(self._on_event, device=u.name) for u in self.units.values()]
+        if all(self._ready(u) for u in self.units.values()):
+            # A configured pair found running: primary active, secondary standby, in sync.
+            self.active = primary.name
+            self.active_since[primary.name] = self.ctx.clock.now()
+            self.unit_state = {primary.name: "Active", secondary.name: "Standby Ready"}
+        self.reconcile()
+
+    # -- reading ----------------------------------------------------------------------
+    @property
+    def primary(self) -> FtdDevice:
+        return self.units["primary"]
+
+    @property
+    def secondary(self) -> FtdDevice:
+        return self.units["secondary"]
+
+    def role_of(self, unit: FtdDevice) -> str:
+        return "Primary" if unit is self.primary else "Secondary"
+
+    def peer_of(self, unit: FtdDevice) -> FtdDevice:
+        return self.secondary if unit is self.primary else self.primary
+
+    def unit(self, name: str) -> FtdDevice:
+        return next(u for u in self.units.values() if u.name == name)
+
+    @property
+    def mixed_versions(self) -> bool:
+        return self.primary.version != self.secondary.version
+
+    def is_active(self, unit: FtdDevice) -> bool:
+        return self.unit_state[unit.name] == "Active"
+
+    def traffic_up(self) -> bool:
+        """Some unit holds the active role and passes traffic."""
+        return any(self.unit_state[u.name] == "Active" and self._ready(u) for u in self.units.values())
+
+    def health(self) -> tuple[str, str | None]:
+        """FDM's haHealthStatus, and why it is not HEALTHY."""
+        texts = ha_data()["texts"]["reason"]
+        if self.state == "split_brain":
+            return "CRITICAL", texts["split_brain"]
+        if not self.link_up:
+            return "UNHEALTHY", texts["link"]
+        if self.config_status != "IN_SYNC":
+            return "UNHEALTHY", texts["out_of_sync"]
+        if self.state in ("healthy", "mixed"):
+            return "HEALTHY", None
+        if self.state in ("forming", "suspended"):
+            return "PROCESSING", None
+        peer = next((s for s in self.unit_state.values() if s != "Active"), "unknown")
+        return "UNHEALTHY", texts["peer"].format(state=peer)
+
+    # -- model hooks (called by the units) ---------------------------------------------
+    def check_upgrade(self, unit: FtdDevice) -> None:
+        """An upgrade will not start on a pair that is not healthy (split brain, out of sync)."""
+        if self.broken:
+            return
+        status, reason = self.health()
+        out_of_sync = (self.config_status != "IN_SYNC" and not self.mixed_versions
+                       and all(self._ready(u) for u in self.units.values()))
+        if self.state == "split_brain" or not self.link_up or out_of_sync:
+            raise Refused("ha_unhealthy", self._say("unhealthy", reason=reason or status))
+
+    def check_deploy(self, unit: FtdDevice) -> None:
+        if self.broken:
+            return
+        if not self.is_active(unit):
+            raise Refused("ha_standby", self._say("deploy_standby"))
+        if self.peer_of(unit).state in INSTALLING:
+            raise Refused("app_sync", self._say("app_sync"))
+
+    def config_deployed(self, unit: FtdDevice) -> None:
+        """A deployment finished on `unit`: the standby takes it if it can."""
+        if self.broken:
+            return
+        peer = self.peer_of(unit)
+        if self.unit_state[peer.name] == "Standby Ready" and self.link_up and not self.mixed_versions:
+            self._copy_config(unit, peer)
+        else:
+            self._set_config_status("OUT_OF_SYNC")
+
+    # -- actions ---------------------------------------------------------------------------
+    def switch(self, unit: FtdDevice | None = None) -> None:
+        """Make the standby unit active (FDM Switch Mode / FMC Switch Active Peer);
+        `unit`: the unit that should become active (default: the standby)."""
+        self._require_configured()
+        if not self.link_up:
+            raise Refused("ha_link", self._say("switch_link"))
+        target = unit or next(u for u in self.units.values() if u.name != self.active)
+        if self.is_active(target) and self.active == target.name:
+            return
+        if self.unit_state[target.name] != "Standby Ready" or self.suspended or self.post_upgrade:
+            raise Refused("ha_not_ready", self._say("switch_not_ready", peer=self.unit_state[target.name]))
+        old = self.unit(self.active) if self.active else None
+        self._make_active(target, cause="switch")
+        if old is not None:
+            self._set_unit(old, "Standby Ready")
+        self.reconcile()
+
+    def suspend(self) -> None:
+        self._require_configured()
+        if self.suspended:
+            raise Refused("ha_suspended", self._say("already_suspended"))
+        self.suspended = True
+        self.ctx.journal.emit(None, "ha.suspended", pair=self.name)
+        self.reconcile()
+
+    def resume(self) -> None:
+        self._require_configured()
+        cold = [u for u in self.units.values() if self.unit_state[u.name] == "Cold Standby"]
+        if not self.suspended and not self.post_upgrade and not cold:
+            raise Refused("ha_not_suspended", self._say("not_suspended"))
+        self.suspended = False
+        self.post_upgrade.clear()
+        for unit in cold:
+            self._set_unit(unit, "Negotiation")       # try the configuration sync again
+        self.ctx.journal.emit(None, "ha.resumed", pair=self.name)
+        self.reconcile()
+
+    def break_pair(self) -> None:
+        """Break HA: both units carry on standalone; the active one keeps traffic."""
+        self._require_configured()
+        self.broken = True
+        self._cancel_all()
+        self.ctx.journal.emit(None, "ha.broken", pair=self.name, active=self.active)
+        for unit in self.units.values():
+            self.unit_state[unit.name] = "Single"
+        self.to_broken()
+
+    # -- the rules ----------------------------------------------------------------------------
+    @staticmethod
+    def _ready(unit: FtdDevice) -> bool:
+        """A unit that runs its applications and takes part in failover."""
+        return unit.apps_up
+
+    def _on_event(self, event: Event) -> None:
+        if event["kind"] == "upgrade.post_tasks":
+            self.post_upgrade.add(event["device"])
+        elif event["kind"] == "upgrade.finished" and event["device"] in self.post_upgrade:
+            self.post_upgrade.discard(event["device"])
+            self.ctx.journal.emit(None, "ha.resumed", pair=self.name, unit=event["device"], cause="post-upgrade")
+        if event["kind"] in ("state", "upgrade.post_tasks", "upgrade.finished", "boot"):
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        """Bring unit states and the pair state in line with the units."""
+        if self.broken:
+            return
+        units = list(self.units.values())
+        ready = {u.name: self._ready(u) for u in units}
+        for unit in units:
+            if unit.name in self.post_upgrade and unit.state == "online":
+                self._cancel(unit.name)
+                self._set_unit(unit, "Disabled")          # HA suspended while final tasks run
+            elif not ready[unit.name]:
+                self._cancel(unit.name)
+                self._set_unit(unit, "Failed" if unit.state in INSTALLING else "Not Detected")
+            elif self.suspended and unit.name != self.active:
+                self._cancel(unit.name)
+                self._set_unit(unit, "Disabled")
+        if all(ready.values()) and not self.link_up:
+            # Each unit sees its peer gone: both go active (split brain).
+            for unit in units:
+                self._cancel(unit.name)
+                if self.unit_state[unit.name] != "Active":
+                    self._set_unit(unit, "Active")
+                    self.ctx.journal.emit(unit.name, "ha.split_brain", pair=self.name)
+            self._update_pair_state()
+            return
+        if self.state == "split_brain":
+            keep = self.active or self.primary.name       # the link is back: one unit yields
+            for unit in units:
+                if unit.name != keep and self.unit_state[unit.name] == "Active":
+                    self._set_unit(unit, "Negotiation")
+        active = self.unit(self.active) if self.active else None
+        if active is not None and not ready[active.name]:
+            self._active_lost(active)
+        elif active is not None and self.unit_state[active.name] != "Active":
+            self._set_unit(active, "Active")              # back, and nobody took over
+        elif active is None:
+            first = next((u for u in (self.primary, self.secondary) if ready[u.name]), None)
+            if first is not None and first.name not in self._timers:
+                self._set_unit(first, "Negotiation")
+                self._after(first.name, ha_data()["timings"]["negotiation"], self._negotiated, first)
+        for unit in units:
+            if (ready[unit.name] and unit.name != self.active and unit.name not in self.post_upgrade
+                    and not self.suspended and self.link_up and self.active is not None
+                    and self.unit_state[unit.name] in ("Not Detected", "Failed", "Disabled", "Negotiation")
+                    and unit.name not in self._timers):
+                self._join(unit)
+        self._update_pair_state()
+
+    def _can_take_over(self, peer: FtdDevice) -> bool:
+        """Failover is possible only to a Standby Ready peer of the same version, with a
+        working link and HA not suspended (seed 000: disabled with mixed versions)."""
+        return (self._ready(peer) and self.unit_state[peer.name] == "Standby Ready" and self.link_up
+                and not self.suspended and not self.post_upgrade and not self.mixed_versions)
+
+    def _active_lost(self, active: FtdDevice) -> None:
+        peer = self.peer_of(active)
+        if self._can_take_over(peer) and "takeover" not in self._timers:
+            hold = ha_data()["timings"]["hold_time"]
+            self._timers["takeover"] = self.ctx.clock.call_later(hold, self._takeover, peer, active)
+        if self.last_failure[active.name] is None:
+            self.last_failure[active.name] = ("Comm Failure", self.ctx.clock.now())
+
+    def _takeover(self, peer: FtdDevice, old: FtdDevice) -> None:
+        self._timers.pop("takeover", None)
+        if self._ready(old) or not self._can_take_over(peer):
+            self.reconcile()
+            return
+        self._make_active(peer, cause=f"the active unit {old.name} is down")
+        self._set_unit(old, "Failed" if old.state in INSTALLING else "Not Detected")
+        self.reconcile()
+
+    def _negotiated(self, unit: FtdDevice) -> None:
+        self._timers.pop(unit.name, None)
+        if self.active is None and self._ready(unit):
+            self._make_active(unit, cause="no active peer found")
+        self.reconcile()
+
+    def _join(self, unit: FtdDevice) -> None:
+        """Negotiation -> Sync Config (takes the active's configuration) -> Bulk Sync -> Standby Ready."""
+        timings = ha_data()["timings"]
+        steps = [("Negotiation", timings["negotiation"]), ("Sync Config", timings["sync_config"]),
+                 ("Bulk Sync", timings["bulk_sync"])]
+
+        def step(index: int) -> None:
+            self._timers.pop(unit.name, None)
+            if not self._ready(unit) or self.active is None or self.active == unit.name:
+                self.reconcile()
+                return
+            if index == len(steps):
+                self._set_unit(unit, "Standby Ready")
+                self.reconcile()          # a lost active may now fail over to it
+                return
+            name, seconds = steps[index]
+            if name == "Sync Config":
+                fault = self.ctx.faults.take(unit.name, "ha.sync")
+                if fault is not None:
+                    self.ctx.journal.emit(unit.name, "fault", point="ha.sync", action=fault.action, id=fault.id)
+                    self.last_failure[unit.name] = ("Config Sync Failure", self.ctx.clock.now())
+                    self._set_config_status("OUT_OF_SYNC")
+                    self._set_unit(unit, "Cold Standby")
+                    self._update_pair_state()
+                    return
+                self._copy_config(self.unit(self.active), unit)
+            self._set_unit(unit, name)
+            self._after(unit.name, seconds, step, index + 1)
+
+        step(0)
+
+    def _copy_config(self, source: FtdDevice, target: FtdDevice) -> None:
+        target.config, target.candidate = clone(source.config), clone(source.config)
+        target.config["hostname"] = target.candidate["hostname"] = target.hostname
+        self.ctx.journal.emit(target.name, "ha.config_sync", source=source.name)
+        self._set_config_status("IN_SYNC")
+
+    def _make_active(self, unit: FtdDevice, cause: str) -> None:
+        previous = self.active
+        self.active = unit.name
+        self.active_since[unit.name] = self.ctx.clock.now()
+        self._set_unit(unit, "Active")
+        if previous is not None and previous != unit.name:
+            self.failovers += 1
+            self.last_failover = self.ctx.clock.now()
+            self.ctx.journal.emit(unit.name, "ha.failover", pair=self.name, previous=previous, cause=cause)
+
+    def _set_unit(self, unit: FtdDevice, state: str) -> None:
+        if self.unit_state[unit.name] != state:
+            if state != "Active" and self.unit_state[unit.name] == "Active":
+                self.active_since[unit.name] = None
+            self.unit_state[unit.name] = state
+            self.ctx.journal.emit(unit.name, "ha.unit", pair=self.name, role=self.role_of(unit), state=state)
+
+    def _set_config_status(self, status: str) -> None:
+        if self.config_status != status:
+            self.config_status = status
+            self.ctx.journal.emit(None, "ha.config", pair=self.name, status=status)
+
+    def _update_pair_state(self) -> None:
+        states = list(self.unit_state.values())
+        if states.count("Active") == 2:
+            target = "split_brain"
+        elif self.suspended or self.post_upgrade:
+            target = "suspended"
+        elif "Active" not in states or not self.traffic_up():
+            target = "down" if not any(s in JOINING for s in states) else "forming"
+        elif "Standby Ready" in states:
+            target = "mixed" if self.mixed_versions else "healthy"
+        elif any(s in JOINING for s in states):
+            target = "forming"
+        else:
+            target = "degraded"
+        if self.state != target:
+            getattr(self, f"to_{target}")()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _require_configured(self) -> None:
+        if self.broken:
+            raise Refused("ha_broken", self._say("broken"))
+
+    @staticmethod
+    def _say(key: str, **values: Any) -> str:
+        return ha_data()["texts"]["refuse"][key].format(**values)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {"name": self.name, "link_up": self.link_up, "suspended": self.suspended,
+                "post_upgrade": sorted(self.post_upgrade), "broken": self.broken, "active": self.active,
+                "unit_state": self.unit_state, "config_status": self.config_status,
+                "last_failover": self.last_failover, "failovers": self.failovers}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.link_up, self.suspended, self.broken = data["link_up"], data["suspended"], data["broken"]
+        self.post_upgrade = set(data["post_upgrade"])
+        self.active, self.config_status = data["active"], data["config_status"]
+        self.unit_state.update(data["unit_state"])
+        self.last_failover, self.failovers = data["last_failover"], data["failovers"]
+        # States in the middle of joining restart their join.
+        for name, state in self.unit_state.items():
+            if state in JOINING:
+                self.unit_state[name] = "Negotiation"
+        if self.broken:
+            self.to_broken()
+        self.reconcile()

@@ -1,0 +1,167 @@
+"""FXOS platform bundles: version numbers and small real files that stand for them.
+
+A platform bundle is named `fxos-k9.<a>.<b>.<c>.<build>.SPA` (seed 000,
+table 4: `fxos-k9.fxos_version.SPA`) and installs platform version
+`<a>.<b>(<c>.<build>)`, e.g. `fxos-k9.2.14.1.131.SPA` <-> `2.14(1.131)`.
+The file is a tar holding `manifest.json` (version, declared size, the
+chassis families it supports) and a `signature`, like the FTD packages of
+simulator/packages.py, so a lab models an 850 MB bundle without writing one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import re
+import tarfile
+from dataclasses import dataclass
+from functools import total_ordering
+from pathlib import Path
+
+from simulator.kinds.ftd.packages import SignedFile, add_member, cut_short
+
+_SIGNING_KEY = b"simulator: Cisco FXOS release signing key stand-in"
+MANIFEST = "manifest.json"
+BUNDLE_CUT_AT = 560   # bytes: inside the first member of a bundle
+SIGNATURE = "signature"
+PLATFORMS = ("fp4k", "fp9k")          # chassis families a bundle may support
+DEFAULT_SIZE_KB = 853688              # seed ch. 3: "Downloaded Image Size (KB): 853688"
+
+_NAME = re.compile(r"^fxos-k9\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.SPA$")
+_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\((\d+)\.(\d+)\)|\.(\d+)(?:\.(\d+))?)?$")
+
+
+@total_ordering
+@dataclass(frozen=True)
+class FxosVersion:
+    """`2.14(1.131)`: major.minor(maintenance.build)."""
+
+    major: int
+    minor: int
+    maintenance: int = 0
+    build: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> FxosVersion:
+        """Accepts `2.14(1.131)`, `2.14.1.131`, `2.14.1`, `2.14` (a train)."""
+        m = _VERSION.match(str(text).strip())
+        if not m:
+            raise ValueError(f"not an FXOS version: {text!r} (expected e.g. 2.14(1.131))")
+        a, b, c1, d1, c2, d2 = m.groups()
+        return cls(int(a), int(b), int(c1 or c2 or 0), int(d1 or d2 or 0))
+
+    @classmethod
+    def from_filename(cls, filename: str) -> FxosVersion:
+        m = _NAME.match(filename)
+        if not m:
+            raise ValueError(f"not an FXOS platform bundle name: {filename!r} "
+                             "(expected e.g. fxos-k9.2.14.1.131.SPA)")
+        return cls(*(int(g) for g in m.groups()))
+
+    @property
+    def train(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    @property
+    def filename(self) -> str:
+        return f"fxos-k9.{self.major}.{self.minor}.{self.maintenance}.{self.build}.SPA"
+
+    def key(self) -> tuple[int, int, int, int]:
+        return (self.major, self.minor, self.maintenance, self.build)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}({self.maintenance}.{self.build})"
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, FxosVersion):
+            return NotImplemented
+        return self.key() < other.key()
+
+
+def is_bundle_name(filename: str) -> bool:
+    """`fxos-k9.2.14.1.131.SPA`: what `simulator package make` hands to make_fxos_bundle."""
+    return _NAME.match(filename) is not None
+
+
+def normalize(text: str) -> str:
+    """Any accepted spelling -> `2.14(1.131)`."""
+    return str(FxosVersion.parse(text))
+
+
+@dataclass(frozen=True)
+class BundleInfo(SignedFile):
+    """What the chassis knows about a downloaded platform bundle."""
+
+    filename: str
+    version: str | None       # None when the file could not be read
+    size_kb: int              # declared size
+    file_bytes: int
+    platforms: tuple[str, ...]
+    signed: bool
+    intact: bool
+
+    def to_dict(self) -> dict:
+        data = dict(self.__dict__)
+        data["platforms"] = list(self.platforms)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BundleInfo:
+        return cls(**{**data, "platforms": tuple(data.get("platforms", PLATFORMS))})
+
+
+def _sign(manifest: bytes) -> str:
+    return hmac.new(_SIGNING_KEY, manifest, hashlib.sha256).hexdigest()
+
+
+def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
+                     platforms: tuple[str, ...] | list[str] = PLATFORMS,
+                     unsigned: bool = False, corrupt: bool = False) -> Path:
+    """Write a platform bundle file; `filename` is the vendor's name (it gives the version)."""
+    version = FxosVersion.from_filename(filename)
+    unknown = set(platforms) - set(PLATFORMS)
+    if unknown or not platforms:
+        raise ValueError(f"platforms must be among {', '.join(PLATFORMS)}")
+    manifest = json.dumps({"filename": filename, "kind": "fxos-platform-bundle", "version": str(version),
+                           "size_kb": size_kb if size_kb is not None else DEFAULT_SIZE_KB,
+                           "platforms": sorted(platforms)}, sort_keys=True).encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        add_member(tar, MANIFEST, manifest)
+        if not unsigned:
+            add_member(tar, SIGNATURE, _sign(manifest).encode())
+        # a little filler so the file is more than its manifest (and a cut lands inside it)
+        add_member(tar, "images/fxos-k9-system.bin", (b"FXOS" * 512))
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    path.write_bytes(buf.getvalue())
+    if corrupt:
+        cut_short(path, at=BUNDLE_CUT_AT)
+    return path
+
+
+def inspect_fxos_bundle(path: Path) -> BundleInfo:
+    """Read what a bundle file says about itself, as the chassis does after a download."""
+    file_bytes = path.stat().st_size
+    try:
+        named = str(FxosVersion.from_filename(path.name))
+    except ValueError:
+        named = None
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            manifest = tar.extractfile(MANIFEST).read()  # type: ignore[union-attr]
+            try:
+                signature = tar.extractfile(SIGNATURE).read().decode()  # type: ignore[union-attr]
+            except KeyError:
+                signature = ""
+            tar.getmembers()      # reads to the end: a cut file fails here
+        meta = json.loads(manifest)
+        version = str(FxosVersion.parse(meta["version"]))
+        if meta.get("kind") != "fxos-platform-bundle":
+            raise ValueError("not a platform bundle")
+    except (tarfile.TarError, KeyError, ValueError, AttributeError, OSError, UnicodeDecodeError, EOFError):
+        return BundleInfo(path.name, named, 0, file_bytes, PLATFORMS, signed=False, intact=False)
+    signed = hmac.compare_digest(signature, _sign(manifest)) and meta.get("filename") == path.name
+    return BundleInfo(path.name, version, int(meta["size_kb"]), file_bytes,
+                      tuple(meta.get("platforms") or PLATFORMS), signed=signed, intact=True)

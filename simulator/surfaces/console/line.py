@@ -1,0 +1,381 @@
+"""One device's console line, shared by every client attached to it (as on a
+terminal server): all of them see what the device prints, and what any of
+them types goes to the one program running on the line.
+
+The line follows the device through its journal events. It prints the
+vendor's boot text at each milestone (shutdown on `reboot`, firmware and OS
+on `booting`, services on the `apps` boot phase), placing lines at small
+simulated offsets after the event with the lab clock; whatever is still
+pending when the next milestone starts is printed at once, so nothing is lost
+and the order holds. When the device is up the line runs a getty (login
+prompt, then the same FTD CLI the SSH surface runs); when it is unusable, a
+rescue shell that refuses everything. A reboot or power loss ends the program
+but never the clients' connections. When the last client leaves, the line
+hangs up: a logged-in shell ends and the login prompt is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from simulator.clock import Timer
+from simulator.journal import Event, Journal
+from simulator.kinds.base import Refused
+from simulator.kinds.ftd import views
+from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
+from simulator.kinds.ftd.files import make_device_fs, receive_package
+from simulator.kinds.ftd.model import SERVICES_UP, FtdDevice
+from simulator.surfaces.console import transcript
+from simulator.terminal.session import Session, Shell
+
+log = logging.getLogger(__name__)
+
+
+class ConsoleClient(Protocol):
+    """One attached client (a telnet or SSH connection)."""
+
+    def write(self, text: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class _LineChannel:
+    """The session channel of the line's program: the merged input of every
+    client in, a broadcast to every client out. Closing it leaves the line up."""
+
+    def __init__(self, line: ConsoleLine) -> None:
+        self.line = line
+
+    async def read(self) -> str:
+        return await self.line._read()
+
+    def write(self, text: str) -> None:
+        self.line.broadcast(text)
+
+    def close(self) -> None:
+        pass
+
+
+class _Pending:
+    """A milestone line waiting for its moment on the clock."""
+
+    __slots__ = ("key", "text", "timer")
+
+    def __init__(self, key: tuple[float, int], text: str) -> None:
+        self.key = key          # (due time, order of scheduling)
+        self.text = text
+        self.timer: Timer | None = None
+
+    def __lt__(self, other: _Pending) -> bool:
+        return self.key < other.key
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
+class RescueShell(Shell):
+    """The shell of an unusable device: it lists a few commands and runs none."""
+
+    def __init__(self, session: Session, device: FtdDevice) -> None:
+        super().__init__(session)
+        self.device = device
+
+    @property
+    def prompt(self) -> str:
+        return transcript.rescue_text("prompt", self.device)
+
+    async def execute(self, line: str) -> None:
+        command = line.strip()
+        if not command:
+            return
+        if command in ("?", "help"):
+            self.session.write(transcript.rescue_text("help", self.device))
+            return
+        self.session.write(transcript.rescue_text("refuse", self.device, command=command.split()[0]) + "\n")
+
+
+class ConsoleLine:
+    def __init__(self, device: FtdDevice, fs_root: Path, journal: Journal | None = None) -> None:
+        self.device = device
+        self.fs_root = fs_root
+        self.journal = journal or device.ctx.journal
+        self.clients: list[ConsoleClient] = []
+        self.phase = "off"          # off | down (shutting down, booting) | up (getty) | failed (rescue)
+        self.stage = ""             # what the program waits for: login | password | shell | rescue
+        self.last_login: str | None = None
+        self.channel = _LineChannel(self)
+        self._input: asyncio.Queue[str | None] = asyncio.Queue()
+        self._waiting = False
+        self._task: asyncio.Task[None] | None = None
+        self._session: Session | None = None
+        self._prompt = ""
+        self._pending: list[_Pending] = []      # sorted by due time
+        self._seq = 0
+        self._reset_cause = transcript.reset_cause("power")
+        self._at_line_start = True
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # -- life cycle ----------------------------------------------------------------
+    def start(self, follow: bool = True) -> None:
+        """Take up the device's current state and (with `follow`) subscribe to
+        its events; a surface holding many lines dispatches them itself."""
+        if follow:
+            self._unsubscribe = self.journal.subscribe(self.on_event, device=self.device.name)
+        state = self.device.state
+        if self.device.services_up:
+            self._start(self._getty, "up")
+        elif state == "unusable":
+            self._start(self._rescue, "failed")
+        else:
+            self.phase = "off" if state == "off" else "down"
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._drop()
+        task = self._end_program()
+        for client in list(self.clients):
+            try:
+                client.close()
+            except Exception:
+                pass
+        self.clients.clear()
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    @property
+    def idle(self) -> bool:
+        """The line's program (if any) waits for input: its prompt is out."""
+        return self._task is None or self._task.done() or self._waiting
+
+    # -- clients ---------------------------------------------------------------------
+    def attach(self, client: ConsoleClient) -> None:
+        self.clients.append(client)
+        greeting = self._greeting()
+        if greeting:
+            client.write(greeting)
+
+    def detach(self, client: ConsoleClient) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+            if not self.clients and self._task is not None and not self._task.done():
+                self._input.put_nowait(None)     # hang up: the program sees end of input
+
+    def feed(self, text: str) -> None:
+        """What a client typed. Without a program on the line it goes nowhere."""
+        if text and self._task is not None and not self._task.done():
+            self._input.put_nowait(text)
+
+    def broadcast(self, text: str) -> None:
+        if not text:
+            return
+        self._at_line_start = text.endswith("\n")
+        for client in list(self.clients):
+            try:
+                client.write(text)
+            except Exception:
+                self.detach(client)
+
+    def _greeting(self) -> str:
+        """What a client that attaches sees: the prompt the program waits at
+        (a real line would need a key press first), or nothing while the
+        device is off or booting."""
+        if not self._waiting:
+            return ""
+        if self.phase == "failed":
+            failure = "".join(line.text + "\r\n" for line in transcript.milestone(self.device, "failure"))
+            banner = transcript.rescue_text("banner", self.device).replace("\n", "\r\n")
+            return "\r\n" + failure + banner + transcript.rescue_text("prompt", self.device)
+        session = self._session
+        if self.stage == "shell" and session is not None and session.stack:
+            return "\r\n" + session.shell.prompt
+        return "\r\n" + self._prompt
+
+    async def _read(self) -> str:
+        self._waiting = True
+        try:
+            item = await self._input.get()
+        finally:
+            self._waiting = False
+        return item or ""
+
+    # -- device events -------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        """One of the device's journal events."""
+        try:
+            self._follow(event)
+        except Exception:      # the console must never break the device model
+            log.exception("console of %s: event %s", self.device.name, event.get("kind"))
+
+    def _follow(self, event: Event) -> None:
+        kind = event["kind"]
+        if kind == "reboot":
+            self._reset_cause = transcript.reset_cause("reboot")
+            self._end_program()
+            self.phase = "down"
+            self._play("shutdown")
+        elif kind == "power":
+            if event.get("action") == "off":
+                self._end_program()
+                self._drop()
+                self.phase = "off"
+                self._play("power_off")
+            else:
+                self._reset_cause = transcript.reset_cause("power")
+        elif kind == "reimage":
+            self._reset_cause = transcript.reset_cause("reimage")
+            self._end_program()
+            self.phase = "down"
+            self._play("reimage", at_once=True)
+        elif kind == "boot" and event.get("phase") == "apps":
+            self._play("apps")
+        elif kind == "fault" and event.get("action") == "hang" and event.get("point") in ("boot", "reboot"):
+            self._drop()       # the device hangs: its output stops where it is
+        elif kind == "state":
+            self._state(event["state"])
+        else:
+            text = transcript.message(event)
+            if text:
+                self._write_line(text)
+
+    def _state(self, state: str) -> None:
+        if state == "booting":
+            self._end_program()
+            self.phase = "down"
+            self._play("booting", reset_cause=self._reset_cause)
+            job = self.device.job
+            if job is not None and job.phase == "reboot" and job.operation == "upgrade" and job.state == "IN_PROGRESS":
+                self._play("booting_upgrade", flush=False)
+        elif state == "unusable":
+            self._end_program()
+            self._play("failure", at_once=True)
+            self._start(self._rescue, "failed")
+        elif state == "off":
+            self._end_program()
+            self._drop()
+            self.phase = "off"
+        elif state in SERVICES_UP and self.phase != "up":
+            if self.phase == "down":
+                self._play("online", at_once=True)
+            else:
+                self._flush()
+            self._start(self._getty, "up")
+        elif state not in SERVICES_UP and self.phase == "up":
+            self._end_program()
+            self.phase = "down"
+
+    # -- printing ----------------------------------------------------------------------
+    def _write_line(self, text: str) -> None:
+        self.broadcast(("" if self._at_line_start else "\r\n") + text + "\r\n")
+
+    def _play(self, name: str, *, at_once: bool = False, flush: bool = True, **extra: object) -> None:
+        """Print a milestone: lines due now at once, later ones on the clock."""
+        if flush:
+            self._flush()
+        clock = self.device.ctx.clock
+        for line in transcript.milestone(self.device, name, **extra):
+            if at_once or line.at <= 0:
+                self._write_line(line.text)
+            else:
+                self._seq += 1
+                pending = _Pending((clock.now() + line.at, self._seq), line.text)
+                pending.timer = clock.call_later(line.at, self._due, pending)
+                bisect.insort(self._pending, pending)
+
+    def _due(self, item: _Pending) -> None:
+        # Timers fire in order; whatever was queued before this line goes out first.
+        if item not in self._pending:
+            return
+        while self._pending:
+            first = self._pending.pop(0)
+            self._write_line(first.text)
+            if first is item:
+                break
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for item in pending:
+            item.cancel()
+            self._write_line(item.text)
+
+    def _drop(self) -> None:
+        pending, self._pending = self._pending, []
+        for item in pending:
+            item.cancel()
+
+    # -- the line's program ---------------------------------------------------------------
+    def _start(self, program: Callable[[], object], phase: str) -> None:
+        self._end_program()
+        self.phase = phase
+        self._input = asyncio.Queue()      # type-ahead from before does not count
+        self._task = asyncio.get_running_loop().create_task(program())  # type: ignore[arg-type]
+
+    def _end_program(self) -> asyncio.Task[None] | None:
+        """Stop whatever runs on the line (its shell is gone with the OS)."""
+        task, self._task = self._task, None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        self.stage = ""
+        self._waiting = False
+        if task is not None and not task.done():
+            task.cancel()
+        return task
+
+    def _new_session(self) -> Session:
+        device = self.device
+        session = Session(self.channel, interactive=True, on_command=lambda mode, line: self.journal.emit(
+            device.name, "command", mode=mode, line=line, via="console"))
+        self._session = session
+        return session
+
+    def _running(self) -> bool:
+        """Whether the calling program still owns the line (a reboot ends it,
+        possibly from inside one of its own commands)."""
+        return self._task is not None and self._task is asyncio.current_task()
+
+    async def _getty(self) -> None:
+        device = self.device
+        while self._running():
+            session = self._new_session()
+            self.stage = "login"
+            self._prompt = transcript.login_text("prompt", device)
+            user = await session.ask(self._prompt)
+            if user is None or not user.strip():
+                continue
+            self.stage = "password"
+            self._prompt = transcript.login_text("password", device)
+            password = await session.ask(self._prompt, secret=True)
+            if password is None:
+                continue
+            ok = user.strip() == device.username and password == device.password
+            self.journal.emit(device.name, "console.login", user=user.strip(), ok=ok)
+            if not ok:
+                session.write(transcript.login_text("incorrect", device) + "\n")
+                continue
+            self.stage = "shell"
+            now = views.stamp(device.ctx.clock.now())
+            tty = transcript.login_text("tty", device)
+            last, self.last_login = self.last_login or f"{now} on {tty}", f"{now} on {tty}"
+            session.write(views.banner(device, last))
+            try:
+                await session.run(FtdCliShell(session, self._context()))
+            except Refused as refused:
+                session.write(refused.message + "\n")
+
+    async def _rescue(self) -> None:
+        while self._running():
+            session = self._new_session()
+            self.stage = "rescue"
+            session.write(transcript.rescue_text("banner", self.device))
+            await session.run(RescueShell(session, self.device))
+
+    def _context(self) -> FtdContext:
+        make_device_fs(self.fs_root)
+        return FtdContext(self.device, self.fs_root, lambda path: receive_package(self.device, path))

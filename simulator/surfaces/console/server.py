@@ -1,0 +1,231 @@
+"""The console surface: every device's serial console as a terminal server
+offers it, always listening whatever the device's state.
+
+- telnet on the console port (reverse telnet: the server echoes, character
+  mode), and
+- optionally SSH on a second port, user `console` with the device's password.
+
+Both attach to the device's one shared `ConsoleLine`: boot messages through
+reboots, the login prompt and the FTD CLI when the device is up, the failure
+text and a rescue prompt when it is unusable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from simulator.journal import Event, Journal
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.surfaces.console import telnet
+from simulator.surfaces.console.line import ConsoleLine
+
+CONSOLE_USER = "console"
+
+
+class _TelnetClient:
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+
+    def raw(self, data: bytes) -> None:
+        if not self.writer.is_closing():
+            self.writer.write(data)
+
+    def write(self, text: str) -> None:
+        if self.writer.is_closing():
+            raise ConnectionError("telnet client gone")
+        self.writer.write(telnet.encode(text))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _SSHClient:
+    def __init__(self, process: asyncssh.SSHServerProcess) -> None:
+        self.process = process
+
+    def write(self, text: str) -> None:
+        self.process.stdout.write(text)
+
+    def close(self) -> None:
+        if not self.process.is_closing():
+            self.process.exit(0)
+
+
+class ConsoleEndpoint:
+    """One device's console: its line, the telnet listener, the optional SSH one."""
+
+    def __init__(self, surface: ConsoleSurface, device: FtdDevice, port: int, fs_root: Path,
+                 ssh_port: int | None) -> None:
+        self.surface = surface
+        self.device = device
+        self.port = port
+        self.ssh_port = ssh_port
+        self.line = ConsoleLine(device, fs_root, surface.journal)
+        self.server: asyncio.Server | None = None
+        self.ssh_server: asyncssh.SSHAcceptor | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._ssh_connections: set[asyncssh.SSHServerConnection] = set()
+        self.following = False      # the line takes the device's events
+
+    @property
+    def listening(self) -> bool:
+        return self.server is not None
+
+    async def start(self) -> None:
+        host = self.surface.host
+        self.server = await asyncio.start_server(self._serve_telnet, host, self.port, reuse_address=True)
+        self.port = self.server.sockets[0].getsockname()[1]
+        if self.ssh_port is not None:
+            self.ssh_server = await asyncssh.create_server(
+                lambda: _ConsoleSSHServer(self), host, self.ssh_port,
+                options=self.surface.ssh_options(), reuse_address=True)
+            self.ssh_port = self.ssh_server.sockets[0].getsockname()[1]
+        self.line.start(follow=False)
+        self.following = True
+
+    async def stop(self) -> None:
+        self.following = False
+        server, self.server = self.server, None
+        ssh_server, self.ssh_server = self.ssh_server, None
+        if server is not None:
+            server.close()
+        if ssh_server is not None:
+            ssh_server.close()
+        await self.line.stop()
+        for conn in list(self._ssh_connections):
+            conn.close()
+        for task in list(self._handlers):
+            task.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+        if server is not None:
+            await server.wait_closed()
+        if ssh_server is not None:
+            await ssh_server.wait_closed()
+
+    async def _serve_telnet(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        client = _TelnetClient(writer)
+        codec = telnet.TelnetCodec(client.raw)
+        client.raw(telnet.GREETING)
+        self.line.attach(client)
+        try:
+            while data := await reader.read(4096):
+                text = codec.feed(data)
+                if text:
+                    self.line.feed(text)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.line.detach(client)
+            writer.close()
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def _serve_ssh(self, process: asyncssh.SSHServerProcess) -> None:
+        client = _SSHClient(process)
+        normalizer = telnet.CrNormalizer()
+        self.line.attach(client)
+        try:
+            while True:
+                try:
+                    data = await process.stdin.read(4096)
+                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                    data = "\x03"
+                except asyncssh.TerminalSizeChanged:
+                    continue
+                if not data:
+                    break
+                self.line.feed(normalizer.feed(data))
+        except (asyncssh.Error, OSError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.line.detach(client)
+            client.close()
+
+
+class _ConsoleSSHServer(asyncssh.SSHServer):
+    def __init__(self, endpoint: ConsoleEndpoint) -> None:
+        self.endpoint = endpoint
+        self.conn: asyncssh.SSHServerConnection | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self.endpoint._ssh_connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.endpoint._ssh_connections.discard(self.conn)
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        device = self.endpoint.device
+        ok = username == CONSOLE_USER and password == device.password
+        device.ctx.journal.emit(device.name, "console.ssh_login", user=username, ok=ok)
+        return ok
+
+
+class ConsoleSurface:
+    """Every device's console port; listening from start() to stop(), whatever the devices do."""
+
+    def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey | None = None) -> None:
+        self.journal = journal
+        self.host = host
+        self.host_key = host_key
+        self.endpoints: dict[str, ConsoleEndpoint] = {}
+        self._ssh_options: asyncssh.SSHServerConnectionOptions | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def add(self, device: FtdDevice, port: int, fs_root: Path, ssh_port: int | None = None) -> ConsoleEndpoint:
+        """A console for `device` on telnet `port` (0: ephemeral) and, if
+        `ssh_port` is given (0: ephemeral), on SSH too."""
+        endpoint = ConsoleEndpoint(self, device, port, fs_root, ssh_port)
+        self.endpoints[device.name] = endpoint
+        return endpoint
+
+    def ssh_options(self) -> asyncssh.SSHServerConnectionOptions:
+        """Shared by every SSH console listener."""
+        if self._ssh_options is None:
+            key = self.host_key or asyncssh.generate_private_key("ssh-ed25519")
+            self._ssh_options = asyncssh.SSHServerConnectionOptions(
+                server_host_keys=[key], process_factory=self._process, allow_scp=False,
+                line_editor=False, encoding="utf-8", keepalive_interval=0, login_timeout=60)
+        return self._ssh_options
+
+    async def start(self) -> None:
+        self._unsubscribe = self.journal.subscribe(self._on_event)
+        await asyncio.gather(*(e.start() for e in self.endpoints.values()))
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
+
+    def _on_event(self, event: Event) -> None:
+        endpoint = self.endpoints.get(event["device"] or "")
+        if endpoint is not None and endpoint.following:
+            endpoint.line.on_event(event)
+
+    async def settled(self, rounds: int = 200) -> None:
+        """Let each line's program catch up with its device (a login prompt
+        printed after a boot); bounded, as a program may be busy for long."""
+        for _ in range(rounds):
+            if all(e.line.idle for e in self.endpoints.values()):
+                return
+            await asyncio.sleep(0)
+
+    async def _process(self, process: asyncssh.SSHServerProcess) -> None:
+        owner = process.get_extra_info("connection").get_owner()
+        assert isinstance(owner, _ConsoleSSHServer)
+        await owner.endpoint._serve_ssh(process)

@@ -1,0 +1,261 @@
+"""The SSH surface: one asyncssh listener per device, bound while the device's
+services are up and closed (connections refused, sessions dropped) while it
+reboots or is off. Interactive shells and exec requests run the device's CLI;
+SFTP and SCP reach its file system (packages land in /var/sf/updates).
+
+One SSHServerConnectionOptions object is shared by every listener: nothing
+per device is kept while idle beyond the listening socket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import asyncssh
+
+from simulator.faults import Fault
+from simulator.journal import Event, Journal
+from simulator.kinds.base import Refused, transfer_fault
+from simulator.terminal.session import Session
+
+
+def load_host_key(path: Path) -> asyncssh.SSHKey:
+    if path.exists():
+        return asyncssh.read_private_key(path)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    path.write_bytes(key.export_private_key())
+    path.chmod(0o600)
+    return key
+
+
+class DeviceEndpoint:
+    """One device's SSH listener and the connections it accepted."""
+
+    def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path) -> None:
+        self.surface = surface
+        self.device = device
+        self.port = port
+        self.fs_root = fs_root
+        self.server: asyncssh.SSHAcceptor | None = None
+        self.connections: set[asyncssh.SSHServerConnection] = set()
+        self.sessions: set[Session] = set()
+        self.last_login: str | None = None
+        self._sync_lock = asyncio.Lock()
+
+    @property
+    def listening(self) -> bool:
+        return self.server is not None
+
+    async def start(self) -> None:
+        self.server = await asyncssh.create_server(
+            lambda: _DeviceSSHServer(self), self.surface.host, self.port,
+            options=self.surface.options, reuse_address=True)
+        if self.port == 0:
+            self.port = self.server.sockets[0].getsockname()[1]
+
+    @property
+    def kind(self) -> SshKind:
+        return self.surface.kinds[self.device.kind]
+
+    async def stop(self, reason: str | None = None) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+        text = self.kind.reboot_notice(self.device) if reason else None
+        if text:
+            for session in list(self.sessions):
+                session.write(text)
+        for conn in list(self.connections):
+            conn.abort() if reason == "power" else conn.close()
+        self.connections.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def sync(self) -> None:
+        """Listen while the device's services are up; refuse and drop otherwise."""
+        async with self._sync_lock:
+            up = self.device.services_up
+            if up and not self.listening:
+                await self.start()
+            elif not up and self.listening:
+                await self.stop(reason="power" if self.device.state == "off" else "reboot")
+
+
+
+class _DeviceSSHServer(asyncssh.SSHServer):
+    def __init__(self, endpoint: DeviceEndpoint) -> None:
+        self.endpoint = endpoint
+        self.conn: asyncssh.SSHServerConnection | None = None
+        self.fault: Fault | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        self.endpoint.connections.add(conn)
+        device = self.endpoint.device
+        self.fault = device.ctx.faults.take(device.name, "ssh.login")
+        if self.fault is not None:
+            device.ctx.journal.emit(device.name, "fault", point="ssh.login", action=self.fault.action,
+                                    id=self.fault.id)
+            if self.fault.action == "reset":
+                asyncio.get_running_loop().call_soon(conn.abort)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.endpoint.connections.discard(self.conn)
+
+    def begin_auth(self, username: str) -> bool:
+        keys = self.endpoint.surface.authorized_keys
+        if keys is not None and self.conn is not None and username == self.endpoint.device.username:
+            self.conn.set_authorized_keys(keys)
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    async def validate_password(self, username: str, password: str) -> bool:
+        device = self.endpoint.device
+        if self.fault is not None and self.fault.action == "delay":
+            await device.ctx.clock.sleep(self.fault.seconds or 0)
+        ok = username == device.username and password == device.password
+        device.ctx.journal.emit(device.name, "ssh.login", user=username, ok=ok, method="password")
+        if not ok and self.conn is not None:
+            peer = (self.conn.get_extra_info("peername") or ("127.0.0.1", 0))[0]
+            self.endpoint.kind.login_failed(device, username, peer)
+        return ok
+
+    def public_key_auth_supported(self) -> bool:
+        return self.endpoint.surface.authorized_keys is not None
+
+
+class SshKind(Protocol):
+    """What SSH means for one device kind: its CLI, and its file uploads."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        """Serve an interactive shell or an exec request."""
+
+    def reboot_notice(self, device: Any) -> str | None:
+        """The broadcast open sessions see before a reboot drops them."""
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        """Where an uploaded file means something to the device (None: nowhere)."""
+
+    def sftp_path(self, path: bytes) -> bytes:
+        """A path as an SFTP/SCP client names it, in the device file system's terms."""
+
+    def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
+        """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
+
+    def login_failed(self, device: Any, username: str, peer: str) -> None:
+        """A wrong password (devices that count them show it at the next login)."""
+
+
+class SSHSurface:
+    """Every device's SSH endpoint, kept in step with device state through the journal."""
+
+    def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
+                 kinds: dict[str, SshKind], authorized_keys: str | None = None) -> None:
+        self.journal = journal
+        self.kinds = kinds              # device kind -> its CLI and uploads
+        self.host = host
+        self.endpoints: dict[str, DeviceEndpoint] = {}
+        self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
+        self.options = asyncssh.SSHServerConnectionOptions(
+            server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
+            allow_scp=True, line_editor=False, encoding="utf-8", keepalive_interval=0,
+            login_timeout=60, server_version="OpenSSH_8.8")
+        self._unsubscribe: Callable[[], None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def add(self, device: Any, port: int, fs_root: Path) -> DeviceEndpoint:
+        endpoint = DeviceEndpoint(self, device, port, fs_root)
+        self.endpoints[device.name] = endpoint
+        return endpoint
+
+    async def start(self) -> None:
+        await asyncio.gather(*(e.sync() for e in self.endpoints.values()))
+        self._unsubscribe = self.journal.subscribe(self._on_event)
+
+    async def stop(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
+
+    async def settled(self) -> None:
+        """Wait until every listener matches its device's state."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _on_event(self, event: Event) -> None:
+        endpoint = self.endpoints.get(event["device"] or "")
+        if endpoint is not None and event["kind"] == "state" and endpoint.listening != endpoint.device.services_up:
+            task = asyncio.get_running_loop().create_task(endpoint.sync())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _endpoint_of(conn: asyncssh.SSHServerConnection) -> DeviceEndpoint:
+        owner = conn.get_owner()
+        assert isinstance(owner, _DeviceSSHServer)
+        return owner.endpoint
+
+    async def _process(self, process: asyncssh.SSHServerProcess) -> None:
+        endpoint = self._endpoint_of(process.get_extra_info("connection"))
+        await endpoint.kind.run(endpoint, process)
+
+    def _sftp(self, chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+        endpoint = self._endpoint_of(chan.get_connection())
+        return _DeviceSFTP(chan, endpoint)
+
+
+class _DeviceSFTP(asyncssh.SFTPServer):
+    """The device's file system, rooted in its state directory. A file written
+    into the kind's upload folder (an FTD's /var/sf/updates) is handed to the
+    device when closed."""
+
+    def __init__(self, chan: asyncssh.SSHServerChannel, endpoint: DeviceEndpoint) -> None:
+        self.endpoint = endpoint
+        self._faults: dict[int, Fault] = {}    # open file -> its transfer fault (corrupt)
+        self.uploads = endpoint.kind.upload_dir(endpoint.fs_root)
+        endpoint.fs_root.mkdir(parents=True, exist_ok=True)
+        if self.uploads is not None:
+            self.uploads.mkdir(parents=True, exist_ok=True)
+        super().__init__(chan, chroot=str(endpoint.fs_root).encode())
+
+    def map_path(self, path: bytes) -> bytes:
+        return super().map_path(self.endpoint.kind.sftp_path(path))
+
+    def _in_uploads(self, path: Path) -> bool:
+        return self.uploads is not None and path.parent == self.uploads
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        real = Path(self.map_path(path).decode())
+        fault = None
+        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND) and self._in_uploads(real):
+            try:
+                fault = transfer_fault(self.endpoint.device)
+            except Refused as refused:
+                raise asyncssh.SFTPFailure(refused.message) from None
+        file_obj = super().open(path, pflags, attrs)
+        if fault is not None:
+            self._faults[id(file_obj)] = fault
+        return file_obj
+
+    def close(self, file_obj: object) -> None:
+        super().close(file_obj)
+        fault = self._faults.pop(id(file_obj), None)
+        name = getattr(file_obj, "name", None)
+        mode = getattr(file_obj, "mode", "")
+        if not isinstance(name, (str, bytes)) or not any(c in mode for c in "wa+"):
+            return
+        path = Path(name.decode() if isinstance(name, bytes) else name)
+        if self._in_uploads(path):
+            device = self.endpoint.device
+            try:
+                self.endpoint.kind.file_arrived(device, path, fault)
+            except Refused as refused:
+                device.ctx.journal.emit(device.name, "package", action="rejected", filename=path.name,
+                                        reason=refused.message)
