@@ -16,9 +16,7 @@ from rich.table import Table
 
 from simulator import profile as profiles
 from simulator.control.client import ControlClient, ControlError, find_lab
-from simulator.kinds.ftd.packages import make_package
-from simulator.kinds.ftd.versions import PackageName
-from simulator.kinds.fxos.bundles import is_bundle_name, make_fxos_bundle
+from simulator.kinds.registry import KINDS
 
 # Wide enough for the device table when output goes to a file or pipe.
 console = Console(highlight=False, width=max(shutil.get_terminal_size((160, 24)).columns, 120))
@@ -44,9 +42,16 @@ def main(argv: list[str] | None = None) -> int:
 
     package = sub.add_parser("package", help="upgrade package files")
     package_sub = package.add_subparsers(dest="package_command", required=True)
-    make = package_sub.add_parser("make", help="write a small stand-in for a vendor upgrade package or FXOS bundle")
-    make.add_argument("filename", help="the vendor's file name, e.g. Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar "
-                                       "or fxos-k9.2.14.1.131.SPA")
+    make = package_sub.add_parser("make", help="write a small stand-in for a vendor package, bundle or image",
+                                  description="Write a file a device kind accepts: by its vendor file name, or "
+                                              "--for KIND --version V (and --model M) for that kind's name.")
+    make.add_argument("filename", nargs="?", help="the vendor's file name, e.g. "
+                                                  "Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar, "
+                                                  "fxos-k9.2.14.1.131.SPA or asa9-20-2-smp-k8.bin")
+    make.add_argument("--for", dest="kind", metavar="KIND",
+                      help=f"the device kind the file is for ({', '.join(k for k, v in KINDS.items() if v.packages)})")
+    make.add_argument("--version", metavar="V", help="with --for: the version the file carries")
+    make.add_argument("--model", metavar="M", help="with --for: the model it is for (platform-specific names)")
     make.add_argument("--size-mb", type=int, metavar="N", help="declared installed size (default: typical for its kind)")
     flavour = make.add_mutually_exclusive_group()
     flavour.add_argument("--unsigned", action="store_true", help="no valid signature (fails the readiness check)")
@@ -255,19 +260,33 @@ def _print_faults(faults: list[dict]) -> None:
 def _package_make(args: argparse.Namespace) -> int:
     if args.size_mb is not None and args.size_mb <= 0:
         raise ValueError("--size-mb must be positive")
-    if is_bundle_name(args.filename):          # an FXOS platform bundle
-        path = make_fxos_bundle(args.filename, args.output, size_kb=args.size_mb * 1024 if args.size_mb else None,
-                                unsigned=args.unsigned, corrupt=args.corrupt)
-        console.print(f"{path} ({path.stat().st_size} bytes on disk)")
-        return 0
-    PackageName.parse(args.filename)
-    path = make_package(args.filename, args.output, size_mb=args.size_mb, unsigned=args.unsigned, corrupt=args.corrupt)
+    makers = {name: kind.packages for name, kind in KINDS.items() if kind.packages is not None}
+    if args.kind is not None:
+        if args.kind not in makers:
+            raise ValueError(f"--for: no package maker for kind {args.kind!r} (kinds: {', '.join(makers)})")
+        if args.version is None or args.filename is not None:
+            raise ValueError("--for KIND needs --version V (and no file name)")
+        maker = makers[args.kind]
+        filename = maker.filename(args.version, args.model)
+    else:
+        if args.filename is None:
+            raise ValueError("give the vendor's file name, or --for KIND --version V")
+        filename = args.filename
+        found = next((m for m in makers.values() if m.accepts(filename)), None)
+        if found is None:
+            examples = ", ".join(f"{m.example} ({kind})" for kind, m in makers.items())
+            raise ValueError(f"{filename!r} is not the name of a package, bundle or image any device kind takes "
+                             f"(e.g. {examples})")
+        maker = found
+    path = maker.make(filename, args.output, size_mb=args.size_mb, unsigned=args.unsigned, corrupt=args.corrupt)
     console.print(f"{path} ({path.stat().st_size} bytes on disk)")
     return 0
 
 
 def _up(args: argparse.Namespace) -> int:
-    from simulator.lab import Lab  # imported here: `package make` needs none of the runtime
+    from simulator.lab import (
+        Lab,  # imported here: `package make` needs none of the runtime
+    )
 
     prof = profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab

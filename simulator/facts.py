@@ -1,75 +1,32 @@
-"""Loading vendor facts (simulator/data/*.yaml) into typed, validated objects."""
+"""Loading vendor facts (each kind's YAML files) into typed, validated objects.
+
+Every kind keeps its facts beside its code (`kinds/<kind>/facts.yaml`, its
+CLI trees, console texts...) and reads them with `read_yaml`; a schema for a
+facts file subclasses `Facts`: strict (an unknown key is an error) and frozen."""
 
 from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+F = TypeVar("F", bound="Facts")
 
-class _Strict(BaseModel):
+
+class Facts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class FtdModel(_Strict):
-    description: str
-    type_id: int
-    platform: str
-    os: str
-    asa_hardware: str
-    disk_mb: int
-    disk_used_mb: int | None = None
-    speed: float
-    logical_device: bool = False
-    last_train: str | None = None
-
-
-class Train(_Strict):
-    fxos: str
-    asa: str
-    lsp: str
-    vdb: str
-    fdm_api: str
-
-
-class Stage(_Strict):
-    name: str
-    script: str
-    message: str
-    seconds: float
-    percent: int
-
-
-class FtdData(_Strict):
-    models: dict[str, FtdModel]
-    base_disk_used_mb: int
-    disk_needed_factor: float
-    trains: dict[str, Train]
-    upgrade_paths: dict[str, list[str]]
-    blocked_targets: list[str]
-    package_size_mb: dict[str, int]
-    revert_snapshot_mb: int
-    deployments_kept: int
-    readiness_scripts: int
-    timings: dict[str, float]
-    upgrade_stages: dict[str, list[Stage]]
-    early_stages: list[str]
-    rollback_stages: list[Stage]
-    revert_stages: list[Stage]
-    texts: dict[str, dict[str, str]]
-
-    def train_of(self, numbers: str) -> str:
-        """Key of the trains/upgrade_paths tables for a version (`6.2.3` is its own row)."""
-        return "6.2.3" if numbers.startswith("6.2.3") else ".".join(numbers.split(".")[:2])
-
-
-def read_yaml(name: str) -> Any:
-    return yaml.safe_load(resources.files("simulator").joinpath(name).read_text(encoding="utf-8"))
+@cache
+def read_yaml(path: str) -> Any:
+    """A YAML file of the package, by its path under simulator/ (kinds/ftd/facts.yaml)."""
+    return yaml.safe_load(resources.files("simulator").joinpath(path).read_text(encoding="utf-8"))
 
 
 @cache
-def ftd() -> FtdData:
-    return FtdData.model_validate(read_yaml("kinds/ftd/facts.yaml"))
+def load(schema: type[F], path: str) -> F:
+    """A facts file validated by its schema (once per process)."""
+    return schema.model_validate(read_yaml(path))

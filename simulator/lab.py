@@ -21,21 +21,13 @@ from simulator.clock import Clock
 from simulator.control.server import ControlServer
 from simulator.faults import TIMED, Fault, FaultPlan
 from simulator.journal import Journal
-from simulator.kinds.asa.failover import AsaFailoverPair
-from simulator.kinds.asa.model import AsaDevice
-from simulator.kinds.base import DeviceContext, Refused
-from simulator.kinds.ftd import api as fdm
-from simulator.kinds.ftd.ha import HaPair
-from simulator.kinds.ftd.model import FtdDevice
-from simulator.kinds.fxos.api import FXOS
-from simulator.kinds.fxos.model import FxosChassis
-from simulator.kinds.fxos.spec import build_chassis
-from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
+from simulator.kinds.base import DeviceBase, DeviceContext
+from simulator.kinds.kind import Build, Kind, Pair, Worker
+from simulator.kinds.registry import KINDS
 from simulator.store import Store
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
 from simulator.surfaces.https import HTTPSSurface
 from simulator.surfaces.probe import ProbeSurface
-from simulator.surfaces.ssh.kinds import ssh_kinds
 from simulator.surfaces.ssh.server import SSHSurface, load_host_key
 from simulator.tls import LabCertificates
 from simulator.traffic import TrafficMonitor
@@ -67,26 +59,12 @@ class Lab:
         self.epoch: float = saved.get("epoch", self.clock.now())
         self.faults = FaultPlan(lambda: self.clock.now() - self.epoch, random.Random(f"faults:{stream}"))
         self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(stream))
-        self.devices: dict[str, FtdDevice | FxosChassis] = {}
-        specs = self.profile.expanded()
-        for spec in specs:                          # FTDs first: a chassis holds its hosted FTDs
-            if spec.kind == "ftd":
-                self.devices[spec.name] = self._build(spec)
-            elif spec.kind == "asa":
-                self.devices[spec.name] = self._build_asa(spec)
-        for spec in specs:
-            if spec.kind == "fxos":
-                self.devices[spec.name] = self._build_chassis(spec)
-        self.devices = {spec.name: self.devices[spec.name] for spec in specs}   # profile order
-        self.pairs: dict[str, HaPair | AsaFailoverPair] = {}
+        self.devices: dict[str, DeviceBase] = self._build_devices()
+        self.pairs: dict[str, Pair] = {}
         for pair_spec in self.profile.ha_pairs:
-            primary, secondary = self.devices[pair_spec.primary], self.devices[pair_spec.secondary]
-            if isinstance(primary, AsaDevice):
-                pair = AsaFailoverPair(pair_spec.name, primary, secondary, mode=pair_spec.mode,
-                                       groups={g: spec.model_dump() for g, spec in pair_spec.groups.items()},
-                                       vpn_tunnels=pair_spec.vpn_tunnels)
-            else:
-                pair = HaPair(pair_spec.name, primary, secondary)
+            pairs = self.profile.pair_kind(pair_spec).pairs
+            assert pairs is not None
+            pair = pairs.build(pair_spec, self.devices[pair_spec.primary], self.devices[pair_spec.secondary])
             if pair_spec.name in saved.get("pairs", {}):
                 pair.restore(saved["pairs"][pair_spec.name])
             self.pairs[pair_spec.name] = pair
@@ -96,8 +74,7 @@ class Lab:
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
         self.ssh: SSHSurface | None = None
         self.https: HTTPSSurface | None = None
-        self.fxos_https: HTTPSSurface | None = None
-        self.downloaders: list[FxosDownloader] = []
+        self.workers: list[Worker] = []
         self.console: ConsoleSurface | None = None
         self.probes: ProbeSurface | None = None
         self.control = ControlServer(self, host, control_port if control_port is not None
@@ -107,64 +84,34 @@ class Lab:
         self._jumper: asyncio.Task[None] | None = None
         self.running = False
 
+    def kind_of(self, name: str) -> Kind:
+        return KINDS[self.devices[name].kind]
+
+    def _build_devices(self) -> dict[str, DeviceBase]:
+        """Every device of the profile (a kind that hosts others after them), in profile order."""
+        specs = self.profile.expanded()
+        built: dict[str, DeviceBase] = {}
+        build = Build(self.context, self.profile.username, self.profile.password, built, self.store.device_fs)
+        for spec in sorted(specs, key=lambda spec: KINDS[spec.kind].hosts):
+            device = KINDS[spec.kind].build(build, spec)
+            saved = self.store.load_device(spec.name)
+            if saved is not None:
+                device.restore(saved)
+            built[spec.name] = device
+        return {spec.name: built[spec.name] for spec in specs}
+
     def _traffic_monitors(self) -> dict[str, TrafficMonitor]:
-        """One per pair (traffic through its active unit) and per standalone device."""
+        """One per pair (traffic through its active unit) and per standalone device that carries traffic."""
         monitors = {}
         for name, pair in self.pairs.items():
-            carries = pair.carries if isinstance(pair, AsaFailoverPair) else (
-                lambda unit, pair=pair: pair.unit_state.get(unit) == "Active")
             monitors[name] = TrafficMonitor(
-                name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up, carries)
+                name, self.clock, self.journal, [u.name for u in pair.units.values()], pair.traffic_up, pair.carries)
         paired = {u.name for pair in self.pairs.values() for u in pair.units.values()}
-        for name, device in self.ftds.items():
-            if name not in paired:
+        for name, device in self.devices.items():
+            if name not in paired and self.kind_of(name).traffic:
                 monitors[name] = TrafficMonitor(name, self.clock, self.journal, [name],
                                                 lambda device=device: device.apps_up, lambda unit: True)
         return monitors
-
-    @property
-    def ftds(self) -> dict[str, FtdDevice]:
-        return {n: d for n, d in self.devices.items() if isinstance(d, FtdDevice)}
-
-    @property
-    def chassis(self) -> dict[str, FxosChassis]:
-        return {n: d for n, d in self.devices.items() if isinstance(d, FxosChassis)}
-
-    def chassis_of(self, name: str) -> tuple[FxosChassis, int] | None:
-        """The chassis and slot hosting an FTD logical device, if any."""
-        for chassis in self.chassis.values():
-            for slot, app in chassis.apps():
-                if app.device.name == name:
-                    return chassis, slot
-        return None
-
-    def _build_asa(self, spec: profiles.DeviceSpec) -> AsaDevice:
-        # The device's file system folder is its disk0: (what SCP/SFTP and `dir disk0:` see).
-        device = AsaDevice(self.context, spec.name, spec.model, spec.version, disk_dir=self.store.device_fs(spec.name),
-                           hostname=spec.hostname or spec.name, username=spec.username or self.profile.username,
-                           password=spec.password or self.profile.password, enable_password=spec.enable_password)
-        saved = self.store.load_device(spec.name)
-        if saved is not None:
-            device.restore(saved)
-        return device
-
-    def _build_chassis(self, spec: profiles.DeviceSpec) -> FxosChassis:
-        chassis = build_chassis(self.context, spec.model_dump(), self.ftds, username=self.profile.username,
-                                password=self.profile.password)
-        saved = self.store.load_device(spec.name)
-        if saved is not None:
-            chassis.restore(saved)
-        return chassis
-
-    def _build(self, spec: profiles.DeviceSpec) -> FtdDevice:
-        device = FtdDevice(
-            self.context, spec.name, spec.model, spec.version, hostname=spec.hostname or spec.name,
-            fxos_version=spec.fxos_version, username=spec.username or self.profile.username,
-            password=spec.password or self.profile.password, disk_used_mb=spec.disk_used_mb)
-        saved = self.store.load_device(spec.name)
-        if saved is not None:
-            device.restore(saved)
-        return device
 
     @property
     def name(self) -> str:
@@ -177,29 +124,17 @@ class Lab:
             self._schedule(fault)
         self.faults.on_add = self._fault_added
         key = load_host_key(self.state_dir / "ssh_host_key")
-        self.ssh = SSHSurface(self.journal, self.host, key, ssh_kinds(), authorized_keys=self._authorized_keys())
+        self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys())
+        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context())
+        self.console = ConsoleSurface(self.journal, self.host, key)
         for spec in self.profile.expanded():
-            self.ssh.add(self.devices[spec.name], spec.ssh_port, self.store.device_fs(spec.name))
-        tls = self.certificates.server_context()
-        self.https = HTTPSSurface(self.journal, self.host, tls, fdm.FDM)
-        self.fxos_https = HTTPSSurface(self.journal, self.host, tls, FXOS)
-        for spec in self.profile.expanded():
-            if spec.kind != "asa":                       # ASDM is not simulated
-                surface = self.fxos_https if spec.kind == "fxos" else self.https
-                surface.add(self.devices[spec.name], spec.https_port, self.store.device_fs(spec.name))
-        self.downloaders = [FxosDownloader(chassis, images_dir(self.store.device_fs(name))).attach()
-                            for name, chassis in self.chassis.items()]
+            self._serve(spec, self.devices[spec.name], KINDS[spec.kind])
         self.probes = ProbeSurface(self.journal, self.host)
         probe_ports = {p.name: p.probe_port for p in self.profile.ha_pairs}
         for name, monitor in self.traffic.items():
             self.probes.add(monitor, probe_ports.get(name, 0))
-        self.console = ConsoleSurface(self.journal, self.host, key)
-        for spec in self.profile.expanded():
-            if spec.kind == "ftd":
-                self.console.add(self.devices[spec.name], spec.console_port, self.store.device_fs(spec.name),
-                                 ssh_port=spec.console_ssh_port)
-        await asyncio.gather(self.ssh.start(), self.https.start(), self.fxos_https.start(), self.console.start(),
-                             self.probes.start(), self.control.start())
+        await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.probes.start(),
+                             self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -211,6 +146,18 @@ class Lab:
             self.write_endpoints(self.endpoints_file)
         self.running = True
         return self
+
+    def _serve(self, spec: Any, device: DeviceBase, kind: Kind) -> None:
+        """Put a device on the surfaces its kind has, on its profile's ports."""
+        assert self.ssh is not None and self.https is not None and self.console is not None
+        fs_root = self.store.device_fs(spec.name)
+        if kind.ssh is not None:
+            self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh)
+        if kind.https is not None:
+            self.https.add(device, spec.https_port, fs_root, kind.https)
+        if kind.console is not None:
+            self.console.add(device, spec.console_port, fs_root, kind.console, ssh_port=spec.console_ssh_port)
+        self.workers += [worker(device, fs_root) for worker in kind.workers]
 
     def _authorized_keys(self) -> str | None:
         ref = self.profile.ssh_authorized_keys
@@ -229,10 +176,8 @@ class Lab:
             await self.ssh.stop()
         if self.https:
             await self.https.stop()
-        if self.fxos_https:
-            await self.fxos_https.stop()
-        for downloader in self.downloaders:
-            downloader.detach()
+        for worker in self.workers:
+            worker.detach()
         if self.console:
             await self.console.stop()
         if self.probes:
@@ -309,11 +254,8 @@ class Lab:
             raise ValueError(f"power action must be on, off or cycle, not {action!r}")
         if action in ("off", "cycle"):
             device.power_off(cause="operator")
-        hosted = self.chassis_of(name)
-        if action in ("on", "cycle") and hosted is not None and hosted[0].state != "online":
-            raise Refused("chassis_down", f"{name} is a logical device of {hosted[0].name}, which is "
-                                          f"{hosted[0].state}: it starts when its chassis is up")
         if action in ("on", "cycle"):
+            device.require_host_up()
             device.power_on()
 
     def set_link(self, pair: str, up: bool) -> None:
@@ -324,12 +266,9 @@ class Lab:
             raise KeyError(f"no HA pair {pair!r} in lab {self.name}") from None
 
     def reimage(self, name: str, version: str | None = None) -> None:
-        device = self.device(name)
-        if not isinstance(device, FtdDevice):
-            raise Refused("not_supported", f"{name} is an FXOS chassis: reimaging a chassis is not simulated")
-        device.reimage(version)
+        self.device(name).reimage(version)
 
-    def device(self, name: str) -> FtdDevice:
+    def device(self, name: str) -> DeviceBase:
         try:
             return self.devices[name]
         except KeyError:
@@ -342,10 +281,8 @@ class Lab:
             await self.ssh.settled()
         if self.https:
             await self.https.settled()
-        if self.fxos_https:
-            await self.fxos_https.settled()
-        for downloader in self.downloaders:
-            await downloader.settled()
+        for worker in self.workers:
+            await worker.settled()
         if self.console:
             await self.console.settled()
         if self.probes:
@@ -364,47 +301,46 @@ class Lab:
 
     # -- endpoints ---------------------------------------------------------------
     def endpoints(self) -> dict[str, Any]:
-        devices = []
-        for name, device in self.devices.items():
-            entry: dict[str, Any] = {"name": name, "kind": device.kind, "model": device.model,
-                                     "version": device.version, "state": device.state}
-            if self.ssh and name in self.ssh.endpoints:
-                entry["ssh"] = {"host": self.host, "port": self.ssh.endpoints[name].port,
-                                "username": device.username, "password": device.password}
-                if isinstance(device, AsaDevice):
-                    entry["ssh"]["enable_password"] = device.enable_password
-            for surface in (self.https, self.fxos_https):
-                if surface and name in surface.sites:
-                    entry["https"] = {"url": surface.sites[name].url, "username": device.username,
-                                      "password": device.password, "ca": str(self.ca_path)}
-            if isinstance(device, FxosChassis):
-                entry["modules"] = [{"slot": slot, "state": chassis_module.state,
-                                     "apps": [{"device": a.device.name, "identifier": a.identifier}
-                                              for a in chassis_module.apps]}
-                                    for slot, chassis_module in device.modules.items()]
-            elif (hosted := self.chassis_of(name)) is not None:
-                entry["chassis"] = {"name": hosted[0].name, "slot": hosted[1]}
-            if getattr(device, "ha", None) is not None and not device.ha.broken:
-                entry["ha"] = {"pair": device.ha.name, "role": device.ha.role_of(device).lower(),
-                               "state": device.ha.unit_state[name]}
-                if isinstance(device.ha, AsaFailoverPair) and device.ha.mode == "active-active":
-                    entry["ha"]["groups"] = {g: states[name] for g, states in device.ha.state_of.items()}
-            if self.probes and name in self.probes.ports:
-                entry["probe"] = {"host": self.host, "port": self.probes.ports[name]}
-            if self.console and name in self.console.endpoints:
-                line = self.console.endpoints[name]
-                entry["console"] = {"telnet": {"host": self.host, "port": line.port}}
-                if line.ssh_port is not None:
-                    entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
-                                               "username": CONSOLE_USER, "password": device.password}
-            devices.append(entry)
-        pairs = [{"name": name, "primary": pair.units["primary"].name, "secondary": pair.units["secondary"].name,
-                  "state": pair.state, "active": pair.active,
-                  **({"probe": {"host": self.host, "port": self.probes.ports[name]}}
-                     if self.probes and name in self.probes.ports else {})}
+        devices = [self.device_endpoints(name) for name in self.devices]
+        pairs = [{**pair.entry(), **({"probe": self._probe(name)} if self._probe(name) else {})}
                  for name, pair in self.pairs.items()]
         return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
                 "devices": devices, **({"pairs": pairs} if pairs else {})}
+
+    def device_endpoints(self, name: str) -> dict[str, Any]:
+        """One device's entry of the endpoints file: its surfaces, HA role, and its kind's own keys."""
+        device = self.devices[name]
+        entry: dict[str, Any] = {"name": name, "kind": device.kind, "model": device.model,
+                                 "version": device.version, "state": device.state}
+        if self.ssh and name in self.ssh.endpoints:
+            entry["ssh"] = {"host": self.host, "port": self.ssh.endpoints[name].port,
+                            "username": device.username, "password": device.password}
+        if self.https and name in self.https.sites:
+            entry["https"] = {"url": self.https.sites[name].url, "username": device.username,
+                              "password": device.password, "ca": str(self.ca_path)}
+        ha = device.ha.unit_entry(device) if device.ha is not None else None
+        if ha is not None:
+            entry["ha"] = ha
+        if self._probe(name):
+            entry["probe"] = self._probe(name)
+        if self.console and name in self.console.endpoints:
+            line = self.console.endpoints[name]
+            entry["console"] = {"telnet": {"host": self.host, "port": line.port}}
+            if line.ssh_port is not None:
+                entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
+                                           "username": CONSOLE_USER, "password": device.password}
+        kind = self.kind_of(name)
+        for key, value in (kind.endpoint(device) if kind.endpoint else {}).items():
+            if isinstance(value, dict) and isinstance(entry.get(key), dict):
+                entry[key].update(value)       # e.g. an ASA's enable password beside its SSH login
+            else:
+                entry[key] = value
+        return entry
+
+    def _probe(self, name: str) -> dict[str, Any] | None:
+        if self.probes and name in self.probes.ports:
+            return {"host": self.host, "port": self.probes.ports[name]}
+        return None
 
     def write_endpoints(self, path: Path) -> None:
         _write_json(path, self.endpoints())

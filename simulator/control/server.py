@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
-from simulator.kinds.ftd.versions import Version
 from simulator.sockets import bind
 
 if TYPE_CHECKING:
@@ -82,16 +81,11 @@ def text(body: dict[str, Any], name: str) -> str | None:
 
 # -- lab and devices ------------------------------------------------------------------
 def device_entry(lab: Lab, name: str) -> dict[str, Any]:
-    entry = next(d for d in lab.endpoints()["devices"] if d["name"] == name)
+    entry = lab.device_endpoints(name)
     device = lab.devices[name]
-    job = getattr(device, "job", None)          # an FTD's upgrade job (a chassis reports by its own API)
-    package = getattr(device, "package", None)
     ha = entry.get("ha")
-    entry.update(role=f"{ha['role']} - {ha['state']}" if ha else None, serial=device.serial,
-                 package=package.filename if package else None,
-                 job=None if job is None else {"operation": job.operation, "state": job.state, "phase": job.phase,
-                                               "percent": job.percent, "target": job.target_version,
-                                               "message": job.message})
+    entry.update({"role": f"{ha['role']} - {ha['state']}" if ha else None, "serial": device.serial,
+                  "package": None, "job": None, **device.summary()})
     return entry
 
 
@@ -136,16 +130,12 @@ async def power_device(request: web.Request) -> web.Response:
 async def reimage_device(request: web.Request) -> web.Response:
     lab, name = lab_of(request), _name(request)
     version = (await body_of(request)).get("version")
-    if version is not None:
-        if not isinstance(version, str):
-            raise ApiError(400, "`version` must be a string such as 7.4.1-172")
-        try:
-            Version.parse(version)
-        except ValueError as exc:
-            raise ApiError(400, f"`version`: {exc}") from None
-        if vendor.ftd().train_of(Version.parse(version).numbers) not in vendor.ftd().trains:
-            raise ApiError(400, f"`version` {version} is not a release this simulator knows")
-    lab.reimage(name, version)
+    if version is not None and not isinstance(version, str):
+        raise ApiError(400, "`version` must be a string such as 7.4.1-172")
+    try:
+        lab.reimage(name, version)
+    except ValueError as exc:
+        raise ApiError(400, f"`version`: {exc}") from None
     return web.json_response(device_entry(lab, name))
 
 
@@ -252,11 +242,7 @@ async def delete_fault(request: web.Request) -> web.Response:
 
 # -- HA pairs and traffic ------------------------------------------------------------------
 def pair_entry(lab: Lab, name: str) -> dict[str, Any]:
-    pair = lab.pairs[name]
-    return {"name": name, "state": pair.state, "active": pair.active, "primary": pair.primary.name,
-            "secondary": pair.secondary.name, "units": dict(pair.unit_state), "link_up": pair.link_up,
-            "suspended": pair.suspended or bool(pair.post_upgrade), "config_status": pair.config_status,
-            "failovers": pair.failovers, "traffic": lab.traffic[name].report()}
+    return {**lab.pairs[name].status(), "traffic": lab.traffic[name].report()}
 
 
 async def list_pairs(request: web.Request) -> web.Response:
@@ -332,7 +318,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
 
 @cache
 def _openapi() -> dict[str, Any]:
-    return vendor.read_yaml("control/openapi.yaml")
+    return read_yaml("control/openapi.yaml")
 
 
 async def get_openapi(request: web.Request) -> web.Response:

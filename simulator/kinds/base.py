@@ -30,11 +30,53 @@ class DeviceBase:
     trouble can put off (`clock_offset`). Subclasses set `ctx`, `name`,
     `clock_offset` and `_timer` in their constructor."""
 
+    kind: str
     ctx: DeviceContext
     name: str
+    model: str
+    version: str
+    serial: str
+    username: str
+    password: str
     clock_offset: float
     _timer: Timer | None
     state: str
+    ha: Any = None                 # the failover pair this unit belongs to, if any
+    host: DeviceBase | None = None     # the device this one runs on (a chassis), if any
+    host_slot: int | None = None
+
+    @property
+    def services_up(self) -> bool:
+        """Its management services (SSH) answer."""
+        raise NotImplementedError
+
+    @property
+    def apps_up(self) -> bool:
+        """It runs its applications and passes traffic."""
+        return self.services_up
+
+    def power_on(self) -> None:
+        raise NotImplementedError
+
+    def power_off(self, cause: str = "operator") -> None:
+        raise NotImplementedError
+
+    def require_host_up(self) -> None:
+        """Refuse an operator's power-on while the device's host is down."""
+
+    def reimage(self, version: str | None = None) -> None:
+        """Reinstall the software from scratch (ValueError: a version it cannot run)."""
+        raise Refused("not_supported", f"{self.name}: reimaging a {self.kind} device is not simulated")
+
+    def summary(self) -> dict[str, Any]:
+        """What the control API adds about the device's work in progress."""
+        return {}
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def restore(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     def new_id(self) -> str:
         """A fresh object id, reproducible under the lab's seed."""

@@ -1,18 +1,21 @@
-"""The HTTPS surface: one aiohttp application per API (FDM for FTDs, the
-FXOS API for chassis), one listening socket per device. The device a request
-is for is found from the local port it arrived on.
+"""The HTTPS surface: every device's web server, one listening socket per
+device, serving the APIs its kind declares (`Https`: FDM on an FTD, the FXOS
+API on a chassis; an FMC, SPS or Redfish next). The device a request is for
+is found from the local port it arrived on.
 
-Each device's web server follows the device through an `Api` description:
-`web_mode(device)` says whether it serves, answers 503 (shutting down, apps
-starting) or refuses connections (booting, off), and `new_state(device)` makes
-the API's per-device state (its login sessions...), reset whenever the device
-stops serving: tokens do not survive a reboot."""
+What every API shares is done here, once: the device's web server follows
+the device (`Https.web_mode`: serve, answer 503 while applications start or
+shut down, refuse connections while it boots or is off), the `https.request`
+fault point, the translation of errors into the API's own error envelope,
+and the journal. An API brings its routes, its per-device state (login
+sessions, reset whenever the web server stops: tokens do not survive a
+reboot), its request check (tokens, versions) and its error envelope."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -20,35 +23,86 @@ from typing import Any, Literal, Protocol
 from aiohttp import web
 
 from simulator.journal import Event, Journal
+from simulator.kinds.base import Refused
 from simulator.sockets import bind
 
 Mode = Literal["serve", "unavailable", "closed"]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class ApiState(Protocol):
     def reset(self) -> None: ...
 
 
+class ApiError(Exception):
+    """An error an API answers in its own envelope (each API subclasses it)."""
+
+    status: int
+
+    def response(self) -> web.Response:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    auth: bool = True                 # needs the API's login (token)
+    operation: str | None = None      # the API description's operationId
+
+
 @dataclass(frozen=True)
 class Api:
-    """What an HTTPS surface serves and how its devices' web servers behave."""
+    """One REST API a device serves."""
 
-    app_factory: Callable[[HTTPSSurface], web.Application]
+    name: str
+    routes: Sequence[Route]
+    new_state: Callable[[Any], ApiState]                       # per device
+    error: Callable[[int, str | None], ApiError]               # an error of this API (text None: its usual one)
+    refused: Callable[[Refused], ApiError]                     # a model's refusal in this API's terms
+    check: Callable[[web.Request, Route], Awaitable[None]]     # raises ApiError unless the request may go on
+    max_body: int = 1 << 20
+
+
+@dataclass(frozen=True, eq=False)
+class Https:
+    """A kind's web server: its APIs (on the device's one HTTPS port) and how it follows the device."""
+
+    apis: tuple[Api, ...]
     web_mode: Callable[[Any], Mode]
-    new_state: Callable[[Any], ApiState]
+    unavailable: str                   # the 503 page while the applications behind it are not up
+
+
+SITE = web.RequestKey("site", object)
+STATE = web.RequestKey("api_state", object)
+
+
+def site_of(request: web.Request) -> DeviceSite:
+    return request[SITE]  # type: ignore[return-value]
+
+
+def device_of(request: web.Request) -> Any:
+    return site_of(request).device
+
+
+def state_of(request: web.Request) -> Any:
+    """The per-device state of the API the request is for."""
+    return request[STATE]
 
 
 class DeviceSite:
-    """One device's HTTPS listener and its API state."""
+    """One device's HTTPS listener and the state of each of its APIs."""
 
-    def __init__(self, surface: HTTPSSurface, device: Any, port: int, fs_root: Path) -> None:
+    def __init__(self, surface: HTTPSSurface, device: Any, port: int, fs_root: Path, https: Https) -> None:
         self.surface = surface
         self.device = device
         self.port = port
         self.fs_root = fs_root
+        self.https = https
         self.mode: Mode = "closed"
         self.site: web.SockSite | None = None
-        self.api = surface.api.new_state(device)
+        self.states = {api.name: api.new_state(device) for api in https.apis}
         self._lock = asyncio.Lock()
 
     @property
@@ -56,13 +110,18 @@ class DeviceSite:
         host = self.surface.host
         return f"https://{f'[{host}]' if ':' in host else host}:{self.port}"
 
+    @property
+    def in_step(self) -> bool:
+        return self.https.web_mode(self.device) == self.mode
+
     async def sync(self) -> None:
         async with self._lock:
-            mode = self.surface.api.web_mode(self.device)
+            mode = self.https.web_mode(self.device)
             if mode == self.mode:
                 return
             if self.mode == "serve":
-                self.api.reset()           # tokens do not survive a reboot
+                for state in self.states.values():
+                    state.reset()           # tokens do not survive a reboot
             if mode == "closed":
                 await self._close()
             elif self.site is None:
@@ -72,7 +131,8 @@ class DeviceSite:
     async def _listen(self) -> None:
         sock = bind(self.surface.host, self.port)
         self.port = sock.getsockname()[1]
-        self.site = web.SockSite(self.surface.runner, sock, ssl_context=self.surface.ssl_context)
+        runner = await self.surface.runner_for(self.https)
+        self.site = web.SockSite(runner, sock, ssl_context=self.surface.ssl_context)
         await self.site.start()
         self.surface.by_port[self.port] = self
 
@@ -81,7 +141,7 @@ class DeviceSite:
         if site is not None:
             await site.stop()
         # Keep-alive connections die with the box.
-        server = self.surface.runner.server
+        server = (await self.surface.runner_for(self.https)).server
         for handler in list(server.connections) if server else []:
             transport = handler.transport
             if transport is not None and (transport.get_extra_info("sockname") or (None, None))[1] == self.port:
@@ -91,19 +151,18 @@ class DeviceSite:
 class HTTPSSurface:
     """Every device's HTTPS endpoint, kept in step with device state through the journal."""
 
-    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext, api: Api) -> None:
+    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext) -> None:
         self.journal = journal
-        self.api = api
         self.host = host
         self.ssl_context = ssl_context
         self.sites: dict[str, DeviceSite] = {}
         self.by_port: dict[int, DeviceSite] = {}
-        self.runner = web.AppRunner(api.app_factory(self), handle_signals=False, access_log=None)
+        self._runners: dict[int, web.AppRunner] = {}     # id(Https) -> its application's runner
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def add(self, device: Any, port: int, fs_root: Path) -> DeviceSite:
-        site = DeviceSite(self, device, port, fs_root)
+    def add(self, device: Any, port: int, fs_root: Path, https: Https) -> DeviceSite:
+        site = DeviceSite(self, device, port, fs_root, https)
         self.sites[device.name] = site
         return site
 
@@ -111,8 +170,16 @@ class HTTPSSurface:
         sockname = request.transport.get_extra_info("sockname") if request.transport else None
         return self.by_port.get(sockname[1]) if sockname else None
 
+    async def runner_for(self, https: Https) -> web.AppRunner:
+        """One aiohttp application per kind of web server, shared by its devices."""
+        runner = self._runners.get(id(https))
+        if runner is None:
+            runner = web.AppRunner(_application(self, https), handle_signals=False, access_log=None)
+            self._runners[id(https)] = runner
+            await runner.setup()
+        return runner
+
     async def start(self) -> None:
-        await self.runner.setup()
         await asyncio.gather(*(s.sync() for s in self.sites.values()))
         self._unsubscribe = self.journal.subscribe(self._on_event)
 
@@ -121,7 +188,8 @@ class HTTPSSurface:
             self._unsubscribe()
         for task in list(self._tasks):
             task.cancel()
-        await self.runner.cleanup()
+        for runner in self._runners.values():
+            await runner.cleanup()
 
     async def settled(self) -> None:
         while self._tasks:
@@ -129,7 +197,71 @@ class HTTPSSurface:
 
     def _on_event(self, event: Event) -> None:
         site = self.sites.get(event["device"] or "")
-        if site is not None and self.api.web_mode(site.device) != site.mode:
+        if site is not None and not site.in_step:
             task = asyncio.get_running_loop().create_task(site.sync())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+
+def _application(surface: HTTPSSurface, https: Https) -> web.Application:
+    """The routes of every API of `https`, behind the shared middleware."""
+    routes: dict[tuple[str, str], tuple[Api, Route]] = {}
+    app = web.Application(middlewares=[_middleware(surface, https, routes)],
+                          client_max_size=max(api.max_body for api in https.apis))
+    for api in https.apis:
+        for route in api.routes:
+            app.router.add_route(route.method, route.path, route.handler)
+            routes[(route.method, route.path)] = (api, route)
+    return app
+
+
+def _middleware(surface: HTTPSSurface, https: Https, routes: dict[tuple[str, str], tuple[Api, Route]]) -> Any:
+    @web.middleware
+    async def serve(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        api, route = routes.get((request.method, resource.canonical if resource else ""), (https.apis[0], None))
+        site = surface.site_for(request)
+        if site is None:
+            return api.error(404, "No device listens here.").response()
+        if site.mode != "serve":
+            # The web server is up but the applications behind it are not.
+            return web.Response(status=503, content_type="text/html", text=https.unavailable)
+        request[SITE], request[STATE] = site, site.states[api.name]
+        device = site.device
+        fault = device.ctx.faults.take(device.name, "https.request")
+        if fault is not None:
+            device.ctx.journal.emit(device.name, "fault", point="https.request", action=fault.action, id=fault.id)
+            if fault.action == "reset":
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=503)      # never reaches the client
+            if fault.action == "status":
+                return api.error(fault.status or 503, fault.message).response()
+            await device.ctx.clock.sleep(fault.seconds or 0)
+        response = await _answer(request, handler, api, route)
+        if request.method != "GET" or response.status >= 400:
+            device.ctx.journal.emit(device.name, "api", method=request.method, path=request.path,
+                                    status=response.status)
+        return response
+
+    return serve
+
+
+async def _answer(request: web.Request, handler: Handler, api: Api, route: Route | None) -> web.StreamResponse:
+    """The handler's answer, or its failure in the API's own error envelope."""
+    try:
+        if route is not None:
+            await api.check(request, route)
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except Refused as exc:
+        return api.refused(exc).response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return api.error(exc.status, None if exc.status == 404 else exc.reason).response()
+    except Exception as exc:   # a simulator bug: say so in the API's terms, keep serving
+        device = site_of(request).device
+        device.ctx.journal.emit(device.name, "api.error", path=request.path, error=repr(exc))
+        return api.error(500, "Internal error in the simulator; see the lab journal.").response()

@@ -9,7 +9,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from simulator.kinds.base import Refused
-from simulator.terminal.tree import CliError, CommandTree, Parsed, apply_filters, split_filters
+from simulator.terminal.tree import (
+    CliError,
+    CommandTree,
+    Parsed,
+    apply_filters,
+    split_filters,
+)
 
 MAX_LINE = 1024
 CTRL_C, CTRL_D, CTRL_U, BS, DEL, TAB, ESC = "\x03", "\x04", "\x15", "\x08", "\x7f", "\t", "\x1b"

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from simulator import facts as vendor
 from simulator.control.server import ROUTES
+from simulator.facts import read_yaml
 from simulator.kinds.ftd.packages import make_package
 from simulator.lab import Lab
 from simulator.profile import ProfileError, load_fault_file
@@ -32,7 +32,7 @@ async def control(lab):
 
 
 def test_routes_and_openapi_description_agree():
-    spec = vendor.read_yaml("control/openapi.yaml")
+    spec = read_yaml("control/openapi.yaml")
     described = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m != "parameters"}
     served = {(m, p.replace("{id}", "{id}")) for m, p, _ in ROUTES}
     assert described == served

@@ -16,10 +16,23 @@ import pytest
 from simulator.clock import Clock
 from simulator.journal import Journal
 from simulator.kinds.base import DeviceContext
+from simulator.kinds.ftd.console import CONSOLE
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import inspect_package, make_package
 from simulator.surfaces.console import ConsoleSurface
-from simulator.surfaces.console.telnet import DO, DONT, ECHO, IAC, IP, SB, SE, SGA, WILL, WONT, TelnetCodec
+from simulator.surfaces.console.telnet import (
+    DO,
+    DONT,
+    ECHO,
+    IAC,
+    IP,
+    SB,
+    SE,
+    SGA,
+    WILL,
+    WONT,
+    TelnetCodec,
+)
 
 NAWS, TTYPE = 31, 24
 
@@ -155,7 +168,7 @@ async def make_rig(tmp_path: Path):
         ctx = DeviceContext(clock, journal, rng=random.Random(3))
         device = FtdDevice(ctx, name, model, "7.4.1-172", hostname=name)
         surface = ConsoleSurface(journal, "127.0.0.1")
-        surface.add(device, 0, tmp_path / name, ssh_port=0)
+        surface.add(device, 0, tmp_path / name, CONSOLE, ssh_port=0)
         await surface.start()
         surfaces.append(surface)
         return Rig(clock, journal, device, surface)

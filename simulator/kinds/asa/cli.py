@@ -30,13 +30,25 @@ from urllib.parse import unquote, urlsplit
 
 import asyncssh
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.journal import Event
-from simulator.kinds.asa.model import AsaDevice, asa_data, disk_name, say, zero_downtime_warning
+from simulator.kinds.asa.model import (
+    AsaDevice,
+    asa_data,
+    disk_name,
+    say,
+    zero_downtime_warning,
+)
 from simulator.kinds.asa.versions import ImageName
 from simulator.kinds.base import Refused
 from simulator.terminal.session import Session, Shell
-from simulator.terminal.tree import CliError, CommandTree, Parsed, apply_filters, split_filters
+from simulator.terminal.tree import (
+    CliError,
+    CommandTree,
+    Parsed,
+    apply_filters,
+    split_filters,
+)
 
 PROMPT_WORDS = ("hostname", "context", "domain", "slot", "state", "priority", "cluster-unit")
 MORE = "<--- More --->"
@@ -45,7 +57,7 @@ MORE = "<--- More --->"
 # -- data --------------------------------------------------------------------------------------
 @cache
 def cli_data() -> dict[str, Any]:
-    return vendor.read_yaml("kinds/asa/cli.yaml")
+    return read_yaml("kinds/asa/cli.yaml")
 
 
 def _merge(*trees: dict[str, Any]) -> dict[str, Any]:

@@ -37,9 +37,16 @@ from transitions import Machine
 
 from simulator.clock import Timer
 from simulator.journal import Event
-from simulator.kinds.asa.model import AsaDevice, asa_data, clone, say, zero_downtime, zero_downtime_warning
+from simulator.kinds.asa.model import (
+    AsaDevice,
+    asa_data,
+    clone,
+    say,
+    zero_downtime,
+    zero_downtime_warning,
+)
 from simulator.kinds.base import Refused
-from simulator.kinds.ftd.ha import PairBase
+from simulator.kinds.failover import PairBase
 
 PAIR_STATES = ["forming", "healthy", "mixed", "degraded", "incompatible", "split_brain", "down"]
 JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
@@ -126,23 +133,6 @@ class AsaFailoverPair(PairBase):
         unit.startup["failover"] = clone(cfg)
 
     # -- reading ---------------------------------------------------------------------------------
-    @property
-    def primary(self) -> AsaDevice:
-        return self.units["primary"]
-
-    @property
-    def secondary(self) -> AsaDevice:
-        return self.units["secondary"]
-
-    def unit(self, name: str) -> AsaDevice:
-        return next(u for u in self.units.values() if u.name == name)
-
-    def role_of(self, unit: AsaDevice) -> str:
-        return "Primary" if unit is self.primary else "Secondary"
-
-    def peer_of(self, unit: AsaDevice) -> AsaDevice:
-        return self.secondary if unit is self.primary else self.primary
-
     def group_config(self, group: int) -> dict[str, Any]:
         """A failover group's settings, from the configuration of the unit that holds the system space."""
         holder = self.unit(self.active_of[1]) if self.active_of[1] else self.primary
@@ -205,6 +195,12 @@ class AsaFailoverPair(PairBase):
     def active(self) -> str | None:
         name = self.active_of[1]
         return name if name and self.state_of[1][name] == "Active" else None
+
+    def unit_entry(self, unit: AsaDevice) -> dict[str, Any] | None:
+        entry = super().unit_entry(unit)
+        if entry is not None and self.mode == "active-active":
+            entry["groups"] = {g: states[unit.name] for g, states in self.state_of.items()}
+        return entry
 
     @property
     def active_unit(self) -> AsaDevice | None:

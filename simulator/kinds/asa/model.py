@@ -31,9 +31,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from transitions import Machine
 
-from simulator import facts as vendor
 from simulator.clock import Timer
-from simulator.kinds.asa.versions import AsaVersion, ImageName, Step, image_name, upgrade_step
+from simulator.facts import read_yaml
+from simulator.kinds.asa.versions import (
+    AsaVersion,
+    ImageName,
+    Step,
+    image_name,
+    upgrade_step,
+)
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
 
 STATES = ["off", "booting", "online", "reloading", "rommon"]
@@ -94,7 +100,7 @@ class AsaData(_Strict):
 
 @cache
 def asa_data() -> AsaData:
-    return AsaData.model_validate(vendor.read_yaml("kinds/asa/facts.yaml"))
+    return AsaData.model_validate(read_yaml("kinds/asa/facts.yaml"))
 
 
 def say(*path: str, **values: Any) -> str:

@@ -1,16 +1,15 @@
 """The Device Manager (FDM) REST API of a simulated FTD.
 
 Every route is listed once in ROUTES with the operationId of the real API
-specification; the spec the device serves (data/rest/fdm_spec.yaml) is
+specification; the spec the device serves (api_spec.yaml) is
 checked against this table by the tests. Handlers translate HTTP to model
-calls and model objects to FDM JSON (fdm_views); refusals become FDM's error
+calls and model objects to FDM JSON (api_views); refusals become FDM's error
 envelope with the real status codes (404 unknown id, 422 refused action)."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,18 +18,26 @@ import aiohttp
 import aiohttp.http_exceptions
 from aiohttp import web
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.kinds.base import Refused, transfer_fault
 from simulator.kinds.ftd import api_views as views
+from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.api_auth import FdmSessions, TokenError
 from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
-from simulator.surfaces.https import Api, DeviceSite, HTTPSSurface, Mode
+from simulator.surfaces.https import (
+    Api,
+    ApiError,
+    Https,
+    Mode,
+    Route,
+    device_of,
+    site_of,
+    state_of,
+)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API = "/api/fdm/{v}"
-SITE = web.RequestKey("site", DeviceSite)
 USER = web.RequestKey("user", str)
 PAGE_LIMIT = 10
 
@@ -60,12 +67,22 @@ class FdmState:
         self.sessions.reset()
 
 
-class FdmError(Exception):
+class FdmError(ApiError):
     """An error the API answers in its envelope."""
 
     def __init__(self, status: int, description: str, key: str = "General", location: str = "") -> None:
         super().__init__(description)
         self.status, self.description, self.key, self.location = status, description, key, location
+
+    def response(self) -> web.Response:
+        return web.json_response(error_body(self.description, self.key, self.location), status=self.status)
+
+
+def fdm_error(status: int, description: str | None) -> FdmError:
+    """An error in FDM's envelope for a status the shared middleware meets (no route, a fault, a bug)."""
+    if description is None:
+        description = "The requested resource was not found." if status == 404 else "Service temporarily unavailable."
+    return FdmError(status, description)
 
 
 def error_body(description: str, key: str = "General", location: str = "", code: str | None = None) -> dict:
@@ -74,14 +91,6 @@ def error_body(description: str, key: str = "General", location: str = "", code:
 
 
 # -- request helpers ----------------------------------------------------------------
-def site_of(request: web.Request) -> DeviceSite:
-    return request[SITE]
-
-
-def device_of(request: web.Request) -> FtdDevice:
-    return site_of(request).device
-
-
 async def body_text(request: web.Request) -> str:
     """The request body as text; undecodable bytes or an unknown charset are the client's error."""
     try:
@@ -173,13 +182,12 @@ async def get_versions(request: web.Request) -> web.Response:
 
 
 async def post_token(request: web.Request) -> web.Response:
-    site = site_of(request)
     try:
         body = json.loads(await request.text() or "null")
     except (ValueError, LookupError):      # not JSON, not UTF-8, unknown charset
         body = None
     try:
-        answer = site.api.sessions.grant(body)
+        answer = state_of(request).sessions.grant(body)
     except TokenError as exc:
         return web.json_response({"status_code": exc.status, "message": exc.message}, status=exc.status)
     return web.json_response(answer)
@@ -187,7 +195,7 @@ async def post_token(request: web.Request) -> web.Response:
 
 @cache
 def _spec_template() -> dict[str, Any]:
-    return vendor.read_yaml("kinds/ftd/api_spec.yaml")
+    return read_yaml("kinds/ftd/api_spec.yaml")
 
 
 async def get_spec(request: web.Request) -> web.Response:
@@ -343,7 +351,7 @@ async def get_revert_info(request: web.Request) -> web.Response:
     singleton(request)
     device = device_of(request)
     if device.revert is None:
-        raise FdmError(404, vendor.ftd().texts["refuse"]["no_revert"])
+        raise FdmError(404, ftd_facts.ftd().texts["refuse"]["no_revert"])
     return web.json_response(views.revert_info(device))
 
 
@@ -515,12 +523,12 @@ async def ha_break(request: web.Request) -> web.Response:
     flag(request, "clearIntfs", False)
     pair.break_pair()
     job = views.ha_job(device.new_id(), "break", device.ctx.clock.now())
-    site_of(request).api.ha_jobs[job["id"]] = job
+    state_of(request).ha_jobs[job["id"]] = job
     return web.json_response(job)
 
 
 async def get_ha_break(request: web.Request) -> web.Response:
-    job = site_of(request).api.ha_jobs.get(request.match_info["objId"])
+    job = state_of(request).ha_jobs.get(request.match_info["objId"])
     if job is None:
         raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
     return web.json_response(job)
@@ -530,8 +538,7 @@ async def list_ha_configurations(request: web.Request) -> web.Response:
     return page(request, [views.ha_configuration(device_of(request))])
 
 
-# (method, path, handler, operationId, needs a token)
-ROUTES: list[tuple[str, str, Handler, str, bool]] = [
+ROUTES = [Route(method, path, handler, auth, operation) for method, path, handler, operation, auth in [
     ("GET", "/api/versions", get_versions, "getAPIVersions", False),
     ("POST", f"{API}/fdm/token", post_token, "postToken", False),
     ("GET", "/apispec/ngfw.json", get_spec, "getApiSpec", True),
@@ -574,78 +581,24 @@ ROUTES: list[tuple[str, str, Handler, str, bool]] = [
     ("GET", f"{API}/object/networks/{{objId}}", get_network, "getNetworkObject", True),
     ("PUT", f"{API}/object/networks/{{objId}}", edit_network, "editNetworkObject", True),
     ("DELETE", f"{API}/object/networks/{{objId}}", delete_network, "deleteNetworkObject", True),
-]
+]]
 
 
-# -- middlewares -------------------------------------------------------------------------------
-def _fdm_error(status: int, description: str, key: str = "General", location: str = "") -> web.Response:
-    return web.json_response(error_body(description, key, location), status=status)
-
-
-def make_app(surface: HTTPSSurface) -> web.Application:
-    needs_token = {(m, p): t for m, p, _, _, t in ROUTES}
-
-    @web.middleware
-    async def device_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        site = surface.site_for(request)
-        if site is None:
-            return _fdm_error(404, "No device listens here.")
-        if site.mode != "serve":
-            # The web server is up but the applications behind it are not.
-            return web.Response(status=503, content_type="text/html",
-                                text="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")
-        request[SITE] = site
-        device = site.device
-        fault = device.ctx.faults.take(device.name, "https.request")
-        if fault is not None:
-            device.ctx.journal.emit(device.name, "fault", point="https.request", action=fault.action, id=fault.id)
-            if fault.action == "reset":
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=503)      # never reaches the client
-            if fault.action == "status":
-                return _fdm_error(fault.status or 503, fault.message or "Service temporarily unavailable.")
-            await device.ctx.clock.sleep(fault.seconds or 0)
-        try:
-            response = await _checked(request, handler, device)
-        except FdmError as exc:
-            response = _fdm_error(exc.status, exc.description, exc.key, exc.location)
-        except Refused as exc:
-            err = refused(exc)
-            response = _fdm_error(err.status, err.description, err.key)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            text = "The requested resource was not found." if exc.status == 404 else exc.reason
-            response = _fdm_error(exc.status, text)
-        except Exception as exc:   # a simulator bug: say so in the API's terms, keep serving
-            device.ctx.journal.emit(device.name, "api.error", path=request.path, error=repr(exc))
-            response = _fdm_error(500, "Internal error in the simulator; see the lab journal.")
-        if request.method != "GET" or response.status >= 400:
-            device.ctx.journal.emit(device.name, "api", method=request.method, path=request.path,
-                                    status=response.status)
-        return response
-
-    async def _checked(request: web.Request, handler: Handler, device: FtdDevice) -> web.StreamResponse:
-        resource = request.match_info.route.resource
-        route_key = (request.method, resource.canonical if resource else "")
-        version = request.match_info.get("v")
-        if version is not None and version not in api_versions(device) and not _older(version, device):
-            raise FdmError(404, f"API version {version} is not supported by this device.")
-        if needs_token.get(route_key, True):
-            header = request.headers.get("Authorization", "")
-            token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-            user = site_of(request).api.sessions.authenticate(token) if token else None
-            if user is None:
-                raise FdmError(401, "Access token invalid, expired or revoked." if token
-                               else "Authentication required: send Authorization: Bearer <access_token>.")
-            request[USER] = user
-        return await handler(request)
-
-    app = web.Application(middlewares=[device_middleware], client_max_size=4 * 1024**3)
-    for method, path, handler, _, _ in ROUTES:
-        app.router.add_route(method, path, handler)
-    return app
+# -- the API ----------------------------------------------------------------------------------
+async def check(request: web.Request, route: Route) -> None:
+    """The API version in the path, then the bearer token (where the route needs one)."""
+    device: FtdDevice = device_of(request)
+    version = request.match_info.get("v")
+    if version is not None and version not in api_versions(device) and not _older(version, device):
+        raise FdmError(404, f"API version {version} is not supported by this device.")
+    if route.auth:
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        user = state_of(request).sessions.authenticate(token) if token else None
+        if user is None:
+            raise FdmError(401, "Access token invalid, expired or revoked." if token
+                           else "Authentication required: send Authorization: Bearer <access_token>.")
+        request[USER] = user
 
 
 def _older(version: str, device: FtdDevice) -> bool:
@@ -654,4 +607,5 @@ def _older(version: str, device: FtdDevice) -> bool:
     return version[:1] == "v" and version[1:].isdigit() and 1 <= int(version[1:]) <= int(own[1:])
 
 
-FDM = Api(make_app, web_mode, FdmState)
+FDM = Api("fdm", ROUTES, FdmState, fdm_error, refused, check, max_body=4 * 1024**3)
+HTTPS = Https((FDM,), web_mode, unavailable="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")

@@ -7,7 +7,7 @@ import datetime
 import hashlib
 from typing import Any
 
-from simulator import facts as vendor
+from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.config import Change, Deployment
 from simulator.kinds.ftd.files import UPDATES_DIR
 from simulator.kinds.ftd.ha import ha_data
@@ -42,7 +42,7 @@ def _upgrade_from(target: str | None) -> str | None:
     upgrade paths reach the target's train (or the target's own train.0)."""
     if not target:
         return None
-    data = vendor.ftd()
+    data = ftd_facts.ftd()
     version = Version.parse(target)
     train = data.train_of(version.numbers)
     if version.maintenance:
@@ -69,7 +69,7 @@ def upgrade_file(device: FtdDevice) -> dict[str, Any]:
 
 def readiness_status(device: FtdDevice, ready: Readiness) -> dict[str, Any]:
     now = device.ctx.clock.now()
-    total = vendor.ftd().readiness_scripts
+    total = ftd_facts.ftd().readiness_scripts
     if ready.state == "IN_PROGRESS":
         done = min(1.0, (now - ready.started) / ready.duration) if ready.duration else 0.0
         percent, remaining, executed = int(done * 100), int(max(0.0, ready.started + ready.duration - now)), int(done * total)

@@ -18,16 +18,16 @@ No I/O: surfaces read the pair and call its actions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from transitions import Machine
 
-from simulator import facts as vendor
 from simulator.clock import Timer
+from simulator.facts import read_yaml
 from simulator.journal import Event
-from simulator.kinds.base import DeviceContext, Refused
+from simulator.kinds.base import Refused
+from simulator.kinds.failover import PairBase
 from simulator.kinds.ftd.config import clone
 from simulator.kinds.ftd.model import INSTALLING, FtdDevice
 
@@ -37,48 +37,7 @@ JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
 
 @cache
 def ha_data() -> dict[str, Any]:
-    return vendor.read_yaml("kinds/ftd/ha.yaml")
-
-
-class PairBase:
-    """What both kinds of failover pair do the same way: the failover link (a
-    cut is the split-brain injection point), keyed timers on the lab clock
-    (one per unit or purpose) and their pair-state events."""
-
-    ctx: DeviceContext
-    name: str
-    state: str
-    active: str | None
-    link_up: bool
-    _timers: dict[str, Timer]
-
-    def reconcile(self) -> None:
-        """Bring the units' failover states in line with the units (each pair kind's rules)."""
-        raise NotImplementedError
-
-    def set_link(self, up: bool) -> None:
-        """The failover link: the injection point of a cut (split brain)."""
-        if self.link_up == up:
-            return
-        self.link_up = up
-        self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
-        self.reconcile()
-
-    def _state_changed(self) -> None:
-        self.ctx.journal.emit(None, "ha.state", pair=self.name, state=self.state, active=self.active)
-
-    def _after(self, key: str, seconds: float, callback: Callable[..., None], *args: Any) -> None:
-        self._cancel(key)
-        self._timers[key] = self.ctx.clock.call_later(seconds, callback, *args)
-
-    def _cancel(self, key: str) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
-    def _cancel_all(self) -> None:
-        for key in list(self._timers):
-            self._cancel(key)
+    return read_yaml("kinds/ftd/ha.yaml")
 
 
 class HaPair(PairBase):
@@ -116,28 +75,14 @@ class HaPair(PairBase):
 
     # -- reading ----------------------------------------------------------------------
     @property
-    def primary(self) -> FtdDevice:
-        return self.units["primary"]
-
-    @property
-    def secondary(self) -> FtdDevice:
-        return self.units["secondary"]
-
-    def role_of(self, unit: FtdDevice) -> str:
-        return "Primary" if unit is self.primary else "Secondary"
-
-    def peer_of(self, unit: FtdDevice) -> FtdDevice:
-        return self.secondary if unit is self.primary else self.primary
-
-    def unit(self, name: str) -> FtdDevice:
-        return next(u for u in self.units.values() if u.name == name)
-
-    @property
     def mixed_versions(self) -> bool:
         return self.primary.version != self.secondary.version
 
     def is_active(self, unit: FtdDevice) -> bool:
         return self.unit_state[unit.name] == "Active"
+
+    def carries(self, unit_name: str) -> bool:
+        return self.unit_state.get(unit_name) == "Active"
 
     def traffic_up(self) -> bool:
         """Some unit holds the active role and passes traffic."""

@@ -13,11 +13,18 @@ from typing import Any
 
 from transitions import Machine
 
-from simulator import facts as vendor
 from simulator.clock import Timer
-from simulator.facts import Stage
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
-from simulator.kinds.ftd.config import Change, Deployment, clone, factory_config, network_problem, pending_changes
+from simulator.kinds.ftd import facts as ftd_facts
+from simulator.kinds.ftd.config import (
+    Change,
+    Deployment,
+    clone,
+    factory_config,
+    network_problem,
+    pending_changes,
+)
+from simulator.kinds.ftd.facts import Stage
 from simulator.kinds.ftd.packages import PackageInfo
 from simulator.kinds.ftd.versions import Version, update_type
 
@@ -107,7 +114,7 @@ class FtdDevice(DeviceBase):
                  hostname: str | None = None, serial: str | None = None, uuid: str | None = None,
                  fxos_version: str | None = None, username: str = "admin", password: str = "Admin123",
                  disk_used_mb: int | None = None) -> None:
-        data = vendor.ftd()
+        data = ftd_facts.ftd()
         if model not in data.models:
             raise ValueError(f"unknown FTD model {model!r}; expected one of {', '.join(data.models)}")
         self.ctx = ctx
@@ -144,8 +151,8 @@ class FtdDevice(DeviceBase):
 
     # -- identity ---------------------------------------------------------
     @property
-    def info(self) -> vendor.FtdModel:
-        return vendor.ftd().models[self.model]
+    def info(self) -> ftd_facts.FtdModel:
+        return ftd_facts.ftd().models[self.model]
 
     @property
     def hostname(self) -> str:
@@ -156,9 +163,9 @@ class FtdDevice(DeviceBase):
         return Version.parse(self.version)
 
     @property
-    def train(self) -> vendor.Train:
+    def train(self) -> ftd_facts.Train:
         """The release train's facts (companion FXOS, ASA train, rule/VDB versions)."""
-        data = vendor.ftd()
+        data = ftd_facts.ftd()
         return data.trains.get(data.train_of(self.ver.numbers)) or next(iter(data.trains.values()))
 
     @property
@@ -190,7 +197,7 @@ class FtdDevice(DeviceBase):
         return max(0, self.disk_total_mb - used)
 
     def _say(self, group: str, key: str, **values: Any) -> str:
-        return vendor.ftd().texts[group][key].format(**values)
+        return ftd_facts.ftd().texts[group][key].format(**values)
 
     def _seconds(self, base: float) -> float:
         return base * self.info.speed
@@ -267,7 +274,7 @@ class FtdDevice(DeviceBase):
             raise Refused("deploy_running", self._say("refuse", "deploy_running"))
         deployment = Deployment(self.new_id(), self.ctx.clock.now(), changes=[c.name for c in self.pending()])
         self.deployments.append(deployment)
-        del self.deployments[:-vendor.ftd().deployments_kept]
+        del self.deployments[:-ftd_facts.ftd().deployments_kept]
         self._emit("deploy", state="QUEUED", id=deployment.id, changes=deployment.changes)
         self._deploy_timer = self.ctx.clock.call_later(1, self._deploy_step, deployment)
         return deployment
@@ -277,7 +284,7 @@ class FtdDevice(DeviceBase):
         if deployment.state == "QUEUED":
             deployment.state, deployment.started = "DEPLOYING", now
             self._emit("deploy", state="DEPLOYING", id=deployment.id)
-            seconds = self._seconds(vendor.ftd().timings["deploy"])
+            seconds = self._seconds(ftd_facts.ftd().timings["deploy"])
             self._deploy_timer = self.ctx.clock.call_later(seconds, self._deploy_step, deployment)
             return
         self._deploy_timer = None
@@ -290,7 +297,7 @@ class FtdDevice(DeviceBase):
         if self.snort_restart_due:
             self.snort_restart_due = False
             self._emit("snort.restart", reason="first deployment after upgrade",
-                       traffic_interruption_s=vendor.ftd().timings["snort_restart"])
+                       traffic_interruption_s=ftd_facts.ftd().timings["snort_restart"])
 
     def _stop_deploy(self) -> None:
         """A reboot or power loss ends a deployment that was running."""
@@ -333,7 +340,7 @@ class FtdDevice(DeviceBase):
     # -- readiness --------------------------------------------------------
     def readiness_problems(self, package: PackageInfo) -> list[str]:
         """The readiness check's findings for `package` on this device (empty: ready)."""
-        data = vendor.ftd()
+        data = ftd_facts.ftd()
         say = lambda key, **v: self._say("readiness", key, package=package.filename, **v)  # noqa: E731
         if package.problem:
             return [say(package.problem)]
@@ -373,7 +380,7 @@ class FtdDevice(DeviceBase):
             raise Refused("no_package", self._say("refuse", "no_package"))
         if self.state != "online":
             raise Refused("busy", self._say("refuse", "busy"))
-        seconds = self._seconds(vendor.ftd().timings["readiness_check"])
+        seconds = self._seconds(ftd_facts.ftd().timings["readiness_check"])
         self.readiness = Readiness(self.package.filename, "IN_PROGRESS", self.ctx.clock.now(), seconds)
         self.ev_check()
         self._emit("readiness", state="IN_PROGRESS", package=self.package.filename)
@@ -421,7 +428,7 @@ class FtdDevice(DeviceBase):
         if self.readiness and self.readiness.state == "SUCCESS" and self.readiness.package == self.package.filename:
             self._begin_install()
         else:
-            seconds = self._seconds(vendor.ftd().timings["readiness_check"])
+            seconds = self._seconds(ftd_facts.ftd().timings["readiness_check"])
             self.readiness = Readiness(self.package.filename, "IN_PROGRESS", now, seconds)
             self.ev_check()
             self._log(self._say("job", "readiness"))
@@ -441,7 +448,7 @@ class FtdDevice(DeviceBase):
             self._begin_install()
 
     def _stages(self) -> list[Stage]:
-        data = vendor.ftd()
+        data = ftd_facts.ftd()
         job = self.job
         assert job is not None
         if job.phase == "rollback":
@@ -509,7 +516,7 @@ class FtdDevice(DeviceBase):
         job.failed_script, job.detail = stage.script, detail
         self._log(f"Fatal error: Error running script {stage.script}. {detail}")
         self._emit("upgrade.failed", script=stage.script, detail=detail)
-        if stage.name in vendor.ftd().early_stages:
+        if stage.name in ftd_facts.ftd().early_stages:
             # Nothing was changed yet: the job ends and the device runs on.
             job.phase = "done"
             self.ev_ready()
@@ -585,14 +592,14 @@ class FtdDevice(DeviceBase):
         if job.update_type == "hotfix":
             self.hotfixes.append(job.package)
         elif job.update_type in ("major", "maintenance"):
-            size = vendor.ftd().revert_snapshot_mb * 1024
+            size = ftd_facts.ftd().revert_snapshot_mb * 1024
             self.revert = RevertSnapshot(job.base_version, clone(self.config), self.ctx.clock.now(), size)
         # The installed package is consumed by the upgrade.
         self.package = self.package_id = self.readiness = None
         self.snort_restart_due = True
         job.phase, job.message = "post", "Running post-upgrade tasks"
         self._emit("upgrade.post_tasks")
-        self._after(self._seconds(vendor.ftd().timings["post_upgrade_tasks"]), self._post_tasks_done)
+        self._after(self._seconds(ftd_facts.ftd().timings["post_upgrade_tasks"]), self._post_tasks_done)
 
     def _post_tasks_done(self) -> None:
         assert self.job is not None
@@ -665,7 +672,7 @@ class FtdDevice(DeviceBase):
             return 0
         rest = sum(s.seconds for s in self._stages()[job.stage:])
         if job.phase == "readiness":
-            rest += vendor.ftd().timings["readiness_check"]
+            rest += ftd_facts.ftd().timings["readiness_check"]
         return int(self._seconds(rest))
 
     # -- reboot and power -------------------------------------------------
@@ -690,7 +697,7 @@ class FtdDevice(DeviceBase):
             self._emit("reboot", cause="operator", during=self.state)
             self._cancel_timer()
             self.ev_reboot()
-            self._after(self._seconds(vendor.ftd().timings["shutdown"]), self._boot)
+            self._after(self._seconds(ftd_facts.ftd().timings["shutdown"]), self._boot)
             return
         self._reboot(version=self.version, then=None)
 
@@ -707,14 +714,14 @@ class FtdDevice(DeviceBase):
             self._emit("fault", point="reboot", action="hang", id=fault.id)
             self._cancel_timer()
             return
-        self._after(self._seconds(vendor.ftd().timings["shutdown"]), self._boot, then)
+        self._after(self._seconds(ftd_facts.ftd().timings["shutdown"]), self._boot, then)
 
     def _boot(self, then=None) -> None:
         """Boot in two phases: the OS (CLI comes up at its end), then the
         applications (the web server answers 503 until they are up)."""
         self.ev_boot()
         self.boot_phase = "os"
-        timings = vendor.ftd().timings
+        timings = ftd_facts.ftd().timings
         factor = 1.0
         fault = self.ctx.faults.take(self.name, "boot")
         if fault:
@@ -767,10 +774,19 @@ class FtdDevice(DeviceBase):
         self._emit("power", action="on")
         self._boot()
 
+    def require_host_up(self) -> None:
+        host = self.host
+        if host is not None and host.state != "online":
+            raise Refused("chassis_down", self._say("refuse", "chassis_down", name=self.name, chassis=host.name,
+                                                    state=host.state))
+
     def reimage(self, version: str | None = None) -> None:
         """Reinstall from scratch (the only way out of `unusable`): factory
         configuration, no package, no revert snapshot."""
         target = str(Version.parse(version)) if version else self.version
+        data = ftd_facts.ftd()
+        if data.train_of(Version.parse(target).numbers) not in data.trains:
+            raise ValueError(self._say("refuse", "unknown_release", version=target))
         self._cancel_timer()
         self._broken = False
         self.version = target
@@ -781,6 +797,13 @@ class FtdDevice(DeviceBase):
         self.hotfixes = []
         self._emit("reimage", version=target)
         self._boot()
+
+    def summary(self) -> dict[str, Any]:
+        job = self.job
+        return {"package": self.package.filename if self.package else None,
+                "job": None if job is None else {"operation": job.operation, "state": job.state, "phase": job.phase,
+                                                 "percent": job.percent, "target": job.target_version,
+                                                 "message": job.message}}
 
     # -- persistence --------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -836,7 +859,7 @@ class FtdDevice(DeviceBase):
                 then = self._rollback_booted if job.state in ("CANCELLED", "FAILED") else then
             self._after(0, self._boot, then)
         elif state == "online" and job and job.phase == "post":
-            self._after(self._seconds(vendor.ftd().timings["post_upgrade_tasks"]), self._post_tasks_done)
+            self._after(self._seconds(ftd_facts.ftd().timings["post_upgrade_tasks"]), self._post_tasks_done)
 
 
 def _train_key(version: Version) -> tuple[int, int]:

@@ -16,7 +16,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import facts as vendor
+from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.versions import PackageName, Version
 
 # Stands for the vendor's signing key: only `simulator package make` signs.
@@ -71,7 +71,7 @@ def make_package(filename: str, directory: Path, size_mb: int | None = None,
                  unsigned: bool = False, corrupt: bool = False) -> Path:
     """Write a package file; `filename` is the vendor's name (platform and version)."""
     name = PackageName.parse(filename)
-    declared = size_mb if size_mb is not None else vendor.ftd().package_size_mb[name.kind]
+    declared = size_mb if size_mb is not None else ftd_facts.ftd().package_size_mb[name.kind]
     manifest = json.dumps({"filename": filename, "platform": name.platform, "kind": name.kind,
                            "version": str(name.version), "size_mb": declared}, sort_keys=True).encode()
     buf = io.BytesIO()

@@ -7,14 +7,14 @@ import time
 from functools import cache
 from typing import Any
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.kinds.ftd.model import FtdDevice, Job
 from simulator.terminal.tree import CommandTree
 
 
 @cache
 def cli_data(name: str) -> dict[str, Any]:
-    return vendor.read_yaml(f"kinds/ftd/{name}.yaml")
+    return read_yaml(f"kinds/ftd/{name}.yaml")
 
 
 @cache

@@ -7,15 +7,15 @@ and bodies keyed by class name holding lists of objects with a `dn`. Where
 the real body is not known the objects follow that UCS/DME style (camelCase
 attributes, lowercase enum values); docs/fidelity/fxos.md lists which.
 
-`FXOS` describes the API for an HTTPSSurface: `make_app(surface)`, the
-application factory; `web_mode(chassis)`, what the chassis' web server does in
-its state (serve, 503, closed); `FxosSessions`, a chassis' login tokens."""
+`FXOS` describes the API for the HTTPS surface (its routes, `FxosSessions`:
+a chassis' login tokens, its error envelope); `HTTPS` the chassis' web server
+(`web_mode(chassis)`: what it does in its state: serve, 503, closed)."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,11 +23,24 @@ from aiohttp import web
 from simulator.kinds.base import Refused
 from simulator.kinds.fxos import cli as views
 from simulator.kinds.fxos.bundles import FxosVersion, normalize
-from simulator.kinds.fxos.model import FABRIC, FPRM, AppInstance, FxosChassis, app_version, fxos_data
-from simulator.surfaces.https import Api, DeviceSite, HTTPSSurface, Mode
+from simulator.kinds.fxos.model import (
+    FABRIC,
+    FPRM,
+    AppInstance,
+    FxosChassis,
+    app_version,
+    fxos_data,
+)
+from simulator.surfaces.https import (
+    Api,
+    ApiError,
+    Https,
+    Mode,
+    Route,
+    device_of,
+    state_of,
+)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SITE = web.RequestKey("fxos_site", DeviceSite)
 PHASE_PROGRESS = {"fprm": 5, "reboot": 20, "fabric": 35, "servers": 50, "firmware": 75, "firmware-reboot": 85,
                   "done": 100}
 
@@ -67,10 +80,19 @@ class FxosSessions:
 
 
 # -- errors -----------------------------------------------------------------------------
-class FxosError(Exception):
+class FxosError(ApiError):
     def __init__(self, status: int, code: str, description: str, nr: str) -> None:
         super().__init__(description)
         self.status, self.code, self.description, self.nr = status, code, description, nr
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.code, self.description, self.nr)
+
+
+def fxos_error(status: int, description: str | None) -> FxosError:
+    """An error in the API's envelope for a status the shared middleware meets (no route, a fault, a bug)."""
+    nr = {404: "not-found", 500: "internal-error", 503: "service-unavailable"}.get(status, "invalid-request")
+    return FxosError(status, str(status), description or {404: "Not Found"}.get(status, "Service Unavailable"), nr)
 
 
 def error_response(status: int, code: str, description: str, nr: str) -> web.Response:
@@ -96,7 +118,7 @@ def not_found(what: str) -> FxosError:
 
 
 def chassis_of(request: web.Request) -> FxosChassis:
-    return request[SITE].device  # type: ignore[return-value]
+    return device_of(request)  # type: ignore[no-any-return]
 
 
 async def body_json(request: web.Request) -> Any:
@@ -222,8 +244,7 @@ def find_app(ch: FxosChassis, slot: str, name: str) -> AppInstance:
 
 # -- handlers ----------------------------------------------------------------------------------------
 async def login(request: web.Request) -> web.Response:
-    site: DeviceSite = request[SITE]
-    token = site.api.login(request.headers.get("USERNAME", ""), request.headers.get("PASSWORD", ""))
+    token = state_of(request).login(request.headers.get("USERNAME", ""), request.headers.get("PASSWORD", ""))
     chassis = chassis_of(request)
     chassis.ctx.journal.emit(chassis.name, "api.login", user=request.headers.get("USERNAME", ""), ok=bool(token))
     if token is None:
@@ -232,9 +253,8 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    site: DeviceSite = request[SITE]
     token = request.headers.get("TOKEN", "")
-    if not site.api.logout(token):
+    if not state_of(request).logout(token):
         raise FxosError(*UNKNOWN_SESSION)
     return web.json_response({"logout": [{"token": token, "status": "success"}]})
 
@@ -451,7 +471,7 @@ async def class_query(request: web.Request) -> web.Response:
 
 
 # method, path, handler, needs a token
-ROUTES: list[tuple[str, str, Handler, bool]] = [
+ROUTES: list[tuple[str, str, Callable[[web.Request], Any], bool]] = [
     ("POST", "/api/login", login, False),
     ("POST", "/api/logout", logout, False),
     ("GET", "/api/", class_query, True),
@@ -482,59 +502,14 @@ ROUTES: list[tuple[str, str, Handler, bool]] = [
 ]
 
 
-def make_app(surface: HTTPSSurface) -> web.Application:
-    needs_token = {(m, p): t for m, p, _h, t in ROUTES}
-
-    @web.middleware
-    async def chassis_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        site = surface.site_for(request)
-        if site is None:
-            return error_response(404, "104", "No chassis listens here.", "not-found")
-        if site.mode != "serve":
-            return web.Response(status=503, content_type="text/html",
-                                text="<html><body><h1>503 Service Unavailable</h1>"
-                                     "FXOS services are starting</body></html>")
-        request[SITE] = site
-        chassis: FxosChassis = site.device  # type: ignore[assignment]
-        fault = chassis.ctx.faults.take(chassis.name, "https.request")
-        if fault is not None:
-            chassis.ctx.journal.emit(chassis.name, "fault", point="https.request", action=fault.action, id=fault.id)
-            if fault.action == "reset":
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=503)
-            if fault.action == "status":
-                return web.Response(status=fault.status or 503, text=fault.message or "Service Unavailable")
-            await chassis.ctx.clock.sleep(fault.seconds or 0)
-        try:
-            resource = request.match_info.route.resource
-            if needs_token.get((request.method, resource.canonical if resource else ""), True):
-                token = request.headers.get("TOKEN", "")
-                if not token or site.api.authenticate(token) is None:
-                    raise FxosError(*AUTH_REQUIRED)
-            response = await handler(request)
-        except FxosError as exc:
-            response = error_response(exc.status, exc.code, exc.description, exc.nr)
-        except Refused as exc:
-            err = refused(exc)
-            response = error_response(err.status, err.code, err.description, err.nr)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            response = error_response(exc.status, str(exc.status), exc.reason, "invalid-request")
-        except Exception as exc:   # a simulator bug: say so, keep serving
-            chassis.ctx.journal.emit(chassis.name, "api.error", path=request.path, error=repr(exc))
-            response = error_response(500, "500", "Internal error in the simulator; see the lab journal.",
-                                      "internal-error")
-        if request.method != "GET" or response.status >= 400:
-            chassis.ctx.journal.emit(chassis.name, "api", method=request.method, path=request.path,
-                                     status=response.status)
-        return response
-
-    app = web.Application(middlewares=[chassis_middleware])
-    for method, path, handler, _token in ROUTES:
-        app.router.add_route(method, path, handler)
-    return app
+async def check(request: web.Request, route: Route) -> None:
+    if route.auth:
+        token = request.headers.get("TOKEN", "")
+        if not token or state_of(request).authenticate(token) is None:
+            raise FxosError(*AUTH_REQUIRED)
 
 
-FXOS = Api(make_app, web_mode, FxosSessions)
+FXOS = Api("fxos", [Route(method, path, handler, auth) for method, path, handler, auth in ROUTES],
+           FxosSessions, fxos_error, refused, check)
+HTTPS = Https((FXOS,), web_mode, unavailable="<html><body><h1>503 Service Unavailable</h1>"
+                                             "FXOS services are starting</body></html>")

@@ -14,13 +14,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
 from simulator.kinds.ftd.files import make_device_fs, receive_package
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.fxos.bundles import FxosVersion
-from simulator.kinds.fxos.model import FABRIC, FPRM, AppInstance, FxosChassis, app_version, fxos_data
+from simulator.kinds.fxos.model import (
+    FABRIC,
+    FPRM,
+    AppInstance,
+    FxosChassis,
+    app_version,
+    fxos_data,
+)
 from simulator.terminal.session import Session, Shell
 from simulator.terminal.tree import CommandTree, Parsed
 
@@ -39,7 +46,7 @@ SCOPES: dict[str, tuple[str | None, str]] = {
 # -- data ------------------------------------------------------------------------------
 @cache
 def cli_data() -> dict[str, Any]:
-    return vendor.read_yaml("kinds/fxos/cli.yaml")
+    return read_yaml("kinds/fxos/cli.yaml")
 
 
 @cache

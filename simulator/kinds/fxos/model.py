@@ -23,9 +23,10 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict
 from transitions import Machine
 
-from simulator import facts as vendor
 from simulator.clock import Timer
+from simulator.facts import read_yaml
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.versions import Version
 from simulator.kinds.fxos.bundles import BundleInfo, FxosVersion, normalize
@@ -99,12 +100,12 @@ class FxosData(_Strict):
 
 @cache
 def fxos_data() -> FxosData:
-    return FxosData.model_validate(vendor.read_yaml("kinds/fxos/facts.yaml"))
+    return FxosData.model_validate(read_yaml("kinds/fxos/facts.yaml"))
 
 
 def ftd_train(version: str) -> str:
     """`7.4.1-172` -> `7.4` (`6.2.3` is its own row), as data/ftd.yaml keys trains."""
-    return vendor.ftd().train_of(Version.parse(version).numbers)
+    return ftd_facts.ftd().train_of(Version.parse(version).numbers)
 
 
 def app_version(version: str) -> str:
@@ -241,7 +242,6 @@ def parse_url(url: str) -> dict[str, Any]:
 
 class FxosChassis(DeviceBase):
     kind = "fxos"
-    ha = None            # a chassis is never an HA unit itself (its logical devices may be)
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *,
                  hostname: str | None = None, serial: str | None = None, uuid: str | None = None,
@@ -280,8 +280,9 @@ class FxosChassis(DeviceBase):
         self._timer: Timer | None = None
         self._download_timers: dict[str, Timer] = {}
         self._module_timers: dict[int, Timer] = {}
-        for _slot, app in self.apps():
+        for slot, app in self.apps():
             app.device.fxos_version = self.version
+            app.device.host, app.device.host_slot = self, slot
         MACHINE.add_model(self, initial="online")
 
     # -- identity -------------------------------------------------------------------

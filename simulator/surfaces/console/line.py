@@ -8,8 +8,8 @@ on `booting`, services on the `apps` boot phase), placing lines at small
 simulated offsets after the event with the lab clock; whatever is still
 pending when the next milestone starts is printed at once, so nothing is lost
 and the order holds. When the device is up the line runs a getty (login
-prompt, then the same FTD CLI the SSH surface runs); when it is unusable, a
-rescue shell that refuses everything. A reboot or power loss ends the program
+prompt, then the CLI the kind names: an FTD's CLISH); when the device cannot
+boot its software, the kind's rescue shell, which refuses everything. A reboot or power loss ends the program
 but never the clients' connections. When the last client leaves, the line
 hangs up: a logged-in shell ends and the login prompt is back.
 """
@@ -21,17 +21,13 @@ import bisect
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from simulator.clock import Timer
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
-from simulator.kinds.ftd import views
-from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
-from simulator.kinds.ftd.files import make_device_fs, receive_package
-from simulator.kinds.ftd.model import SERVICES_UP, FtdDevice
-from simulator.surfaces.console import transcript
-from simulator.terminal.session import Session, Shell
+from simulator.surfaces.console.transcript import ConsoleKind, RescueShell
+from simulator.terminal.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -78,31 +74,11 @@ class _Pending:
             self.timer.cancel()
 
 
-class RescueShell(Shell):
-    """The shell of an unusable device: it lists a few commands and runs none."""
-
-    def __init__(self, session: Session, device: FtdDevice) -> None:
-        super().__init__(session)
-        self.device = device
-
-    @property
-    def prompt(self) -> str:
-        return transcript.rescue_text("prompt", self.device)
-
-    async def execute(self, line: str) -> None:
-        command = line.strip()
-        if not command:
-            return
-        if command in ("?", "help"):
-            self.session.write(transcript.rescue_text("help", self.device))
-            return
-        self.session.write(transcript.rescue_text("refuse", self.device, command=command.split()[0]) + "\n")
-
-
 class ConsoleLine:
-    def __init__(self, device: FtdDevice, fs_root: Path, journal: Journal | None = None) -> None:
+    def __init__(self, device: Any, fs_root: Path, kind: ConsoleKind, journal: Journal | None = None) -> None:
         self.device = device
         self.fs_root = fs_root
+        self.kind = kind
         self.journal = journal or device.ctx.journal
         self.clients: list[ConsoleClient] = []
         self.phase = "off"          # off | down (shutting down, booting) | up (getty) | failed (rescue)
@@ -116,7 +92,7 @@ class ConsoleLine:
         self._prompt = ""
         self._pending: list[_Pending] = []      # sorted by due time
         self._seq = 0
-        self._reset_cause = transcript.reset_cause("power")
+        self._reset_cause = self.kind.reset_cause("power")
         self._at_line_start = True
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -129,7 +105,7 @@ class ConsoleLine:
         state = self.device.state
         if self.device.services_up:
             self._start(self._getty, "up")
-        elif state == "unusable":
+        elif self.kind.failed(self.device):
             self._start(self._rescue, "failed")
         else:
             self.phase = "off" if state == "off" else "down"
@@ -189,9 +165,9 @@ class ConsoleLine:
         if not self._waiting:
             return ""
         if self.phase == "failed":
-            failure = "".join(line.text + "\r\n" for line in transcript.milestone(self.device, "failure"))
-            banner = transcript.rescue_text("banner", self.device).replace("\n", "\r\n")
-            return "\r\n" + failure + banner + transcript.rescue_text("prompt", self.device)
+            failure = "".join(line.text + "\r\n" for line in self.kind.milestone(self.device, "failure"))
+            banner = self.kind.rescue_text("banner", self.device).replace("\n", "\r\n")
+            return "\r\n" + failure + banner + self.kind.rescue_text("prompt", self.device)
         session = self._session
         if self.stage == "shell" and session is not None and session.stack:
             return "\r\n" + session.shell.prompt
@@ -216,7 +192,7 @@ class ConsoleLine:
     def _follow(self, event: Event) -> None:
         kind = event["kind"]
         if kind == "reboot":
-            self._reset_cause = transcript.reset_cause("reboot")
+            self._reset_cause = self.kind.reset_cause("reboot")
             self._end_program()
             self.phase = "down"
             self._play("shutdown")
@@ -227,9 +203,9 @@ class ConsoleLine:
                 self.phase = "off"
                 self._play("power_off")
             else:
-                self._reset_cause = transcript.reset_cause("power")
+                self._reset_cause = self.kind.reset_cause("power")
         elif kind == "reimage":
-            self._reset_cause = transcript.reset_cause("reimage")
+            self._reset_cause = self.kind.reset_cause("reimage")
             self._end_program()
             self.phase = "down"
             self._play("reimage", at_once=True)
@@ -240,7 +216,7 @@ class ConsoleLine:
         elif kind == "state":
             self._state(event["state"])
         else:
-            text = transcript.message(event)
+            text = self.kind.message(event)
             if text:
                 self._write_line(text)
 
@@ -249,10 +225,9 @@ class ConsoleLine:
             self._end_program()
             self.phase = "down"
             self._play("booting", reset_cause=self._reset_cause)
-            job = self.device.job
-            if job is not None and job.phase == "reboot" and job.operation == "upgrade" and job.state == "IN_PROGRESS":
-                self._play("booting_upgrade", flush=False)
-        elif state == "unusable":
+            for name in self.kind.boot_milestones(self.device):
+                self._play(name, flush=False)
+        elif self.kind.failed(self.device):
             self._end_program()
             self._play("failure", at_once=True)
             self._start(self._rescue, "failed")
@@ -260,13 +235,13 @@ class ConsoleLine:
             self._end_program()
             self._drop()
             self.phase = "off"
-        elif state in SERVICES_UP and self.phase != "up":
+        elif self.device.services_up and self.phase != "up":
             if self.phase == "down":
                 self._play("online", at_once=True)
             else:
                 self._flush()
             self._start(self._getty, "up")
-        elif state not in SERVICES_UP and self.phase == "up":
+        elif not self.device.services_up and self.phase == "up":
             self._end_program()
             self.phase = "down"
 
@@ -279,7 +254,7 @@ class ConsoleLine:
         if flush:
             self._flush()
         clock = self.device.ctx.clock
-        for line in transcript.milestone(self.device, name, **extra):
+        for line in self.kind.milestone(self.device, name, **extra):
             if at_once or line.at <= 0:
                 self._write_line(line.text)
             else:
@@ -341,41 +316,42 @@ class ConsoleLine:
         return self._task is not None and self._task is asyncio.current_task()
 
     async def _getty(self) -> None:
-        device = self.device
+        device, kind = self.device, self.kind
         while self._running():
             session = self._new_session()
-            self.stage = "login"
-            self._prompt = transcript.login_text("prompt", device)
-            user = await session.ask(self._prompt)
-            if user is None or not user.strip():
-                continue
-            self.stage = "password"
-            self._prompt = transcript.login_text("password", device)
-            password = await session.ask(self._prompt, secret=True)
-            if password is None:
-                continue
-            ok = user.strip() == device.username and password == device.password
-            self.journal.emit(device.name, "console.login", user=user.strip(), ok=ok)
-            if not ok:
-                session.write(transcript.login_text("incorrect", device) + "\n")
+            if kind.needs_login and not await self._login(session):
                 continue
             self.stage = "shell"
-            now = views.stamp(device.ctx.clock.now())
-            tty = transcript.login_text("tty", device)
-            last, self.last_login = self.last_login or f"{now} on {tty}", f"{now} on {tty}"
-            session.write(views.banner(device, last))
+            if kind.needs_login:
+                stamp = kind.login_stamp(device)
+                last, self.last_login = self.last_login or stamp, stamp
+                session.write(kind.banner(device, last))
             try:
-                await session.run(FtdCliShell(session, self._context()))
+                await session.run(kind.shell(session, device, self.fs_root))
             except Refused as refused:
                 session.write(refused.message + "\n")
+
+    async def _login(self, session: Session) -> bool:
+        device = self.device
+        self.stage = "login"
+        self._prompt = self.kind.login_text("prompt", device)
+        user = await session.ask(self._prompt)
+        if user is None or not user.strip():
+            return False
+        self.stage = "password"
+        self._prompt = self.kind.login_text("password", device)
+        password = await session.ask(self._prompt, secret=True)
+        if password is None:
+            return False
+        ok = user.strip() == device.username and password == device.password
+        self.journal.emit(device.name, "console.login", user=user.strip(), ok=ok)
+        if not ok:
+            session.write(self.kind.login_text("incorrect", device) + "\n")
+        return ok
 
     async def _rescue(self) -> None:
         while self._running():
             session = self._new_session()
             self.stage = "rescue"
-            session.write(transcript.rescue_text("banner", self.device))
-            await session.run(RescueShell(session, self.device))
-
-    def _context(self) -> FtdContext:
-        make_device_fs(self.fs_root)
-        return FtdContext(self.device, self.fs_root, lambda path: receive_package(self.device, path))
+            session.write(self.kind.rescue_text("banner", self.device))
+            await session.run(RescueShell(session, self.device, self.kind))

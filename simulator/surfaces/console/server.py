@@ -6,8 +6,9 @@ offers it, always listening whatever the device's state.
 - optionally SSH on a second port, user `console` with the device's password.
 
 Both attach to the device's one shared `ConsoleLine`: boot messages through
-reboots, the login prompt and the FTD CLI when the device is up, the failure
-text and a rescue prompt when it is unusable."""
+reboots, the login prompt and the CLI when the device is up, the failure
+text and a rescue prompt when it cannot boot (what each says: the kind's
+`ConsoleKind`)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ from typing import Any
 import asyncssh
 
 from simulator.journal import Event, Journal
-from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.console import telnet
 from simulator.surfaces.console.line import ConsoleLine
+from simulator.surfaces.console.transcript import ConsoleKind
 
 CONSOLE_USER = "console"
 
@@ -58,13 +59,13 @@ class _SSHClient:
 class ConsoleEndpoint:
     """One device's console: its line, the telnet listener, the optional SSH one."""
 
-    def __init__(self, surface: ConsoleSurface, device: FtdDevice, port: int, fs_root: Path,
+    def __init__(self, surface: ConsoleSurface, device: Any, port: int, fs_root: Path, kind: ConsoleKind,
                  ssh_port: int | None) -> None:
         self.surface = surface
         self.device = device
         self.port = port
         self.ssh_port = ssh_port
-        self.line = ConsoleLine(device, fs_root, surface.journal)
+        self.line = ConsoleLine(device, fs_root, kind, surface.journal)
         self.server: asyncio.Server | None = None
         self.ssh_server: asyncssh.SSHAcceptor | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
@@ -186,10 +187,11 @@ class ConsoleSurface:
         self._ssh_options: asyncssh.SSHServerConnectionOptions | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
-    def add(self, device: FtdDevice, port: int, fs_root: Path, ssh_port: int | None = None) -> ConsoleEndpoint:
-        """A console for `device` on telnet `port` (0: ephemeral) and, if
-        `ssh_port` is given (0: ephemeral), on SSH too."""
-        endpoint = ConsoleEndpoint(self, device, port, fs_root, ssh_port)
+    def add(self, device: Any, port: int, fs_root: Path, kind: ConsoleKind,
+            ssh_port: int | None = None) -> ConsoleEndpoint:
+        """A console for `device` (what it prints and runs: `kind`) on telnet
+        `port` (0: ephemeral) and, if `ssh_port` is given (0: ephemeral), on SSH too."""
+        endpoint = ConsoleEndpoint(self, device, port, fs_root, kind, ssh_port)
         self.endpoints[device.name] = endpoint
         return endpoint
 

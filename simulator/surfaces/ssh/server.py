@@ -1,7 +1,8 @@
 """The SSH surface: one asyncssh listener per device, bound while the device's
 services are up and closed (connections refused, sessions dropped) while it
 reboots or is off. Interactive shells and exec requests run the device's CLI;
-SFTP and SCP reach its file system (packages land in /var/sf/updates).
+SFTP and SCP reach its file system; what a device's kind makes of SSH (its
+CLI, where uploads land, its reboot notice) comes from the kind (`SshKind`).
 
 One SSHServerConnectionOptions object is shared by every listener: nothing
 per device is kept while idle beyond the listening socket."""
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import asyncssh
 
@@ -33,15 +34,17 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
 class DeviceEndpoint:
     """One device's SSH listener and the connections it accepted."""
 
-    def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path) -> None:
+    def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path, kind: SshKind) -> None:
         self.surface = surface
         self.device = device
         self.port = port
         self.fs_root = fs_root
+        self.kind = kind
         self.server: asyncssh.SSHAcceptor | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[Session] = set()
         self.last_login: str | None = None
+        self.logins = 0                 # since the lab started (some banners count them)
         self._sync_lock = asyncio.Lock()
 
     @property
@@ -54,10 +57,6 @@ class DeviceEndpoint:
             options=self.surface.options, reuse_address=True)
         if self.port == 0:
             self.port = self.server.sockets[0].getsockname()[1]
-
-    @property
-    def kind(self) -> SshKind:
-        return self.surface.kinds[self.device.kind]
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
@@ -129,20 +128,26 @@ class _DeviceSSHServer(asyncssh.SSHServer):
         return self.endpoint.surface.authorized_keys is not None
 
 
-class SshKind(Protocol):
-    """What SSH means for one device kind: its CLI, and its file uploads."""
+class SshKind:
+    """What SSH means for one device kind (its `ssh.py` subclasses this): its
+    CLI, and its file uploads. The defaults: no reboot notice, uploads mean
+    nothing to the device, paths as the client gives them."""
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         """Serve an interactive shell or an exec request."""
+        raise NotImplementedError
 
     def reboot_notice(self, device: Any) -> str | None:
         """The broadcast open sessions see before a reboot drops them."""
+        return None
 
     def upload_dir(self, fs_root: Path) -> Path | None:
         """Where an uploaded file means something to the device (None: nowhere)."""
+        return None
 
     def sftp_path(self, path: bytes) -> bytes:
         """A path as an SFTP/SCP client names it, in the device file system's terms."""
+        return path
 
     def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
         """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
@@ -155,9 +160,8 @@ class SSHSurface:
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
-                 kinds: dict[str, SshKind], authorized_keys: str | None = None) -> None:
+                 authorized_keys: str | None = None) -> None:
         self.journal = journal
-        self.kinds = kinds              # device kind -> its CLI and uploads
         self.host = host
         self.endpoints: dict[str, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
@@ -168,8 +172,9 @@ class SSHSurface:
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def add(self, device: Any, port: int, fs_root: Path) -> DeviceEndpoint:
-        endpoint = DeviceEndpoint(self, device, port, fs_root)
+    def add(self, device: Any, port: int, fs_root: Path, kind: SshKind) -> DeviceEndpoint:
+        """Serve `device` on `port` (0: any) with what SSH means for its kind."""
+        endpoint = DeviceEndpoint(self, device, port, fs_root, kind)
         self.endpoints[device.name] = endpoint
         return endpoint
 

@@ -21,9 +21,9 @@ from simulator.journal import Journal
 from simulator.kinds.asa.cli import show_failover
 from simulator.kinds.asa.failover import AsaFailoverPair
 from simulator.kinds.asa.model import AsaDevice, asa_data, write_image, zero_downtime
+from simulator.kinds.asa.ssh import SSH
 from simulator.kinds.asa.versions import AsaVersion, ImageName, image_name, upgrade_step
 from simulator.kinds.base import DeviceContext, Refused
-from simulator.surfaces.ssh.kinds import ssh_kinds
 from simulator.surfaces.ssh.server import SSHSurface
 from simulator.traffic import TrafficMonitor
 
@@ -49,9 +49,9 @@ class Rig:
         self.traffic = TrafficMonitor("fw-pair", self.clock, self.journal, [self.a.name, self.b.name],
                                       self.pair.traffic_up, self.pair.carries)
         # The lab's own SSH surface: each unit's file system root is its disk0:.
-        self.ssh = SSHSurface(self.journal, "127.0.0.1", _HOST_KEY, ssh_kinds())
+        self.ssh = SSHSurface(self.journal, "127.0.0.1", _HOST_KEY)
         for unit in (self.a, self.b):
-            self.ssh.add(unit, 0, unit.disk_dir)
+            self.ssh.add(unit, 0, unit.disk_dir, SSH)
 
     async def start(self) -> Rig:
         await self.ssh.start()

@@ -32,7 +32,7 @@ import requests
 import schemathesis
 from schemathesis.specs.openapi.checks import content_type_conformance
 
-from simulator import facts as vendor
+from simulator.facts import read_yaml
 from simulator.kinds.ftd import api as fdm
 from simulator.kinds.ftd.packages import make_package
 from tests.conftest import ROOT
@@ -59,7 +59,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 # -- the spec file ------------------------------------------------------------------
 def spec_template() -> dict[str, Any]:
     """The spec as the device serves it (JSON: response codes are strings)."""
-    return json.loads(json.dumps(vendor.read_yaml("kinds/ftd/api_spec.yaml")))
+    return json.loads(json.dumps(read_yaml("kinds/ftd/api_spec.yaml")))
 
 
 def spec_operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -80,7 +80,7 @@ def refs(node: Any) -> Iterator[str]:
 
 
 def test_spec_loads_as_package_data():
-    spec = vendor.read_yaml("kinds/ftd/api_spec.yaml")
+    spec = read_yaml("kinds/ftd/api_spec.yaml")
     assert spec["swagger"] == "2.0" and spec["info"]["title"] == "Firepower Threat Defense REST API"
     bearer = spec["securityDefinitions"]["Bearer"]
     assert (bearer["type"], bearer["name"], bearer["in"]) == ("apiKey", "Authorization", "header")
@@ -93,8 +93,8 @@ def test_spec_describes_exactly_the_routes_under_the_base_path():
     spec = spec_template()
     base = spec["basePath"]
     assert re.fullmatch(r"/api/fdm/v\d+", base)
-    routed = {(method, path.replace(fdm.API, base, 1)): (op_id, needs_token)
-              for method, path, _, op_id, needs_token in fdm.ROUTES if path.startswith(fdm.API + "/")}
+    routed = {(r.method, r.path.replace(fdm.API, base, 1)): (r.operation, r.auth)
+              for r in fdm.ROUTES if r.path.startswith(fdm.API + "/")}
     declared = {(method, base + path): op for (method, path), op in spec_operations(spec).items()}
     assert sorted(declared) == sorted(routed)
     ids = [op["operationId"] for op in declared.values()]

@@ -2,10 +2,8 @@
 model, its CLI over real SSH (seed 000 ch. 3 step by step), its REST API over
 real HTTPS, downloads from loopback servers, and a hypothesis state machine.
 
-The rig here builds what the lab will build from the fxos profiles: FTDs and
-the chassis on one virtual clock, the SSH surface (chassis CLI by device
-kind), the FXOS HTTPS surface, FDM for the FTDs, and the chassis' transfer
-helper."""
+The rig is a lab of a bundled chassis profile on a virtual clock, with
+shortcuts to its chassis, its FTDs and the chassis' downloader."""
 
 from __future__ import annotations
 
@@ -17,30 +15,29 @@ from pathlib import Path
 import asyncssh
 import httpx
 import pytest
-import yaml
 from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from simulator.clock import Clock
-from simulator.faults import FaultPlan
 from simulator.journal import Journal
 from simulator.kinds.base import DeviceContext, Refused
-from simulator.kinds.ftd import api as fdm
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import inspect_package, make_package
 from simulator.kinds.fxos import cli as fxos_shell
-from simulator.kinds.fxos.api import FXOS
-from simulator.kinds.fxos.bundles import BundleInfo, FxosVersion, inspect_fxos_bundle, make_fxos_bundle
+from simulator.kinds.fxos.bundles import (
+    BundleInfo,
+    FxosVersion,
+    inspect_fxos_bundle,
+    make_fxos_bundle,
+)
+from simulator.kinds.fxos.kind import FxosSpec
 from simulator.kinds.fxos.model import WEB_UP, FxosChassis, fxos_data, parse_url
-from simulator.kinds.fxos.spec import ChassisFields, build_chassis, check_profile
+from simulator.kinds.fxos.spec import check_profile
 from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
-from simulator.surfaces.https import HTTPSSurface
-from simulator.surfaces.ssh.kinds import ssh_kinds
-from simulator.surfaces.ssh.server import SSHSurface
-from simulator.tls import LabCertificates
-from tests.conftest import ROOT, Terminal, connect, open_terminal
+from simulator.lab import Lab
+from tests.conftest import Terminal, connect, open_terminal
 
 BUNDLE = "fxos-k9.2.14.1.131.SPA"
 TARGET = "2.14(1.131)"
@@ -49,77 +46,51 @@ START = 1_760_000_000.0
 
 # -- the rig ---------------------------------------------------------------------------------
 class Rig:
+    """A lab of a bundled chassis profile on virtual time, with shortcuts to its chassis and FTDs."""
+
     def __init__(self, tmp: Path, profile: str = "fxos-4100-standalone", seed: int = 7) -> None:
-        spec = yaml.safe_load((ROOT / "profiles" / f"{profile}.yaml").read_text())
-        self.root = tmp / "state"
-        self.clock = Clock(virtual=True, start=START)
-        self.journal = Journal(self.clock.now)
-        self.faults = FaultPlan(lambda: self.clock.now() - START, random.Random(seed))
-        self.ctx = DeviceContext(self.clock, self.journal, self.faults, random.Random(seed))
-        self.devices: dict[str, FtdDevice] = {}
-        chassis_specs = []
-        for d in spec["devices"]:
-            if d.get("kind", "ftd") == "fxos":
-                fields = ChassisFields.model_validate({k: d[k] for k in ("model", "version", "modules") if k in d})
-                chassis_specs.append({**d, **fields.model_dump()})
-            else:
-                self.devices[d["name"]] = FtdDevice(self.ctx, d["name"], d["model"], d["version"],
-                                                    hostname=d.get("hostname") or d["name"])
-        assert check_profile(chassis_specs, {n: f.model for n, f in self.devices.items()}) == []
-        self.chassis = build_chassis(self.ctx, chassis_specs[0], self.devices)
-        self.downloader = FxosDownloader(self.chassis, images_dir(self.fs(self.chassis.name))).attach()
-        self.ssh: SSHSurface | None = None
-        self.https: HTTPSSurface | None = None
-        self.fdm: HTTPSSurface | None = None
+        self.lab = Lab(profile, state_dir=tmp / "state", virtual_time=True, seed=seed, start_time=START)
+        self.root = self.lab.state_dir
+        self.clock, self.journal, self.faults, self.ctx = self.lab.clock, self.lab.journal, self.lab.faults, \
+            self.lab.context
+        self.chassis: FxosChassis = next(d for d in self.lab.devices.values() if isinstance(d, FxosChassis))
+        self.devices: dict[str, FtdDevice] = {n: d for n, d in self.lab.devices.items() if isinstance(d, FtdDevice)}
+
+    @property
+    def downloader(self) -> FxosDownloader:
+        return next(w for w in self.lab.workers if isinstance(w, FxosDownloader))
 
     def fs(self, name: str) -> Path:
-        return self.root / "devices" / name / "fs"
+        return self.lab.store.device_fs(name)
 
     async def start(self) -> Rig:
-        key = asyncssh.generate_private_key("ssh-ed25519")
-        self.ssh = SSHSurface(self.journal, "127.0.0.1", key, ssh_kinds())
-        self.ssh.add(self.chassis, 0, self.fs(self.chassis.name))  # type: ignore[arg-type]
-        for name, ftd in self.devices.items():
-            self.ssh.add(ftd, 0, self.fs(name))
-        tls = LabCertificates(self.root / "tls", "127.0.0.1").server_context()
-        self.https = HTTPSSurface(self.journal, "127.0.0.1", tls, FXOS)
-        self.https.add(self.chassis, 0, self.fs(self.chassis.name))
-        self.fdm = HTTPSSurface(self.journal, "127.0.0.1", tls, fdm.FDM)
-        for name, ftd in self.devices.items():
-            self.fdm.add(ftd, 0, self.fs(name))
-        await asyncio.gather(self.ssh.start(), self.https.start(), self.fdm.start())
+        await self.lab.start()
         return self
 
     async def stop(self) -> None:
-        self.downloader.detach()
-        for surface in (self.ssh, self.https, self.fdm):
-            if surface is not None:
-                await surface.stop()
+        await self.lab.stop()
 
     async def settle(self) -> None:
-        await self.downloader.settled()
-        for surface in (self.ssh, self.https, self.fdm):
-            if surface is not None:
-                await surface.settled()
+        await self.lab.settle()
 
     async def advance(self, seconds: float) -> None:
-        await self.downloader.settled()
+        await self.settle()
         await self.clock.advance(seconds)
         await self.settle()
 
     async def run_until(self, predicate, limit: float = 4 * 3600) -> None:
-        await self.downloader.settled()
+        await self.settle()
         assert await self.clock.run_until(predicate, limit=limit), "condition not reached"
         await self.settle()
 
     def ssh_port(self, name: str | None = None) -> int:
-        assert self.ssh is not None
-        return self.ssh.endpoints[name or self.chassis.name].port
+        assert self.lab.ssh is not None
+        return self.lab.ssh.endpoints[name or self.chassis.name].port
 
     @property
     def url(self) -> str:
-        assert self.https is not None
-        return self.https.sites[self.chassis.name].url
+        assert self.lab.https is not None
+        return self.lab.https.sites[self.chassis.name].url
 
 
 @pytest.fixture
@@ -235,7 +206,7 @@ def test_profiles_validate():
     assert any("no slot 2" in p for p in problems) and any("'nope'" in p for p in problems)
     assert any("a logical device on FPR-4145 is a FPR-4145" in p for p in problems)
     with pytest.raises(ValueError):
-        ChassisFields(model="FPR-4145", version="2.x")
+        FxosSpec(name="c", kind="fxos", model="FPR-4145", version="2.x")
 
 
 # -- the model ---------------------------------------------------------------------------------------

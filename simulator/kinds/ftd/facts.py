@@ -1,0 +1,62 @@
+"""The FTD's vendor facts (facts.yaml): models, release trains, upgrade paths,
+package sizes, timings, upgrade stages and the device's texts."""
+
+from __future__ import annotations
+
+from simulator.facts import Facts, load
+
+
+class FtdModel(Facts):
+    description: str
+    type_id: int
+    platform: str
+    os: str
+    asa_hardware: str
+    disk_mb: int
+    disk_used_mb: int | None = None
+    speed: float
+    logical_device: bool = False
+    last_train: str | None = None
+
+
+class Train(Facts):
+    fxos: str
+    asa: str
+    lsp: str
+    vdb: str
+    fdm_api: str
+
+
+class Stage(Facts):
+    name: str
+    script: str
+    message: str
+    seconds: float
+    percent: int
+
+
+class FtdData(Facts):
+    models: dict[str, FtdModel]
+    base_disk_used_mb: int
+    disk_needed_factor: float
+    trains: dict[str, Train]
+    upgrade_paths: dict[str, list[str]]
+    blocked_targets: list[str]
+    package_size_mb: dict[str, int]
+    revert_snapshot_mb: int
+    deployments_kept: int
+    readiness_scripts: int
+    timings: dict[str, float]
+    upgrade_stages: dict[str, list[Stage]]
+    early_stages: list[str]
+    rollback_stages: list[Stage]
+    revert_stages: list[Stage]
+    texts: dict[str, dict[str, str]]
+
+    def train_of(self, numbers: str) -> str:
+        """Key of the trains/upgrade_paths tables for a version (`6.2.3` is its own row)."""
+        return "6.2.3" if numbers.startswith("6.2.3") else ".".join(numbers.split(".")[:2])
+
+
+def ftd() -> FtdData:
+    return load(FtdData, "kinds/ftd/facts.yaml")

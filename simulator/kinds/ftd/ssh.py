@@ -1,0 +1,46 @@
+"""What SSH means for an FTD: its CLI (CLISH), the reboot broadcast, and
+packages that arrive in /var/sf/updates."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import asyncssh
+
+from simulator.faults import Fault
+from simulator.kinds.ftd import views
+from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
+from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.surfaces.ssh.cli import serve_cli
+from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+
+
+class FtdSsh(SshKind):
+    """The FTD CLI (CLISH); packages arrive in /var/sf/updates."""
+
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        device: FtdDevice = endpoint.device
+        make_device_fs(endpoint.fs_root)
+        ctx = FtdContext(device, endpoint.fs_root, lambda path, fault=None: receive_package(device, path, fault))
+
+        def banner(peer: str) -> str:
+            now = f"{views.stamp(device.ctx.clock.now())} from {peer} on pts/0"
+            last, endpoint.last_login = endpoint.last_login or now, now
+            return views.banner(device, last)
+
+        await serve_cli(endpoint, process, lambda session, _: FtdCliShell(session, ctx), banner)
+
+    def reboot_notice(self, device: FtdDevice) -> str | None:
+        return views.ftd_text("reboot_broadcast", hostname=device.hostname,
+                              date=time.asctime(time.gmtime(device.ctx.clock.now())))
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        return updates_dir(fs_root)
+
+    def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
+        receive_package(device, path, fault)
+
+
+SSH = FtdSsh()

@@ -1,0 +1,97 @@
+"""FXOS chassis (`kind: fxos`, Firepower 4100/9300): its profile entry (the
+FTDs of the profile it hosts, by security module slot), how a chassis is
+built, its surfaces, downloads and platform bundles.
+
+    - name: fpr4k-1
+      kind: fxos
+      model: FPR-4145            # facts.yaml models
+      version: "2.12(0.498)"     # FXOS platform bundle (also 2.12.0.498)
+      hostname: FPR4K-1          # CLI prompt FPR4K-1-A#
+      modules:
+        - slot: 1
+          apps:
+            - device: ftd-1      # an FTD of this profile
+              identifier: ftd-1  # optional (default: the device name)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from simulator.kinds.fxos.api import HTTPS
+from simulator.kinds.fxos.bundles import (
+    FxosVersion,
+    is_bundle_name,
+    make_fxos_bundle,
+    normalize,
+)
+from simulator.kinds.fxos.model import FxosChassis, fxos_data
+from simulator.kinds.fxos.spec import FxosModuleSpec, check_profile
+from simulator.kinds.fxos.ssh import SSH
+from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
+from simulator.kinds.kind import Build, Kind
+from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+
+
+class FxosSpec(DeviceSpec, SshPort, HttpsPort):
+    kind: Literal["fxos"]
+    modules: list[FxosModuleSpec] = Field(default_factory=list)   # security modules and their apps
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        models = fxos_data().models
+        if value not in models:
+            raise ValueError(f"expected one of {', '.join(models)}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return normalize(str(value))
+
+
+def check(specs: Sequence[DeviceSpec]) -> list[str]:
+    """Every chassis against the FTDs of the profile it hosts."""
+    ftd_models = {s.name: s.model for s in specs if s.kind == "ftd"}
+    return check_profile([s.model_dump() for s in specs if isinstance(s, FxosSpec)], ftd_models)
+
+
+def build(ctx: Build, spec: FxosSpec) -> FxosChassis:
+    """The chassis of one profile entry; its hosted FTDs are built already."""
+    modules = {m.slot: [(a.identifier or a.device, ctx.devices[a.device]) for a in m.apps] for m in spec.modules}
+    return FxosChassis(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
+                       username=spec.username or ctx.username, password=spec.password or ctx.password,
+                       modules=modules)  # type: ignore[arg-type]
+
+
+def endpoint(chassis: FxosChassis) -> dict[str, Any]:
+    return {"modules": [{"slot": slot, "state": module.state,
+                         "apps": [{"device": a.device.name, "identifier": a.identifier} for a in module.apps]}
+                        for slot, module in chassis.modules.items()]}
+
+
+class FxosBundles:
+    example = "fxos-k9.2.14.1.131.SPA"
+
+    def accepts(self, filename: str) -> bool:
+        return is_bundle_name(filename)
+
+    def filename(self, version: str, model: str | None) -> str:
+        return FxosVersion.parse(version).filename
+
+    def make(self, filename: str, directory: Path, *, size_mb: int | None, unsigned: bool,
+             corrupt: bool) -> Path:
+        return make_fxos_bundle(filename, directory, size_kb=size_mb * 1024 if size_mb else None,
+                                unsigned=unsigned, corrupt=corrupt)
+
+
+KIND = Kind(
+    name="fxos", spec=FxosSpec, build=build, ssh=SSH, https=HTTPS, packages=FxosBundles(), endpoint=endpoint,
+    check=check, workers=(lambda chassis, fs_root: FxosDownloader(chassis, images_dir(fs_root)).attach(),),
+    hosts=True,
+)

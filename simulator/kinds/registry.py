@@ -1,0 +1,17 @@
+"""The only list of the device kinds. Adding a kind is a folder under
+simulator/kinds/ with a `kind.py` declaring its `KIND`, and a line here
+(docs/adding-a-kind.md)."""
+
+from __future__ import annotations
+
+from simulator.kinds.asa.kind import KIND as ASA
+from simulator.kinds.ftd.kind import KIND as FTD
+from simulator.kinds.fxos.kind import KIND as FXOS
+from simulator.kinds.kind import Kind
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA)}
+DEFAULT = FTD.name          # a profile entry without `kind:`
+
+
+def kind_of(device: object) -> Kind:
+    return KINDS[device.kind]  # type: ignore[attr-defined]
