@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from simulator.kinds.base import DeviceBase, DeviceContext
 from simulator.kinds.spec import DeviceSpec, PairSpec
+from simulator.machines import Table
 
 if TYPE_CHECKING:
     from simulator.surfaces.console.transcript import ConsoleKind
@@ -91,5 +92,6 @@ class Kind:
     endpoint: Callable[[Any], dict[str, Any]] | None = None    # its own keys in the endpoints file
     check: Callable[[Sequence[DeviceSpec]], list[str]] | None = None   # checks across the profile's devices
     workers: Sequence[Callable[[Any, Path], Worker]] = field(default_factory=tuple)
+    machines: Sequence[Table] = field(default_factory=tuple)   # its state machines (docs/machines/)
     traffic: bool = False                                  # a standalone device carries traffic (probe port)
     hosts: bool = False                                    # hosts devices of other kinds: built after them

@@ -8,6 +8,7 @@ from simulator.kinds.asa.kind import KIND as ASA
 from simulator.kinds.ftd.kind import KIND as FTD
 from simulator.kinds.fxos.kind import KIND as FXOS
 from simulator.kinds.kind import Kind
+from simulator.machines import Table
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA)}
 DEFAULT = FTD.name          # a profile entry without `kind:`
@@ -15,3 +16,8 @@ DEFAULT = FTD.name          # a profile entry without `kind:`
 
 def kind_of(device: object) -> Kind:
     return KINDS[device.kind]  # type: ignore[attr-defined]
+
+
+def machine_tables() -> list[Table]:
+    """Every kind's state machines, for docs/machines/ (scripts/machines writes them)."""
+    return [table for kind in KINDS.values() for table in kind.machines]
