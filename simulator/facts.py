@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 F = TypeVar("F", bound="Facts")
 
@@ -26,7 +26,14 @@ def read_yaml(path: str) -> Any:
     return yaml.safe_load(resources.files("simulator").joinpath(path).read_text(encoding="utf-8"))
 
 
+class FactsError(Exception):
+    """A facts file of the simulator does not match its schema: a bug of ours, not the user's."""
+
+
 @cache
 def load(schema: type[F], path: str) -> F:
     """A facts file validated by its schema (once per process)."""
-    return schema.model_validate(read_yaml(path))
+    try:
+        return schema.model_validate(read_yaml(path))
+    except ValidationError as exc:
+        raise FactsError(f"simulator/{path} does not match {schema.__name__}: {exc}") from None

@@ -34,6 +34,22 @@ class _BoundOnClass:
     def _fire(self, model: Any, trigger: str, *args: Any, **kwargs: Any) -> bool:
         return bool(self.events[trigger].trigger(model, *args, **kwargs))
 
+    def blocking_guard(self, model: Any, trigger: str) -> str | None:
+        """Why `trigger` cannot fire now: the first guard that does not hold on
+        the last transition of `trigger` leaving the model's state (the general
+        case, after the special ones), or None when no transition leaves it."""
+        found = self._transitions_from(model.state, trigger)
+        if not found:
+            return None
+        for condition in found[-1].conditions:
+            func = condition.func
+            if bool(getattr(model, func)() if isinstance(func, str) else func()) != condition.target:
+                return func if isinstance(func, str) else getattr(func, "__name__", "guard")
+        return ""
+
+    def _transitions_from(self, state: str, trigger: str) -> list[Any]:
+        return list(self.get_transitions(trigger=trigger, source=state))  # type: ignore[attr-defined]
+
     def bind(self, cls: type) -> type:
         """Give `cls` this machine's triggers and their `may_` checks."""
         declared = {name for klass in cls.__mro__ for name, kind in vars(klass).get("__annotations__", {}).items()
@@ -49,6 +65,17 @@ class _BoundOnClass:
         return cls
 
 
+def _announced(state: Any, callback: str) -> Any:
+    """`state` with `callback` first among the on_enter callbacks of its leaves (so that
+    the state change is told before whatever entering it starts)."""
+    if isinstance(state, str):
+        return {"name": state, "on_enter": [callback]}
+    if state.get("children"):
+        return {**state, "children": [_announced(child, callback) for child in state["children"]]}
+    on_enter = state.get("on_enter") or []
+    return {**state, "on_enter": [callback, *([on_enter] if isinstance(on_enter, str) else on_enter)]}
+
+
 def _method(call: Callable[..., Any], trigger: str) -> Callable[..., bool]:
     def method(self: Any, *args: Any, **kwargs: Any) -> bool:
         return bool(call(self, trigger, *args, **kwargs))
@@ -61,6 +88,10 @@ class SharedMachine(_BoundOnClass, Machine):
 
 
 class SharedHierarchicalMachine(_BoundOnClass, HierarchicalMachine):
+    def _transitions_from(self, state: str, trigger: str) -> list[Any]:
+        # a transition declared on a parent state leaves its children too
+        return list(self.get_transitions(trigger=trigger, source=state, delegate=True))
+
     def _fire(self, model: Any, trigger: str, *args: Any, **kwargs: Any) -> bool:
         return bool(self.trigger_event(model, trigger, *args, **kwargs))
 
@@ -80,6 +111,7 @@ class Table:
     initial: str                            # where a diagram starts (a model's own start is its add_model's)
     doc: str = ""                           # what a reader should know beside the diagram
     options: dict[str, Any] = field(default_factory=dict)    # more Machine keywords (callbacks)
+    announce: str | None = None             # the model's method called first on entering any state
 
     @property
     def nested(self) -> bool:
@@ -88,7 +120,8 @@ class Table:
     def machine(self) -> SharedMachine | SharedHierarchicalMachine:
         """The one machine every model of this table shares (`add_model`)."""
         cls = SharedHierarchicalMachine if self.nested else SharedMachine
-        return cls(model=None, states=list(self.states), transitions=list(self.transitions), initial=None,
+        states = [_announced(state, self.announce) for state in self.states] if self.announce else list(self.states)
+        return cls(model=None, states=states, transitions=list(self.transitions), initial=None,
                    auto_transitions=False, **self.options)
 
     def mermaid(self) -> str:
@@ -96,7 +129,11 @@ class Table:
         cls = HierarchicalGraphMachine if self.nested else GraphMachine
         graph = cls(states=list(self.states), transitions=list(self.transitions), initial=self.initial,
                     auto_transitions=False, graph_engine="mermaid", show_conditions=True, title=self.title)
-        return str(graph.get_graph().draw(None))
+        text = str(graph.get_graph().draw(None)).replace(" | \n", "\n")   # an empty label the engine leaves
+        # A vendor's state name may hold spaces ("Standby Ready"): fine as a label, not as a Mermaid id.
+        for name in sorted((s for s in self.states if isinstance(s, str) and " " in s), key=len, reverse=True):
+            text = text.replace(f'"{name}"', "\0").replace(name, name.replace(" ", "_")).replace("\0", f'"{name}"')
+        return text
 
     def page(self) -> str:
         """docs/machines/<name>.md: generated from the table; a test keeps it equal to the code."""

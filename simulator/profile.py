@@ -56,7 +56,8 @@ class Profile(Strict):
             if spec.name in seen:
                 raise ValueError(f"device name {spec.name!r} is used twice")
             seen.add(spec.name)
-        problems = [p for kind in KINDS.values() if kind.check for p in kind.check(specs)]
+        present = [KINDS[name] for name in dict.fromkeys(spec.kind for spec in specs)]
+        problems = [p for kind in present if kind.check for p in kind.check(specs)]
         if problems:
             raise ValueError("; ".join(problems))
         self._check_pairs({spec.name: spec for spec in specs})

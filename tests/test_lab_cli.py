@@ -146,9 +146,9 @@ async def test_lab_stopped_mid_upgrade_resumes_it(tmp_path, packages):
         await upload(ssh_port(lab), packages("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"))
         ftd.start_upgrade()
         await lab.clock.advance(400)
-        assert ftd.state == "upgrading"
+        assert ftd.state == "upgrade_install"
     async with Lab("ftd-standalone", state_dir=state, virtual_time=True) as lab:
         ftd = lab.devices["ftd-1"]
-        assert ftd.state == "upgrading"
+        assert ftd.state == "upgrade_install"
         await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
         assert ftd.version == "7.6.0-113"

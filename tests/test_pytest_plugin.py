@@ -30,7 +30,7 @@ async def test_async_fixtures_and_helpers(ftd_lab, sim, tmp_path):
         with package.open("rb") as fh:
             await api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)})
         assert (await api.post("/action/upgrade")).status_code == 204
-    await sim.wait_for_state(ftd_lab, "ftd-1", "rebooting")
+    await sim.wait_for_state(ftd_lab, "ftd-1", "upgrade_reboot_shutdown")
     await sim.wait_until(ftd_lab, lambda: ftd.job.state == "COMPLETED")
     assert sim.assert_event(ftd_lab, "upgrade.finished", device="ftd-1")["result"] == "COMPLETED"
     with pytest.raises(AssertionError, match="no upgrade.finished event"):

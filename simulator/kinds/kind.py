@@ -79,7 +79,7 @@ class Packages(Protocol):
         """Write the file; ValueError with the device's wording for a bad name or version."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
     name: str                                              # the profile's `kind:`
     spec: type[DeviceSpec]                                 # its profile entry (a bad key is reported against it)

@@ -49,7 +49,7 @@ async def test_devices_power_and_reimage_through_the_api(lab, control, packages)
     ftd.start_upgrade()
     await lab.clock.advance(400)
     r = await control.post("/api/devices/ftd-1/power", json={"action": "cycle"})
-    assert r.status_code == 200 and r.json()["state"] == "booting"
+    assert r.status_code == 200 and r.json()["state"] == "boot_os"
     r = await control.post("/api/clock/run", json={"device": "ftd-1", "state": "unusable"})
     assert r.json()["reached"] is True
     assert (await control.get("/api/devices/ftd-1")).json()["state"] == "unusable"
@@ -104,7 +104,7 @@ async def test_fault_plan_over_the_api_fails_a_stage_and_auto_cancel_restores(la
     assert r.status_code == 201 and r.json()["id"] == 1 and r.json()["fired"] == 0
     await upload(ssh_port(lab), packages(UPGRADE_76))
     ftd.start_upgrade(auto_cancel=True)
-    await lab.clock.run_until(lambda: ftd.job.phase == "done" and ftd.state == "online")
+    await lab.clock.run_until(lambda: ftd.job_phase == "done" and ftd.state == "online")
     assert ftd.version == "7.4.1-172" and ftd.job.state == "FAILED" and "rpm database corrupt" in ftd.job.detail
     fault = (await control.get("/api/faults/1")).json()
     assert fault["fired"] == 1 and len(fault["fired_at"]) == 1
@@ -120,14 +120,14 @@ async def test_hang_is_cancelled_from_the_cli(lab, packages):
     await upload(ssh_port(lab), packages(UPGRADE_76))
     ftd.start_upgrade()
     await lab.clock.advance(3 * 3600)
-    assert ftd.state == "upgrading" and ftd.job.script.startswith("300_os")    # stuck
+    assert ftd.state == "upgrade_install" and ftd.job.script.startswith("300_os")    # stuck
     term = await open_terminal(ssh_port(lab))
     term.proc.stdin.write("upgrade cancel\r")
     out = await term.read_until(r"\n> $|YES|yes", timeout=5)
     if "YES" in out or "yes" in out:
         await term.cmd("YES")
     await term.close()
-    await lab.clock.run_until(lambda: ftd.job.phase == "done" and ftd.state == "online")
+    await lab.clock.run_until(lambda: ftd.job_phase == "done" and ftd.state == "online")
     assert ftd.job.state == "CANCELLED" and ftd.version == "7.4.1-172"
 
 
@@ -149,7 +149,7 @@ async def test_triggers_percent_after_probability_and_timed_faults(lab, packages
         await lab.clock.run_until(lambda: ftd.state == "online")
     ftd.reboot()
     await lab.clock.advance(3600)
-    assert ftd.state == "booting"
+    assert ftd.state == "boot_os"
     lab.power("ftd-1", "cycle")
     await lab.clock.run_until(lambda: ftd.state == "online")
 
@@ -298,7 +298,7 @@ def test_cli_from_another_terminal(lab_process, tmp_path, packages):
         out = _cli("clock", "advance", "2h", state=state)
         assert out.returncode == 0 and "simulated time" in out.stdout, out.stderr
         out = _cli("power", "cycle", "ftd-1", state=state)
-        assert out.returncode == 0 and "ftd-1: booting" in out.stdout
+        assert out.returncode == 0 and "ftd-1: boot_os" in out.stdout
         out = _cli("status", state=state)
         assert "ftd-1" in out.stdout and "upgrade.stage:300_os" in out.stdout
         out = _cli("fault", "rm", "1", state=state)

@@ -261,7 +261,7 @@ async def test_reboot_is_streamed_in_simulated_time(rig: Rig):
     in_order(out, "Stopping Cisco Firepower Threat Defense for VMware...", "Shutting down sfifd...",
              "Rebooting...")
     assert "INIT:" not in out                              # still shutting down
-    await rig.until("booting")
+    await rig.until("boot_os")
     await rig.clock.advance(50)
     out = await term.quiet()
     in_order(out, "Booting 'Cisco Firepower Threat Defense (7.4.1-172)'", "INIT: version 2.88 booting",
@@ -380,7 +380,7 @@ async def test_a_hung_boot_stops_the_output(rig: Rig):
     await rig.clock.advance(3600)
     out = await term.quiet()
     in_order(out, "Rebooting...", "Booting from Hard Disk...")
-    assert "INIT:" not in out and "login:" not in out and rig.device.state == "booting"
+    assert "INIT:" not in out and "login:" not in out and rig.device.state == "boot_os"
     await term.close()
 
 

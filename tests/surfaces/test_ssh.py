@@ -98,7 +98,7 @@ async def test_sftp_upload_and_expert_install_upgrades_the_device(lab, packages)
     assert "Upgrade Status Output for " + UPGRADE_76 in detail and "TIMESTAMP:" in detail
 
     # the session drops at the reboot, and connections are refused while the device boots
-    await lab.clock.run_until(lambda: ftd.state == "rebooting")
+    await lab.clock.run_until(lambda: ftd.state == "upgrade_reboot_shutdown")
     with pytest.raises(EOFError):
         await term.read_until("never", timeout=5)
     await lab.settle()
@@ -143,7 +143,7 @@ async def test_cli_retry_and_cancel_after_failure_without_auto_cancel(lab, packa
     await lab.clock.run_until(lambda: ftd.state == "upgrade_failed")
     out = await term.cmd("upgrade cancel")
     assert "returns to version 7.4.1-172" in out
-    await lab.clock.run_until(lambda: ftd.state == "rebooting")
+    await lab.clock.run_until(lambda: ftd.state == "upgrade_reboot_shutdown")
     await lab.clock.run_until(lambda: ftd.state == "online")
     assert ftd.version == "7.4.1-172" and ftd.job.state == "CANCELLED"
 
@@ -183,7 +183,7 @@ async def test_cli_reboot_confirmation(lab):
     term.proc.stdin.write("YES\r")
     out = await term.read_until("going down for reboot NOW!")
     assert "Broadcast message from root@ftd-1" in out
-    assert ftd.state == "rebooting"
+    assert ftd.state == "shutdown"
     with pytest.raises(EOFError):
         await term.read_until("never")
 

@@ -47,13 +47,9 @@ def web_mode(device: FtdDevice) -> Mode:
     capture of a real 7.6 upgrade): 503 while it shuts down, while its
     applications start after the OS boot and during post-upgrade tasks;
     connections refused while the OS boots, when off, or when unusable."""
-    job = device.job
-    if device.state == "rebooting" or device.state == "booting" and device.boot_phase == "apps":
+    if device.web_starting:
         return "unavailable"
-    if device.services_up:
-        post_tasks = job is not None and job.state in ("IN_PROGRESS", "CANCELLED") and job.phase == "post"
-        return "unavailable" if post_tasks else "serve"
-    return "closed"
+    return "serve" if device.services_up else "closed"
 
 
 class FdmState:
@@ -328,7 +324,7 @@ async def get_upgrade_status(request: web.Request) -> web.Response:
 async def cancel_upgrade(request: web.Request) -> web.Response:
     device = device_of(request)
     job = device.job
-    if job and job.state == "IN_PROGRESS" and job.phase in ("readiness", "install") and not flag(request, "force", False):
+    if job and job.state == "IN_PROGRESS" and device.job_phase in ("readiness", "install") and not flag(request, "force", False):
         raise FdmError(422, "An upgrade is in progress. Use force=true to stop it and restore the previous version.")
     device.cancel_upgrade()
     return web.json_response({"id": device.new_id(), "type": "cancelupgrade"})

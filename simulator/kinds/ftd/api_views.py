@@ -96,13 +96,14 @@ def upgrade_status(device: FtdDevice, job: Job | None) -> dict[str, Any]:
                 "progressPercent": 0, "timeRemainingInSeconds": 0, "startTime": None, "endTime": None,
                 "id": "default", "type": "upgradestatus"}
     # A cancel (rollback) in progress is still a running job to the API.
-    state = "IN_PROGRESS" if job.state == "CANCELLED" and job.phase != "done" else job.state
+    phase = device.job_phase
+    state = "IN_PROGRESS" if job.state == "CANCELLED" and phase != "done" else job.state
     message = job.message
-    if state == "IN_PROGRESS" and job.phase in ("install", "rollback") and job.script:
+    if state == "IN_PROGRESS" and phase in ("install", "rollback") and job.script:
         message = f"{job.message}... ({job.script})"
     return {"state": state, "upgradePackageFilename": job.package or None, "updateType": job.update_type,
             "baseVersion": job.base_version, "targetVersion": job.target_version,
-            "canCancel": job.can_cancel, "canRetry": job.can_retry, "cancelOnFailure": job.auto_cancel,
+            "canCancel": device.may_cancel(), "canRetry": device.may_retry(), "cancelOnFailure": job.auto_cancel,
             "message": message, "detailedFailure": job.detail, "progressPercent": job.percent,
             "timeRemainingInSeconds": device.remaining_seconds(), "startTime": iso(job.started),
             "endTime": iso(job.finished), "id": "default", "type": "upgradestatus"}

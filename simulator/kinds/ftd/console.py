@@ -45,11 +45,13 @@ class FtdConsole(ConsoleKind):
     def failed(self, device: FtdDevice) -> bool:
         return device.state == "unusable"
 
+    def booting(self, device: FtdDevice) -> bool:
+        return device.state.endswith("_os")
+
     def boot_milestones(self, device: FtdDevice) -> list[str]:
         job = device.job
-        rebooting_into_upgrade = (job is not None and job.phase == "reboot" and job.operation == "upgrade"
-                                  and job.state == "IN_PROGRESS")
-        return ["booting_upgrade"] if rebooting_into_upgrade else []
+        into_upgrade = device.state == "upgrade_reboot_os" and job is not None and job.state == "IN_PROGRESS"
+        return ["booting_upgrade"] if into_upgrade else []
 
 
 CONSOLE = FtdConsole()

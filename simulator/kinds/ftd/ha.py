@@ -21,57 +21,106 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from transitions import Machine
-
 from simulator.clock import Timer
 from simulator.facts import read_yaml
 from simulator.journal import Event
 from simulator.kinds.base import Refused
 from simulator.kinds.failover import PairBase
 from simulator.kinds.ftd.config import clone
-from simulator.kinds.ftd.model import INSTALLING, FtdDevice
+from simulator.kinds.ftd.ha_machine import JOINING, TABLE
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.machines import Trigger
 
-PAIR_STATES = ["forming", "healthy", "mixed", "degraded", "suspended", "split_brain", "down", "broken"]
-JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
+UNIT_MACHINE = TABLE.machine()
 
 
 @cache
 def ha_data() -> dict[str, Any]:
-    return read_yaml("kinds/ftd/ha.yaml")
+    return read_yaml("kinds/ftd/ha.yaml")  # type: ignore[no-any-return]
+
+
+class HaUnit:
+    """One unit's failover state in its pair (ha_machine.py), and since when it is active."""
+
+    negotiate: Trigger
+    sync_config: Trigger
+    config_sync_failed: Trigger
+    bulk_sync: Trigger
+    joined: Trigger
+    go_active: Trigger
+    go_standby: Trigger
+    split_brain: Trigger
+    lost: Trigger
+    failed: Trigger
+    disable: Trigger
+    break_up: Trigger
+    state: str
+
+    def __init__(self, pair: HaPair, device: FtdDevice, state: str = "Not Detected") -> None:
+        self.pair, self.device = pair, device
+        self.active_since: float | None = None
+        self.last_failure: tuple[str, float] | None = None     # (reason, when), for `show failover state`
+        UNIT_MACHINE.add_model(self, initial=state)
+
+    def move(self, trigger: str) -> None:
+        """Fire `trigger` unless the unit is already where it leads."""
+        if self.state != _DEST[trigger]:
+            getattr(self, trigger)()
+
+    def _state_changed(self) -> None:
+        if self.state != "Active":
+            self.active_since = None
+        pair = self.pair
+        pair.ctx.journal.emit(self.device.name, "ha.unit", pair=pair.name, role=pair.role_of(self.device),
+                              state=self.state)
+
+
+UNIT_MACHINE.bind(HaUnit)
+_DEST = {t["trigger"]: t["dest"] for t in TABLE.transitions}
 
 
 class HaPair(PairBase):
-    """Two units, primary and secondary; `active` names the unit holding the active role."""
-
-    machine = Machine(model=None, states=PAIR_STATES, initial=None, auto_transitions=True,
-                      after_state_change="_state_changed")
+    """Two units, primary and secondary; `active` names the unit holding the active role.
+    The pair's own state (forming, healthy, mixed, degraded, suspended, split_brain, down,
+    broken) sums up its units' (`_update_pair_state`)."""
 
     def __init__(self, name: str, primary: FtdDevice, secondary: FtdDevice) -> None:
         self.name = name
         self.units = {"primary": primary, "secondary": secondary}
         self.ctx = primary.ctx
+        self.state = "forming"
         self.link_up = True
         self.suspended = False               # by hand (FDM Suspend, `configure high-availability suspend`)
         self.post_upgrade: set[str] = set()  # units whose post-upgrade tasks keep HA suspended
         self.broken = False
         self.active: str | None = None
-        self.unit_state: dict[str, str] = {u.name: "Not Detected" for u in self.units.values()}
         self.config_status = "IN_SYNC"
         self.last_failover: float | None = None
-        self.last_failure: dict[str, tuple[str, float] | None] = {u.name: None for u in self.units.values()}
-        self.active_since: dict[str, float | None] = {u.name: None for u in self.units.values()}
         self.failovers = 0
         self._timers: dict[str, Timer] = {}
+        running = all(self._ready(u) for u in self.units.values())
+        # A configured pair found running: primary active, secondary standby, in sync.
+        self.members = {primary.name: HaUnit(self, primary, "Active" if running else "Not Detected"),
+                        secondary.name: HaUnit(self, secondary, "Standby Ready" if running else "Not Detected")}
+        if running:
+            self.active = primary.name
+            self.members[primary.name].active_since = self.ctx.clock.now()
         for unit in self.units.values():
             unit.ha = self
-        self.machine.add_model(self, initial="forming")
         self._unsubscribe = [self.ctx.journal.subscribe(self._on_event, device=u.name) for u in self.units.values()]
-        if all(self._ready(u) for u in self.units.values()):
-            # A configured pair found running: primary active, secondary standby, in sync.
-            self.active = primary.name
-            self.active_since[primary.name] = self.ctx.clock.now()
-            self.unit_state = {primary.name: "Active", secondary.name: "Standby Ready"}
         self.reconcile()
+
+    @property
+    def unit_state(self) -> dict[str, str]:   # type: ignore[override]
+        return {name: member.state for name, member in self.members.items()}
+
+    @property
+    def active_since(self) -> dict[str, float | None]:
+        return {name: member.active_since for name, member in self.members.items()}
+
+    @property
+    def last_failure(self) -> dict[str, tuple[str, float] | None]:
+        return {name: member.last_failure for name, member in self.members.items()}
 
     # -- reading ----------------------------------------------------------------------
     @property
@@ -105,22 +154,23 @@ class HaPair(PairBase):
         return "UNHEALTHY", texts["peer"].format(state=peer)
 
     # -- model hooks (called by the units) ---------------------------------------------
-    def check_upgrade(self, unit: FtdDevice) -> None:
-        """An upgrade will not start on a pair that is not healthy (split brain, out of sync)."""
+    def upgrade_refusal(self, unit: FtdDevice) -> Refused | None:
+        """Why an upgrade will not start on this pair now (split brain, out of sync), if it will not."""
         if self.broken:
-            return
+            return None
         status, reason = self.health()
         out_of_sync = (self.config_status != "IN_SYNC" and not self.mixed_versions
                        and all(self._ready(u) for u in self.units.values()))
         if self.state == "split_brain" or not self.link_up or out_of_sync:
-            raise Refused("ha_unhealthy", self._say("unhealthy", reason=reason or status))
+            return Refused("ha_unhealthy", self._say("unhealthy", reason=reason or status))
+        return None
 
     def check_deploy(self, unit: FtdDevice) -> None:
         if self.broken:
             return
         if not self.is_active(unit):
             raise Refused("ha_standby", self._say("deploy_standby"))
-        if self.peer_of(unit).state in INSTALLING:
+        if self.peer_of(unit).installing:
             raise Refused("app_sync", self._say("app_sync"))
 
     def config_deployed(self, unit: FtdDevice) -> None:
@@ -145,10 +195,10 @@ class HaPair(PairBase):
             return
         if self.unit_state[target.name] != "Standby Ready" or self.suspended or self.post_upgrade:
             raise Refused("ha_not_ready", self._say("switch_not_ready", peer=self.unit_state[target.name]))
-        old = self.unit(self.active) if self.active else None
+        old = self.members[self.active] if self.active else None
         self._make_active(target, cause="switch")
-        if old is not None:
-            self._set_unit(old, "Standby Ready")
+        if old is not None and old.state == "Active":      # a unit that is down stays down
+            old.go_standby()
         self.reconcile()
 
     def suspend(self) -> None:
@@ -167,7 +217,7 @@ class HaPair(PairBase):
         self.suspended = False
         self.post_upgrade.clear()
         for unit in cold:
-            self._set_unit(unit, "Negotiation")       # try the configuration sync again
+            self.members[unit.name].negotiate()       # try the configuration sync again
         self.ctx.journal.emit(None, "ha.resumed", pair=self.name)
         self.reconcile()
 
@@ -177,9 +227,9 @@ class HaPair(PairBase):
         self.broken = True
         self._cancel_all()
         self.ctx.journal.emit(None, "ha.broken", pair=self.name, active=self.active)
-        for unit in self.units.values():
-            self.unit_state[unit.name] = "Single"
-        self.to_broken()
+        for member in self.members.values():
+            member.break_up()
+        self._update_pair_state()
 
     # -- the rules ----------------------------------------------------------------------------
     @staticmethod
@@ -203,38 +253,40 @@ class HaPair(PairBase):
         units = list(self.units.values())
         ready = {u.name: self._ready(u) for u in units}
         for unit in units:
-            if unit.name in self.post_upgrade and unit.state == "online":
+            member = self.members[unit.name]
+            if unit.name in self.post_upgrade and unit.state == "upgrade_post":
                 self._cancel(unit.name)
-                self._set_unit(unit, "Disabled")          # HA suspended while final tasks run
+                member.move("disable")                  # HA suspended while final tasks run
             elif not ready[unit.name]:
                 self._cancel(unit.name)
-                self._set_unit(unit, "Failed" if unit.state in INSTALLING else "Not Detected")
+                member.move("failed" if unit.installing else "lost")
             elif self.suspended and unit.name != self.active:
                 self._cancel(unit.name)
-                self._set_unit(unit, "Disabled")
+                member.move("disable")
         if all(ready.values()) and not self.link_up:
             # Each unit sees its peer gone: both go active (split brain).
             for unit in units:
                 self._cancel(unit.name)
-                if self.unit_state[unit.name] != "Active":
-                    self._set_unit(unit, "Active")
+                if self.members[unit.name].state != "Active":
+                    self.members[unit.name].split_brain()
                     self.ctx.journal.emit(unit.name, "ha.split_brain", pair=self.name)
             self._update_pair_state()
             return
         if self.state == "split_brain":
             keep = self.active or self.primary.name       # the link is back: one unit yields
             for unit in units:
-                if unit.name != keep and self.unit_state[unit.name] == "Active":
-                    self._set_unit(unit, "Negotiation")
+                if unit.name != keep and self.members[unit.name].state == "Active":
+                    self.members[unit.name].negotiate()
         active = self.unit(self.active) if self.active else None
         if active is not None and not ready[active.name]:
             self._active_lost(active)
-        elif active is not None and self.unit_state[active.name] != "Active":
-            self._set_unit(active, "Active")              # back, and nobody took over
+        elif active is not None and self.members[active.name].state != "Active":
+            self.members[active.name].go_active()          # back, and nobody took over
+            self.members[active.name].active_since = self.ctx.clock.now()
         elif active is None:
             first = next((u for u in (self.primary, self.secondary) if ready[u.name]), None)
             if first is not None and first.name not in self._timers:
-                self._set_unit(first, "Negotiation")
+                self.members[first.name].move("negotiate")
                 self._after(first.name, ha_data()["timings"]["negotiation"], self._negotiated, first)
         for unit in units:
             if (ready[unit.name] and unit.name != self.active and unit.name not in self.post_upgrade
@@ -255,16 +307,16 @@ class HaPair(PairBase):
         if self._can_take_over(peer) and "takeover" not in self._timers:
             hold = ha_data()["timings"]["hold_time"]
             self._timers["takeover"] = self.ctx.clock.call_later(hold, self._takeover, peer, active)
-        if self.last_failure[active.name] is None:
-            self.last_failure[active.name] = ("Comm Failure", self.ctx.clock.now())
+        if self.members[active.name].last_failure is None:
+            self.members[active.name].last_failure = ("Comm Failure", self.ctx.clock.now())
 
     def _takeover(self, peer: FtdDevice, old: FtdDevice) -> None:
         self._timers.pop("takeover", None)
         if self._ready(old) or not self._can_take_over(peer):
             self.reconcile()
             return
+        self.members[old.name].move("failed" if old.installing else "lost")
         self._make_active(peer, cause=f"the active unit {old.name} is down")
-        self._set_unit(old, "Failed" if old.state in INSTALLING else "Not Detected")
         self.reconcile()
 
     def _negotiated(self, unit: FtdDevice) -> None:
@@ -276,30 +328,30 @@ class HaPair(PairBase):
     def _join(self, unit: FtdDevice) -> None:
         """Negotiation -> Sync Config (takes the active's configuration) -> Bulk Sync -> Standby Ready."""
         timings = ha_data()["timings"]
-        steps = [("Negotiation", timings["negotiation"]), ("Sync Config", timings["sync_config"]),
-                 ("Bulk Sync", timings["bulk_sync"])]
+        member = self.members[unit.name]
+        steps = [("negotiate", timings["negotiation"]), ("sync_config", timings["sync_config"]),
+                 ("bulk_sync", timings["bulk_sync"]), ("joined", 0)]
 
         def step(index: int) -> None:
             self._timers.pop(unit.name, None)
             if not self._ready(unit) or self.active is None or self.active == unit.name:
                 self.reconcile()
                 return
-            if index == len(steps):
-                self._set_unit(unit, "Standby Ready")
-                self.reconcile()          # a lost active may now fail over to it
-                return
-            name, seconds = steps[index]
-            if name == "Sync Config":
+            trigger, seconds = steps[index]
+            if trigger == "sync_config":
                 fault = self.ctx.faults.take(unit.name, "ha.sync")
                 if fault is not None:
                     self.ctx.journal.emit(unit.name, "fault", point="ha.sync", action=fault.action, id=fault.id)
-                    self.last_failure[unit.name] = ("Config Sync Failure", self.ctx.clock.now())
+                    member.last_failure = ("Config Sync Failure", self.ctx.clock.now())
                     self._set_config_status("OUT_OF_SYNC")
-                    self._set_unit(unit, "Cold Standby")
+                    member.config_sync_failed()
                     self._update_pair_state()
                     return
                 self._copy_config(self.unit(self.active), unit)
-            self._set_unit(unit, name)
+            member.move(trigger)
+            if trigger == "joined":
+                self.reconcile()          # a lost active may now fail over to it
+                return
             self._after(unit.name, seconds, step, index + 1)
 
         step(0)
@@ -313,19 +365,12 @@ class HaPair(PairBase):
     def _make_active(self, unit: FtdDevice, cause: str) -> None:
         previous = self.active
         self.active = unit.name
-        self.active_since[unit.name] = self.ctx.clock.now()
-        self._set_unit(unit, "Active")
+        self.members[unit.name].go_active()
+        self.members[unit.name].active_since = self.ctx.clock.now()
         if previous is not None and previous != unit.name:
             self.failovers += 1
             self.last_failover = self.ctx.clock.now()
             self.ctx.journal.emit(unit.name, "ha.failover", pair=self.name, previous=previous, cause=cause)
-
-    def _set_unit(self, unit: FtdDevice, state: str) -> None:
-        if self.unit_state[unit.name] != state:
-            if state != "Active" and self.unit_state[unit.name] == "Active":
-                self.active_since[unit.name] = None
-            self.unit_state[unit.name] = state
-            self.ctx.journal.emit(unit.name, "ha.unit", pair=self.name, role=self.role_of(unit), state=state)
 
     def _set_config_status(self, status: str) -> None:
         if self.config_status != status:
@@ -346,8 +391,11 @@ class HaPair(PairBase):
             target = "forming"
         else:
             target = "degraded"
+        if self.broken:
+            target = "broken"
         if self.state != target:
-            getattr(self, f"to_{target}")()
+            self.state = target
+            self._state_changed()
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_configured(self) -> None:
@@ -369,12 +417,9 @@ class HaPair(PairBase):
         self.link_up, self.suspended, self.broken = data["link_up"], data["suspended"], data["broken"]
         self.post_upgrade = set(data["post_upgrade"])
         self.active, self.config_status = data["active"], data["config_status"]
-        self.unit_state.update(data["unit_state"])
         self.last_failover, self.failovers = data["last_failover"], data["failovers"]
-        # States in the middle of joining restart their join.
-        for name, state in self.unit_state.items():
-            if state in JOINING:
-                self.unit_state[name] = "Negotiation"
-        if self.broken:
-            self.to_broken()
+        for name, state in data["unit_state"].items():
+            # States in the middle of joining restart their join.
+            UNIT_MACHINE.set_state("Negotiation" if state in JOINING else state, model=self.members[name])
+        self._update_pair_state()
         self.reconcile()

@@ -12,6 +12,8 @@ from simulator.kinds.ftd import facts
 from simulator.kinds.ftd.api import HTTPS
 from simulator.kinds.ftd.console import CONSOLE
 from simulator.kinds.ftd.ha import HaPair
+from simulator.kinds.ftd.ha_machine import TABLE as HA_UNIT
+from simulator.kinds.ftd.machine import TABLE
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import make_package
 from simulator.kinds.ftd.ssh import SSH
@@ -78,5 +80,5 @@ class FtdPackages:
 KIND = Kind(
     name="ftd", spec=FtdSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE,
     pairs=Pairs(PairSpec, lambda spec, primary, secondary: HaPair(spec.name, primary, secondary)),
-    packages=FtdPackages(), endpoint=endpoint, traffic=True,
+    packages=FtdPackages(), endpoint=endpoint, machines=(TABLE, HA_UNIT), traffic=True,
 )

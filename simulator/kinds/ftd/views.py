@@ -72,10 +72,11 @@ def upgrade_status(device: FtdDevice) -> str:
     job = device.job
     if job is None:
         return ftd_text("status_none")
-    if job.state == "IN_PROGRESS" and job.phase in ("readiness", "install", "rollback"):
+    phase = device.job_phase
+    if job.state == "IN_PROGRESS" and phase in ("readiness", "install", "rollback"):
         return ftd_text("status_running", percent=job.percent, minutes=(device.remaining_seconds() + 59) // 60,
                         message=job.message or "Checking device readiness", script=job.script or "000_start")
-    if job.state in ("IN_PROGRESS", "CANCELLED") and job.phase in ("reboot", "post"):
+    if job.state in ("IN_PROGRESS", "CANCELLED") and phase in ("reboot", "post"):
         return ftd_text("status_rebooting", message=job.message)
     return ftd_text("status_done", message=job.message)
 

@@ -336,7 +336,7 @@ class FxosChassis(DeviceBase):
     def app_oper_state(self, app: AppInstance) -> str:
         """`show app-instance` Oper State, following the FTD's own state."""
         ftd = app.device
-        if ftd.state == "booting":
+        if ftd.boot_phase is not None:
             return "Started" if ftd.boot_phase == "apps" else "Starting"
         if ftd.state == "unusable":
             return "Start Failed"

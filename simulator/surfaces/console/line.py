@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from simulator.clock import Timer
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
-from simulator.surfaces.console.transcript import ConsoleKind, RescueShell
+from simulator.surfaces.console.transcript import ConsoleKind
 from simulator.terminal.session import Session
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ class ConsoleLine:
                 self._write_line(text)
 
     def _state(self, state: str) -> None:
-        if state == "booting":
+        if self.kind.booting(self.device):
             self._end_program()
             self.phase = "down"
             self._play("booting", reset_cause=self._reset_cause)
@@ -354,4 +354,4 @@ class ConsoleLine:
             session = self._new_session()
             self.stage = "rescue"
             session.write(self.kind.rescue_text("banner", self.device))
-            await session.run(RescueShell(session, self.device, self.kind))
+            await session.run(self.kind.rescue_shell(session, self.device))

@@ -72,6 +72,14 @@ class ConsoleKind:
         """The device cannot boot its software: the line runs the rescue shell."""
         return False
 
+    def booting(self, device: Any) -> bool:
+        """The device has just started to boot (the `booting` milestone prints)."""
+        return bool(device.state == "booting")
+
+    def rescue_shell(self, session: Session, device: Any) -> Shell:
+        """The shell of a device that cannot boot (by default it refuses every command)."""
+        return RescueShell(session, device, self)
+
     def boot_milestones(self, device: Any) -> list[str]:
         """Milestones printed after `booting` (an upgrade's first boot...)."""
         return []

@@ -257,7 +257,7 @@ async def test_failed_upgrade_auto_cancels_or_waits_for_retry(lab, api, packages
     await upload_package(api, packages(UPGRADE_76))
     lab.faults.add("upgrade.stage:500_rpms", "fail", device="ftd-1")
     assert (await api.post(f"{API}/action/upgrade", params={"cancelOnFailure": "true"})).status_code == 204
-    await lab.clock.run_until(lambda: device.job.phase == "done")
+    await lab.clock.run_until(lambda: device.job_phase == "done")
     await lab.settle()
     await login(api)
     status = (await api.get(f"{API}/operational/upgradestatus")).json()
@@ -288,7 +288,7 @@ async def test_cancel_needs_force_while_running(lab, api, packages):
     assert r.status_code == 422 and device.job.state == "IN_PROGRESS"
     r = await api.post(f"{API}/action/cancelupgrade", params={"force": "true"})
     assert r.status_code == 200
-    await lab.clock.run_until(lambda: device.job.phase == "done" and device.state == "online")
+    await lab.clock.run_until(lambda: device.job_phase == "done" and device.state == "online")
     await lab.settle()
     await login(api)
     status = (await api.get(f"{API}/operational/upgradestatus")).json()
@@ -301,7 +301,7 @@ async def test_hotfix_leaves_software_version(lab, api, packages):
     assert (await api.post(f"{API}/action/upgrade")).status_code == 204
     r = await api.post(f"{API}/action/cancelupgrade", params={"force": "true"})
     assert r.status_code == 422 and "patches and hotfixes" in messages(r)[0]    # no cancel for a hotfix
-    await lab.clock.run_until(lambda: device.job.phase == "done" and device.state == "online")
+    await lab.clock.run_until(lambda: device.job_phase == "done" and device.state == "online")
     await lab.settle()
     await login(api)
     status = (await api.get(f"{API}/operational/upgradestatus")).json()

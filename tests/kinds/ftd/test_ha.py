@@ -103,7 +103,7 @@ async def test_seed_ha_upgrade_standby_first_loses_no_traffic(ha_lab, packages):
 
     # 1. Upgrade the standby (B). The active keeps traffic; deploying meanwhile is refused.
     await b.upgrade(package)
-    await run_until(lab, lambda: b.device.state == "upgrading")
+    await run_until(lab, lambda: b.device.state == "upgrade_install")
     r = await a.api.post("/object/networks", json={"name": "lan", "subType": "NETWORK", "value": "10.0.0.0/8"})
     assert r.status_code == 200
     r = await a.api.post("/operational/deploy")
@@ -113,7 +113,7 @@ async def test_seed_ha_upgrade_standby_first_loses_no_traffic(ha_lab, packages):
     assert await probe(lab) is not None
 
     # After its reboot HA is briefly suspended on B while it finishes its tasks, then resumes.
-    await run_until(lab, lambda: b.device.version == "7.6.0-113" and b.device.state == "online")
+    await run_until(lab, lambda: b.device.version == "7.6.0-113" and b.device.state == "upgrade_post")
     assert pair.unit_state["ftd-b"] == "Disabled"
     await run_until(lab, lambda: pair.unit_state["ftd-b"] == "Standby Ready")
     assert pair.state == "mixed"
@@ -296,7 +296,7 @@ class PairMachine(RuleBasedStateMachine):
             if unit.state == "unusable":          # power lost mid-install: reimage to the peer's version
                 unit.reimage(self.pair.peer_of(unit).version)
         self.loop.run_until_complete(self.ctx.clock.run_until(
-            lambda: all(u.state == "online" and (u.job is None or u.job.phase == "done") for u in (self.a, self.b))))
+            lambda: all(u.state == "online" and u.job_phase == "done" for u in (self.a, self.b))))
         self.loop.run_until_complete(self.ctx.clock.advance(120))
         assert sorted(self.pair.unit_state.values()) == ["Active", "Standby Ready"], self.pair.unit_state
 

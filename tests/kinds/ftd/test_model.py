@@ -41,11 +41,12 @@ async def test_major_upgrade_reboots_onto_new_version_with_revert_snapshot(make)
     ftd = make()
     make.package(ftd, UPGRADE_76)
     job = ftd.start_upgrade()
-    assert ftd.state == "readiness_check" and job.update_type == "major"
+    assert ftd.state == "upgrade_readiness" and job.update_type == "major"
     states = []
     ftd.ctx.journal.subscribe(lambda e: e["kind"] == "state" and states.append(e["state"]), device=ftd.name)
     await settle(ftd)
-    assert states == ["upgrading", "rebooting", "booting", "online"]
+    assert states == ["upgrade_install", "upgrade_reboot_shutdown", "upgrade_reboot_os", "upgrade_reboot_apps",
+                      "upgrade_post", "online"]
     assert ftd.version == "7.6.0-113" and job.state == "COMPLETED" and job.percent == 100
     assert ftd.revert.version == "7.4.1-172" and ftd.package is None
     elapsed = job.finished - job.started
@@ -78,7 +79,7 @@ async def test_readiness_check_failures_use_the_devices_words(make, model, versi
     ftd = make(model, version)
     make.package(ftd, package, **options)
     check = ftd.run_readiness_check()
-    assert ftd.state == "readiness_check"
+    assert ftd.state == "readiness"
     await settle(ftd)
     assert check.state == "FAILED" and ftd.state == "online"
     assert any(expected in m for m in check.messages), check.messages
@@ -122,7 +123,7 @@ async def test_without_auto_cancel_a_failure_waits_in_maintenance_mode_for_retry
     make.ctx.faults.add("upgrade.stage:300_os", "fail", message="disk I/O error")
     job = ftd.start_upgrade(auto_cancel=False)
     await settle(ftd)
-    assert ftd.state == "upgrade_failed" and job.state == "FAILED" and job.can_retry and job.can_cancel
+    assert ftd.state == "upgrade_failed" and job.state == "FAILED" and ftd.may_retry() and ftd.may_cancel()
     await make.ctx.clock.advance(3600)
     assert ftd.state == "upgrade_failed", "maintenance mode waits for the operator"
     ftd.retry_upgrade()
@@ -137,7 +138,7 @@ async def test_without_auto_cancel_cancel_restores_the_old_version(make):
     job = ftd.start_upgrade(auto_cancel=False)
     await settle(ftd)
     ftd.cancel_upgrade()
-    assert ftd.state == "rolling_back"
+    assert ftd.state == "upgrade_rollback"
     await settle(ftd)
     assert job.state == "CANCELLED" and ftd.version == "7.4.1-172" and ftd.state == "online"
 
@@ -148,7 +149,7 @@ async def test_cancel_in_progress_and_hang(make):
     make.ctx.faults.add("upgrade.stage:500_rpms", "hang")
     job = ftd.start_upgrade()
     await make.ctx.clock.advance(6 * 3600)
-    assert ftd.state == "upgrading" and job.state == "IN_PROGRESS" and job.script.startswith("500_rpms")
+    assert ftd.state == "upgrade_install" and job.state == "IN_PROGRESS" and job.script.startswith("500_rpms")
     ftd.cancel_upgrade()
     await settle(ftd)
     assert job.state == "CANCELLED" and ftd.version == "7.4.1-172"
@@ -186,7 +187,7 @@ async def test_revert_discards_post_upgrade_configuration(make):
     await settle(ftd)
     ftd.set_hostname("after-upgrade")
     ftd.start_revert()
-    assert ftd.state == "reverting"
+    assert ftd.state == "revert_install"
     await settle(ftd)
     assert ftd.version == "7.4.1-172" and ftd.hostname == "before" and ftd.revert is None
     assert ftd.history[-1]["operation"] == "revert" and ftd.history[-1]["result"] == "COMPLETED"
@@ -210,7 +211,7 @@ async def test_reboot_or_power_loss_mid_upgrade_leaves_the_device_unusable(make,
     make.package(ftd, UPGRADE_76)
     ftd.start_upgrade()
     await make.ctx.clock.advance(400)
-    assert ftd.state == "upgrading"
+    assert ftd.state == "upgrade_install"
     if how == "reboot":
         ftd.reboot()
     else:
@@ -254,7 +255,7 @@ async def test_snapshot_restore_resumes_a_job_in_flight(make):
     saved = ftd.snapshot()
     twin = make()
     twin.restore(saved)
-    assert twin.state == "upgrading" and twin.job.stage == ftd.job.stage
+    assert twin.state == "upgrade_install" and twin.job.stage == ftd.job.stage
     await settle(twin)
     assert twin.version == "7.6.0-113" and twin.job.state == "COMPLETED"
 
@@ -296,7 +297,7 @@ async def test_reboot_fails_a_running_deployment_and_boot_has_two_phases(make):
     phases = []
     ftd.ctx.journal.subscribe(lambda e: phases.append((e["kind"], e.get("state") or e.get("phase"))), device=ftd.name)
     await ftd.ctx.clock.run_until(lambda: ftd.state == "online")
-    assert phases == [("state", "booting"), ("boot", "apps"), ("state", "online")]
+    assert phases == [("state", "boot_os"), ("state", "boot_apps"), ("boot", "apps"), ("state", "online")]
 
 
 async def test_upgrade_waits_for_pending_changes_and_first_deploy_restarts_snort(make):

@@ -130,7 +130,7 @@ class FtdMachine(RuleBasedStateMachine):
         if self.ftd.version != self.seen_version:
             assert self.version_changes_allowed > 0, "version changed outside an upgrade, revert or reimage"
             self.seen_version = self.ftd.version
-        self.version_changes_allowed = 1 if self.ftd.state in ("rebooting", "booting") else 0
+        self.version_changes_allowed = 1 if self.ftd.state in ("shutdown", "boot_os", "boot_apps") else 0
 
     @invariant()
     def at_most_one_package_and_it_is_consistent(self):
@@ -159,7 +159,7 @@ class FtdMachine(RuleBasedStateMachine):
         running = [d for d in self.ftd.deployments if d.state in ("QUEUED", "DEPLOYING")]
         assert len(running) <= 1
         if running:
-            assert self.ftd.state not in ("off", "rebooting", "booting", "unusable")
+            assert self.ftd.services_up, self.ftd.state
 
     @invariant()
     def disk_never_negative(self):
