@@ -77,8 +77,13 @@ class FdmError(ApiError):
 def fdm_error(status: int, description: str | None) -> FdmError:
     """An error in FDM's envelope for a status the shared middleware meets (no route, a fault, a bug)."""
     if description is None:
-        description = "The requested resource was not found." if status == 404 else "Service temporarily unavailable."
+        return api_error(status, "no_route" if status == 404 else "unavailable")
     return FdmError(status, description)
+
+
+def api_error(status: int, key: str, kind: str = "General", location: str = "", **values: Any) -> FdmError:
+    """An error of the API in its words (facts.yaml texts.api)."""
+    return FdmError(status, ftd_facts.ftd().texts["api"][key].format(**values), kind, location)
 
 
 def error_body(description: str, key: str = "General", location: str = "", code: str | None = None) -> dict:
@@ -92,21 +97,21 @@ async def body_text(request: web.Request) -> str:
     try:
         return await request.text()
     except (UnicodeDecodeError, LookupError):
-        raise FdmError(400, "The request body is not valid UTF-8 text.", "Validation") from None
+        raise api_error(400, "not_utf8", "Validation") from None
 
 
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
     text = await body_text(request)
     if not text.strip():
         if required:
-            raise FdmError(422, "The request body is missing.", "Validation")
+            raise api_error(422, "no_body", "Validation")
         return {}
     try:
         body = json.loads(text)
     except ValueError as exc:
-        raise FdmError(400, f"Malformed JSON in the request body: {exc}", "Validation") from None
+        raise api_error(400, "malformed_json", "Validation", detail=exc) from None
     if not isinstance(body, dict):
-        raise FdmError(422, "The request body must be a JSON object.", "Validation")
+        raise api_error(422, "not_object", "Validation")
     return body
 
 
@@ -114,10 +119,10 @@ def field(body: dict[str, Any], name: str, kind: type, required: bool = True) ->
     value = body.get(name)
     if value is None:
         if required:
-            raise FdmError(422, f"The field {name} is required.", "Validation", name)
+            raise api_error(422, "field_required", "Validation", name, name=name)
         return None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise FdmError(422, f"The field {name} must be a {kind.__name__}.", "Validation", name)
+        raise api_error(422, "field_type", "Validation", name, name=name, type=kind.__name__)
     return value
 
 
@@ -126,13 +131,13 @@ def flag(request: web.Request, name: str, default: bool) -> bool:
     if raw is None:
         return default
     if raw.lower() not in ("true", "false"):
-        raise FdmError(422, f"The query parameter {name} must be true or false.", "Validation", name)
+        raise api_error(422, "query_flag", "Validation", name, name=name)
     return raw.lower() == "true"
 
 
 def singleton(request: web.Request) -> None:
     if request.match_info["objId"] != "default":
-        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+        raise api_error(404, "not_found", id=request.match_info["objId"])
 
 
 def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
@@ -141,7 +146,7 @@ def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
         offset = max(0, int(request.query.get("offset", 0)))
         limit = max(1, int(request.query.get("limit", PAGE_LIMIT)))
     except ValueError:
-        raise FdmError(422, "offset and limit must be integers.", "Validation") from None
+        raise api_error(422, "paging", "Validation") from None
     base = str(request.url.with_query(None))
     links = lambda at: [f"{base}?offset={at}&limit={limit}"]  # noqa: E731
     return web.json_response({"items": items[offset:offset + limit], "paging": {
@@ -162,10 +167,9 @@ def upgrade_file_ref(device: FtdDevice, body: dict[str, Any]) -> None:
     if ref is None:
         return
     if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
-        raise FdmError(422, "upgradeFile must be a reference {\"id\": ..., \"type\": \"upgradefile\"}.",
-                       "Validation", "upgradeFile")
+        raise api_error(422, "upgrade_file_ref", "Validation", "upgradeFile")
     if ref["id"] != device.package_id:
-        raise FdmError(422, f"The upgrade file with id {ref['id']} was not found.", "Validation", "upgradeFile.id")
+        raise api_error(422, "upgrade_file_unknown", "Validation", "upgradeFile.id", id=ref["id"])
 
 
 # -- discovery and tokens ---------------------------------------------------------------
@@ -205,8 +209,7 @@ async def get_spec(request: web.Request) -> web.Response:
 async def upload_upgrade(request: web.Request) -> web.Response:
     site, device = site_of(request), device_of(request)
     if not request.content_type.startswith("multipart/"):
-        raise FdmError(422, "The upgrade file must be sent as multipart/form-data in the field fileToUpload.",
-                       "Validation", "fileToUpload")
+        raise api_error(422, "upload_not_multipart", "Validation", "fileToUpload")
     make_device_fs(site.fs_root)
     folder = updates_dir(site.fs_root)
     device.require_package_slot()
@@ -214,8 +217,7 @@ async def upload_upgrade(request: web.Request) -> web.Response:
     try:
         return await _receive_upload(request, device, folder, fault)
     except (ValueError, OSError, aiohttp.ClientError, aiohttp.http_exceptions.HttpProcessingError) as exc:
-        raise FdmError(422, f"The upload could not be read as multipart/form-data with a file in "
-                            f"fileToUpload: {exc}", "Validation", "fileToUpload") from None
+        raise api_error(422, "upload_unreadable", "Validation", "fileToUpload", detail=exc) from None
 
 
 async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path, fault: Fault | None) -> web.Response:
@@ -225,8 +227,7 @@ async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path,
             continue
         filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]  # type: ignore[union-attr]
         if not filename or filename.startswith(".") or "\0" in filename or len(filename.encode()) > 200:
-            raise FdmError(422, "The uploaded file needs a plain file name (at most 200 bytes).",
-                           "Validation", "fileToUpload")
+            raise api_error(422, "upload_name", "Validation", "fileToUpload")
         partial = folder / f".{filename}.part"
         try:
             with partial.open("wb") as out:
@@ -249,14 +250,14 @@ async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path,
             path.unlink(missing_ok=True)
             raise refused(exc) from None
         return web.json_response(views.upload_status(filename))
-    raise FdmError(422, "The field fileToUpload is required.", "Validation", "fileToUpload")
+    raise api_error(422, "field_required", "Validation", "fileToUpload", name="fileToUpload")
 
 
 def _the_upgrade_file(request: web.Request) -> FtdDevice:
     device = device_of(request)
     obj_id = request.match_info["objId"]
     if device.package is None or obj_id != device.package_id:
-        raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+        raise api_error(404, "not_found", id=obj_id)
     return device
 
 
@@ -298,7 +299,7 @@ async def get_readiness(request: web.Request) -> web.Response:
     singleton(request)
     device = device_of(request)
     if device.readiness is None:
-        raise FdmError(404, "No upgrade readiness check has been run.")
+        raise api_error(404, "no_readiness")
     return web.json_response(views.readiness_status(device, device.readiness))
 
 
@@ -325,7 +326,7 @@ async def cancel_upgrade(request: web.Request) -> web.Response:
     device = device_of(request)
     job = device.job
     if job and job.state == "IN_PROGRESS" and device.job_phase in ("readiness", "install") and not flag(request, "force", False):
-        raise FdmError(422, "An upgrade is in progress. Use force=true to stop it and restore the previous version.")
+        raise api_error(422, "cancel_needs_force")
     device.cancel_upgrade()
     return web.json_response({"id": device.new_id(), "type": "cancelupgrade"})
 
@@ -372,7 +373,7 @@ def _deployment(request: web.Request):
     for item in device_of(request).deployments:
         if item.id == obj_id:
             return item
-    raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+    raise api_error(404, "not_found", id=obj_id)
 
 
 async def list_deploy(request: web.Request) -> web.Response:
@@ -404,7 +405,7 @@ async def list_hostnames(request: web.Request) -> web.Response:
 def _the_hostname(request: web.Request) -> FtdDevice:
     device = device_of(request)
     if request.match_info["objId"] != device.hostname_id:
-        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+        raise api_error(404, "not_found", id=request.match_info["objId"])
     return device
 
 
@@ -418,9 +419,9 @@ async def put_hostname(request: web.Request) -> web.Response:
     name = field(body, "hostname", str)
     version = field(body, "version", str, required=False)
     if version is not None and version != views.hostname(device)["version"]:
-        raise FdmError(422, "The object was changed by someone else: version mismatch.", "Validation", "version")
+        raise api_error(422, "version_mismatch", "Validation", "version")
     if not name or len(name) > 63 or not all(c.isascii() and (c.isalnum() or c in "-.") for c in name):
-        raise FdmError(422, "hostname must be 1-63 letters, digits, hyphens or dots.", "Validation", "hostname")
+        raise api_error(422, "hostname", "Validation", "hostname")
     device.stage_hostname(name)
     return web.json_response(views.hostname(device))
 
@@ -432,9 +433,9 @@ def _network_fields(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
     description = field(body, "description", str, required=False)
     kind = field(body, "type", str, required=False)
     if kind is not None and kind.lower() != "networkobject":
-        raise FdmError(422, f"type must be networkobject, not {kind}.", "Validation", "type")
+        raise api_error(422, "network_type", "Validation", "type", type=kind)
     if not name.strip():
-        raise FdmError(422, "name must not be empty.", "Validation", "name")
+        raise api_error(422, "empty_name", "Validation", "name")
     return name, sub_type, value, description
 
 
@@ -457,7 +458,7 @@ def _network(request: web.Request) -> tuple[FtdDevice, str, dict[str, Any]]:
     device, obj_id = device_of(request), request.match_info["objId"]
     obj = device.candidate["networks"].get(obj_id)
     if obj is None:
-        raise FdmError(404, f"The requested object with id {obj_id} was not found.")
+        raise api_error(404, "not_found", id=obj_id)
     return device, obj_id, obj
 
 
@@ -471,7 +472,7 @@ async def edit_network(request: web.Request) -> web.Response:
     body = await json_body(request)
     version = field(body, "version", str, required=False)
     if version is not None and version != obj["version"]:
-        raise FdmError(422, "The object was changed by someone else: version mismatch.", "Validation", "version")
+        raise api_error(422, "version_mismatch", "Validation", "version")
     device.save_network(obj_id, *_network_fields(body))
     return web.json_response(views.network(obj_id, device.candidate["networks"][obj_id]))
 
@@ -486,7 +487,7 @@ async def delete_network(request: web.Request) -> web.Response:
 def _pair_of(request: web.Request):
     device = device_of(request)
     if device.ha is None or device.ha.broken:
-        raise FdmError(422, "High availability is not configured on this device.")
+        raise api_error(422, "no_ha")
     return device, device.ha
 
 
@@ -526,7 +527,7 @@ async def ha_break(request: web.Request) -> web.Response:
 async def get_ha_break(request: web.Request) -> web.Response:
     job = state_of(request).ha_jobs.get(request.match_info["objId"])
     if job is None:
-        raise FdmError(404, f"The requested object with id {request.match_info['objId']} was not found.")
+        raise api_error(404, "not_found", id=request.match_info["objId"])
     return web.json_response(job)
 
 
@@ -586,14 +587,13 @@ async def check(request: web.Request, route: Route) -> None:
     device: FtdDevice = device_of(request)
     version = request.match_info.get("v")
     if version is not None and version not in api_versions(device) and not _older(version, device):
-        raise FdmError(404, f"API version {version} is not supported by this device.")
+        raise api_error(404, "api_version", version=version)
     if route.auth:
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         user = state_of(request).sessions.authenticate(token) if token else None
         if user is None:
-            raise FdmError(401, "Access token invalid, expired or revoked." if token
-                           else "Authentication required: send Authorization: Bearer <access_token>.")
+            raise api_error(401, "token_invalid" if token else "token_missing")
         request[USER] = user
 
 

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-ACCESS_SECONDS = 1800
-REFRESH_SECONDS = 2400
-CUSTOM_ACCESS_MAX = 31536000
-CUSTOM_REFRESH_MAX = 34128000
-MAX_SESSIONS = 5
+from simulator.kinds.ftd import facts as ftd_facts
+
+_TOKENS = ftd_facts.ftd().fdm_tokens
+ACCESS_SECONDS, REFRESH_SECONDS = _TOKENS["access_seconds"], _TOKENS["refresh_seconds"]
+CUSTOM_ACCESS_MAX, CUSTOM_REFRESH_MAX = _TOKENS["custom_access_max"], _TOKENS["custom_refresh_max"]
+MAX_SESSIONS = _TOKENS["max_sessions"]
 GRANTS = ("password", "refresh_token", "revoke_token", "custom_token")
 
 
@@ -31,6 +32,14 @@ class TokenError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+def _text(key: str, **values: Any) -> str:
+    return ftd_facts.ftd().texts["token"][key].format(**values)
+
+
+def _error(key: str, **values: Any) -> TokenError:
+    return TokenError(_text(key, **values))
 
 
 @dataclass
@@ -131,10 +140,10 @@ class FdmSessions:
     # -- grants ---------------------------------------------------------------------
     def grant(self, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
-            raise TokenError("The request body must be a JSON object with a grant_type.")
+            raise _error("no_grant")
         grant = body.get("grant_type")
         if grant not in GRANTS:
-            raise TokenError(f"Unsupported grant_type {grant!r}; expected one of {', '.join(GRANTS)}.")
+            raise _error("grant_type", grant=repr(grant), grants=", ".join(GRANTS))
         self._expire()
         return getattr(self, f"_grant_{grant}")(body)
 
@@ -156,17 +165,17 @@ class FdmSessions:
     def _grant_password(self, body: dict[str, Any]) -> dict[str, Any]:
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
-            raise TokenError("The password grant needs username and password.")
+            raise _error("password_fields")
         if (username, password) != self.credentials():
-            raise TokenError("Invalid username or password.")
+            raise _error("credentials")
         return self._new_session(username, ACCESS_SECONDS, REFRESH_SECONDS, -1, custom=False)
 
     def _grant_refresh_token(self, body: dict[str, Any]) -> dict[str, Any]:
         session = self._session_of(body.get("refresh_token"), "JWT_Refresh")
         if session is None:
-            raise TokenError("Invalid or expired refresh token.")
+            raise _error("refresh_token")
         if session.refresh_count == 0:
-            raise TokenError("The refresh token may not be refreshed any more.")
+            raise _error("refresh_spent")
         if session.refresh_count > 0:
             session.refresh_count -= 1
         now = self.now()
@@ -175,18 +184,18 @@ class FdmSessions:
 
     def _grant_revoke_token(self, body: dict[str, Any]) -> dict[str, Any]:
         if self._session_of(body.get("access_token"), "JWT_Access") is None:
-            raise TokenError("Invalid or expired access token.")
+            raise _error("access_token")
         target = body.get("token_to_revoke")
         session = self._session_of(target, "JWT_Access") or self._session_of(target, "JWT_Refresh")
         if session is None:
-            raise TokenError("Invalid or expired token_to_revoke.")
+            raise _error("revoke_target")
         del self.sessions[session.id]
-        return {"status_code": 200, "message": "Token has been revoked."}
+        return {"status_code": 200, "message": _text("revoked")}
 
     def _grant_custom_token(self, body: dict[str, Any]) -> dict[str, Any]:
         caller = self._session_of(body.get("access_token"), "JWT_Access")
         if caller is None or caller.custom:
-            raise TokenError("A custom token needs a live access token from a password grant.")
+            raise _error("custom_needs_access")
         try:
             access_s = _whole(body["desired_expires_in"])
             refresh_s = _whole(body["desired_refresh_expires_in"])
@@ -195,9 +204,7 @@ class FdmSessions:
             if not isinstance(subject, str) or not subject:
                 raise TypeError(subject)
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise TokenError("A custom token needs desired_expires_in, desired_refresh_expires_in "
-                             "and desired_subject.") from None
+            raise _error("custom_fields") from None
         if not (0 < access_s <= CUSTOM_ACCESS_MAX and 0 < refresh_s <= CUSTOM_REFRESH_MAX and access_s <= refresh_s):
-            raise TokenError(f"desired_expires_in must be 1..{CUSTOM_ACCESS_MAX} and desired_refresh_expires_in "
-                             f"{access_s}..{CUSTOM_REFRESH_MAX} seconds.")
+            raise _error("custom_range", access_max=CUSTOM_ACCESS_MAX, access=access_s, refresh_max=CUSTOM_REFRESH_MAX)
         return self._new_session(subject, access_s, refresh_s, count, custom=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from simulator.kinds.ftd import views
-from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
+from simulator.kinds.ftd.cli import FtdCliShell
+from simulator.kinds.ftd.context import FtdContext
 from simulator.kinds.ftd.files import make_device_fs, receive_package
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.console.transcript import ConsoleKind

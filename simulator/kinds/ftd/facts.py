@@ -46,6 +46,7 @@ class FtdData(Facts):
     revert_snapshot_mb: int
     deployments_kept: int
     readiness_scripts: int
+    fdm_tokens: dict[str, int]
     timings: dict[str, float]
     upgrade_stages: dict[str, list[Stage]]
     early_stages: list[str]

@@ -16,7 +16,14 @@ from simulator.clock import Timer
 from simulator.kinds.base import DeviceContext, Refused
 from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.config import Configuration, Deployment, clone, factory_config
-from simulator.kinds.ftd.machine import APPS_UP, GUARDS, INSTALLING, NOT_NOW, SERVICES_UP, TABLE
+from simulator.kinds.ftd.machine import (
+    APPS_UP,
+    GUARDS,
+    INSTALLING,
+    NOT_NOW,
+    SERVICES_UP,
+    TABLE,
+)
 from simulator.kinds.ftd.packages import PackageInfo
 from simulator.kinds.ftd.upgrade import Job, Readiness, RevertSnapshot, Upgrades
 from simulator.kinds.ftd.versions import Version

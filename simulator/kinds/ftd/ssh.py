@@ -10,7 +10,8 @@ import asyncssh
 
 from simulator.faults import Fault
 from simulator.kinds.ftd import views
-from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
+from simulator.kinds.ftd.cli import FtdCliShell
+from simulator.kinds.ftd.context import FtdContext
 from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.ssh.cli import serve_cli
