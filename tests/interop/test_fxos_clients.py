@@ -1,20 +1,18 @@
 """Real client libraries against the simulated FXOS chassis: the ntc-templates
 `cisco_fxos` template for `show system firmware`, and unicon's `fxos/fp4k`
 plugin (pyATS) connecting over OpenSSH, moving into the hosted FTD's CLI
-through the module console and back, unmodified."""
+through the module console and back, unmodified (the lab in a thread: the
+plugin's `fxos_lab_sync`)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import threading
-from pathlib import Path
 
 import pytest
 
 from simulator.kinds.fxos.bundles import make_fxos_bundle
 from tests.conftest import connect
-from tests.kinds.fxos.test_fxos import BUNDLE, TARGET, Rig, fxos_exec
+from tests.kinds.fxos.test_fxos import BUNDLE, TARGET, fxos_exec, rig  # noqa: F401 (rig: a fixture)
 
 pytestmark = pytest.mark.clients
 
@@ -22,13 +20,6 @@ pytestmark = pytest.mark.clients
 async def exec_command(port: int, command: str) -> str:
     async with await connect(port) as conn:
         return (await conn.run(command)).stdout.replace("\r\n", "\n")
-
-
-@pytest.fixture
-async def rig(tmp_path):
-    running = await Rig(tmp_path).start()
-    yield running
-    await running.stop()
 
 
 async def test_ntc_templates_parse_show_system_firmware(rig, tmp_path):
@@ -50,44 +41,13 @@ async def test_ntc_templates_parse_show_system_firmware(rig, tmp_path):
         {"version": "2.12(0.498)", "startup_version": TARGET}]
 
 
-class ThreadedRig:
-    """The rig on an event loop in a thread, for synchronous clients (unicon)."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.rig: Rig = self.call(self._start(tmp))
-
-    async def _start(self, tmp: Path) -> Rig:
-        return await Rig(tmp).start()
-
-    def call(self, coro, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def close(self) -> None:
-        try:
-            self.call(self.rig.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
-            self.loop.close()
-
-
-@pytest.fixture
-def threaded_rig(tmp_path):
-    rig = ThreadedRig(tmp_path)
-    yield rig
-    rig.close()
-
-
-def test_unicon_fxos_fp4k_into_hosted_ftd_and_back(threaded_rig, tmp_path):
+def test_unicon_fxos_fp4k_into_hosted_ftd_and_back(fxos_lab_sync, tmp_path):
     pytest.importorskip("unicon.plugins.fxos")
     if shutil.which("ssh") is None:
         pytest.skip("OpenSSH client not installed")
     from unicon import Connection
 
-    port = threaded_rig.rig.ssh_port()
+    port = fxos_lab_sync.endpoint("fpr4k-1")["ssh"]["port"]
     conn = Connection(
         hostname="FPR4K-1-A",
         start=[f"ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "

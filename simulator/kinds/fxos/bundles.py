@@ -16,8 +16,8 @@ import json
 import re
 import tarfile
 from dataclasses import dataclass
-from functools import total_ordering
 from pathlib import Path
+from typing import NamedTuple
 
 from simulator.kinds.ftd.packages import SignedFile, add_member, cut_short
 
@@ -32,10 +32,8 @@ _NAME = re.compile(r"^fxos-k9\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.SPA$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\((\d+)\.(\d+)\)|\.(\d+)(?:\.(\d+))?)?$")
 
 
-@total_ordering
-@dataclass(frozen=True)
-class FxosVersion:
-    """`2.14(1.131)`: major.minor(maintenance.build)."""
+class FxosVersion(NamedTuple):
+    """`2.14(1.131)`: major.minor(maintenance.build); versions order as their numbers do."""
 
     major: int
     minor: int
@@ -67,16 +65,8 @@ class FxosVersion:
     def filename(self) -> str:
         return f"fxos-k9.{self.major}.{self.minor}.{self.maintenance}.{self.build}.SPA"
 
-    def key(self) -> tuple[int, int, int, int]:
-        return (self.major, self.minor, self.maintenance, self.build)
-
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}({self.maintenance}.{self.build})"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, FxosVersion):
-            return NotImplemented
-        return self.key() < other.key()
 
 
 def is_bundle_name(filename: str) -> bool:
@@ -141,27 +131,27 @@ def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
     return path
 
 
+def _members(path: Path) -> dict[str, bytes]:
+    """Every file in a bundle, read to the end (a cut file fails here)."""
+    with tarfile.open(path, mode="r:") as tar:
+        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
+
+
 def inspect_fxos_bundle(path: Path) -> BundleInfo:
     """Read what a bundle file says about itself, as the chassis does after a download."""
-    file_bytes = path.stat().st_size
     try:
         named = str(FxosVersion.from_filename(path.name))
     except ValueError:
         named = None
     try:
-        with tarfile.open(path, mode="r:") as tar:
-            manifest = tar.extractfile(MANIFEST).read()  # type: ignore[union-attr]
-            try:
-                signature = tar.extractfile(SIGNATURE).read().decode()  # type: ignore[union-attr]
-            except KeyError:
-                signature = ""
-            tar.getmembers()      # reads to the end: a cut file fails here
-        meta = json.loads(manifest)
+        members = _members(path)
+        meta = json.loads(members[MANIFEST])
         version = str(FxosVersion.parse(meta["version"]))
         if meta.get("kind") != "fxos-platform-bundle":
             raise ValueError("not a platform bundle")
-    except (tarfile.TarError, KeyError, ValueError, AttributeError, OSError, UnicodeDecodeError, EOFError):
-        return BundleInfo(path.name, named, 0, file_bytes, PLATFORMS, signed=False, intact=False)
-    signed = hmac.compare_digest(signature, _sign(manifest)) and meta.get("filename") == path.name
-    return BundleInfo(path.name, version, int(meta["size_kb"]), file_bytes,
+        signature = members.get(SIGNATURE, b"").decode()
+    except (tarfile.TarError, KeyError, ValueError, OSError, UnicodeDecodeError, EOFError):
+        return BundleInfo(path.name, named, 0, path.stat().st_size, PLATFORMS, signed=False, intact=False)
+    signed = hmac.compare_digest(signature, _sign(members[MANIFEST])) and meta.get("filename") == path.name
+    return BundleInfo(path.name, version, int(meta["size_kb"]), path.stat().st_size,
                       tuple(meta.get("platforms") or PLATFORMS), signed=signed, intact=True)

@@ -1,6 +1,7 @@
 """FXOS chassis (`kind: fxos`, Firepower 4100/9300): its profile entry (the
 FTDs of the profile it hosts, by security module slot), how a chassis is
-built, its surfaces, downloads and platform bundles.
+built, its surfaces (SSH CLI, REST API, console), downloads, platform
+bundles and its lifecycle's diagram.
 
     - name: fpr4k-1
       kind: fxos
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from simulator.kinds.fxos.api import HTTPS
 from simulator.kinds.fxos.bundles import (
@@ -29,30 +30,29 @@ from simulator.kinds.fxos.bundles import (
     make_fxos_bundle,
     normalize,
 )
-from simulator.kinds.fxos.model import FxosChassis, fxos_data
+from simulator.kinds.fxos.console import CONSOLE
+from simulator.kinds.fxos.facts import fxos_data
+from simulator.kinds.fxos.machine import TABLE
+from simulator.kinds.fxos.model import FxosChassis
 from simulator.kinds.fxos.spec import FxosModuleSpec, check_profile
 from simulator.kinds.fxos.ssh import SSH
 from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
 from simulator.kinds.kind import Build, Kind
-from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, SshPort
 
 
-class FxosSpec(DeviceSpec, SshPort, HttpsPort):
+def _chassis_model(value: str) -> str:
+    models = fxos_data().models
+    if value not in models:
+        raise ValueError(f"expected one of {', '.join(models)}")
+    return value
+
+
+class FxosSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     kind: Literal["fxos"]
+    model: Annotated[str, AfterValidator(_chassis_model)]
+    version: Annotated[str, BeforeValidator(lambda value: normalize(str(value)))]
     modules: list[FxosModuleSpec] = Field(default_factory=list)   # security modules and their apps
-
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        models = fxos_data().models
-        if value not in models:
-            raise ValueError(f"expected one of {', '.join(models)}")
-        return value
-
-    @field_validator("version")
-    @classmethod
-    def _version(cls, value: str) -> str:
-        return normalize(str(value))
 
 
 def check(specs: Sequence[DeviceSpec]) -> list[str]:
@@ -91,7 +91,7 @@ class FxosBundles:
 
 
 KIND = Kind(
-    name="fxos", spec=FxosSpec, build=build, ssh=SSH, https=HTTPS, packages=FxosBundles(), endpoint=endpoint,
-    check=check, workers=(lambda chassis, fs_root: FxosDownloader(chassis, images_dir(fs_root)).attach(),),
-    hosts=True,
+    name="fxos", spec=FxosSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE, packages=FxosBundles(),
+    endpoint=endpoint, check=check, machines=(TABLE,),
+    workers=(lambda chassis, fs_root: FxosDownloader(chassis, images_dir(fs_root)).attach(),), hosts=True,
 )

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from simulator.kinds.fxos.model import fxos_data
+from simulator.kinds.fxos.facts import fxos_data
 from simulator.kinds.spec import Strict
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncssh
 import httpx
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -25,7 +24,7 @@ from simulator.journal import Journal
 from simulator.kinds.base import DeviceContext, Refused
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import inspect_package, make_package
-from simulator.kinds.fxos import cli as fxos_shell
+from simulator.kinds.fxos import views
 from simulator.kinds.fxos.bundles import (
     BundleInfo,
     FxosVersion,
@@ -33,13 +32,15 @@ from simulator.kinds.fxos.bundles import (
     make_fxos_bundle,
 )
 from simulator.kinds.fxos.kind import FxosSpec
-from simulator.kinds.fxos.model import WEB_UP, FxosChassis, fxos_data, parse_url
+from simulator.kinds.fxos.downloads import parse_url
+from simulator.kinds.fxos.facts import fxos_data
+from simulator.kinds.fxos.model import FxosChassis
 from simulator.kinds.fxos.spec import check_profile
 from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
 from simulator.lab import Lab
 from tests.conftest import Terminal, connect, open_terminal
+from tests.kinds.fxos.conftest import BUNDLE
 
-BUNDLE = "fxos-k9.2.14.1.131.SPA"
 TARGET = "2.14(1.131)"
 START = 1_760_000_000.0
 
@@ -217,7 +218,7 @@ async def test_model_upgrade_timeline(rig, images):
     assert (images_dir(rig.fs(ch.name)) / BUNDLE).exists()
     t0 = rig.clock.now()
     ch.start_platform_install(TARGET)
-    assert ch.state == "upgrading" and ch.component("FPRM").status == "Upgrading"
+    assert ch.state == "upgrade_fprm" and ch.component("FPRM").status == "Upgrading"
     assert ch.startup_version == TARGET and ch.version == "2.12(0.498)"
     seen_states, ftd_online_while_down = [], False
 
@@ -225,14 +226,15 @@ async def test_model_upgrade_timeline(rig, images):
         if not seen_states or seen_states[-1] != ch.state:
             seen_states.append(ch.state)
         nonlocal ftd_online_while_down
-        ftd_online_while_down |= ch.state not in WEB_UP and ftd.state == "online"
+        ftd_online_while_down |= not ch.ready and ftd.state == "online"
         return ch.install.state == "COMPLETED" and ftd.state == "online"
 
     while not watch():
         await rig.advance(10)
     assert not ftd_online_while_down
     # 2.14.1+ carries firmware: two reboots (FXOS, then firmware)
-    assert seen_states.count("booting") == 2 and ch.install.reboots == 2
+    assert [s for s in seen_states if s.endswith("_os")] == ["upgrade_reboot_os", "upgrade_firmware_reboot_os"]
+    assert ch.install.reboots == 2
     assert all(c.package_vers == TARGET and c.status == "Ready" for c in ch.components)
     assert ch.version == ch.startup_version == TARGET and ftd.fxos_version == TARGET
     assert rig.clock.now() - t0 <= 40 * 60
@@ -258,7 +260,7 @@ async def test_hosted_ftd_needs_companion_fxos(rig, images, tmp_path):
     await rig.run_until(lambda: ftd.job.state != "IN_PROGRESS" and ftd.state == "online")
     assert ftd.job.state == "COMPLETED" and ftd.version == "7.4.1-172"
     # show app-instance follows the FTD's own version
-    assert "7.4.1.172" in fxos_shell.app_instances(ch)
+    assert "7.4.1.172" in views.app_instances(ch)
 
 
 async def test_install_refusals(rig, images, tmp_path):
@@ -360,7 +362,7 @@ async def test_cancel_before_reboot_only(rig, images):
     assert ch.install.state == "CANCELLED" and ch.state == "online" and ch.startup_version == "2.12(0.498)"
     assert all(c.status == "Ready" and c.package_vers == "2.12(0.498)" for c in ch.components)
     ch.start_platform_install(TARGET)
-    await rig.run_until(lambda: ch.state == "upgrading" and ch.install.phase == "fabric")
+    await rig.run_until(lambda: ch.state == "upgrade_fabric" and ch.install_phase == "fabric")
     with pytest.raises(Refused, match="can no longer be cancelled"):
         ch.cancel_install()
 
@@ -369,7 +371,7 @@ async def test_power_loss_mid_install_fails_it(rig, images):
     ch, ftd = rig.chassis, rig.devices["ftd-1"]
     await download(rig, scp_url(images[0]))
     ch.start_platform_install(TARGET)
-    await rig.run_until(lambda: ch.install.phase == "servers")
+    await rig.run_until(lambda: ch.install_phase == "servers")
     ch.power_off(cause="power_loss")
     assert ch.install.state == "FAILED" and ftd.state == "off"
     assert [c.status for c in ch.components] == ["Ready", "Ready", "Failed"]
@@ -391,7 +393,7 @@ async def test_stage_fault_fails_component(rig, images):
     await rig.run_until(lambda: ch.install.state != "IN_PROGRESS")
     assert ch.install.state == "FAILED" and ch.component("Fabric Interconnect A").status == "Failed"
     await rig.run_until(lambda: rig.devices["ftd-1"].state == "online")
-    assert "F16932" in fxos_shell.fault_table(ch)
+    assert "F16932" in views.fault_table(ch)
 
 
 async def test_snapshot_restore_resumes(tmp_path, images):
@@ -399,7 +401,7 @@ async def test_snapshot_restore_resumes(tmp_path, images):
     try:
         await download(first, scp_url(images[0]))
         first.chassis.start_platform_install(TARGET)
-        await first.run_until(lambda: first.chassis.state == "booting")
+        await first.run_until(lambda: first.chassis.state == "upgrade_reboot_os")
         saved = first.chassis.snapshot()
     finally:
         await first.stop()
@@ -458,9 +460,11 @@ async def test_seed_cli_upgrade_standalone(rig, images):
            "  Package-Vers: 2.12(0.498)\n  Upgrade-Status: Ready\n\nChassis 1:\n  Server 1:\n" \
            "    Package-Vers: 2.12(0.498)\n    Upgrade-Status: Ready\n" in out
     # "After the FPRM component is upgraded, the system will reboot": the session ends
-    await rig.run_until(lambda: ch.state == "shutting_down")
-    with pytest.raises((EOFError, TimeoutError, OSError)):
-        await term.cmd("show firmware monitor", prompt=ANY)
+    await rig.run_until(lambda: ch.state == "upgrade_reboot_shutdown")
+    with pytest.raises(EOFError) as closed:       # the session ends with the reboot broadcast
+        await term.read_until(ANY)
+    assert "Broadcast message from root@FPR4K-1" in str(closed.value)
+    assert "All shells being terminated due to system /sbin/reboot" in str(closed.value)
     await term.close()
     with pytest.raises(OSError):
         await connect(rig.ssh_port())
@@ -470,7 +474,7 @@ async def test_seed_cli_upgrade_standalone(rig, images):
         # the hosted FTD went down with the chassis: its SSH refuses too
         with pytest.raises(OSError):
             await connect(rig.ssh_port("ftd-1"))
-        await rig.run_until(lambda: ch.state == "starting")
+        await rig.run_until(lambda: ch.state == "upgrade_reboot_dme")
         r = await client.get(rig.url + "/api/sys/firmware/version/mgmt")
         assert r.status_code == 503
         outs = await fxos_exec(rig.ssh_port(), "scope system")
@@ -502,7 +506,7 @@ async def test_app_instance_moves_through_states(rig, images):
     await rig.run_until(lambda: ch.install.state == "COMPLETED")
     states = []
     while ftd.state != "online":
-        if ch.state in WEB_UP:
+        if ch.ready:
             out = (await fxos_exec(rig.ssh_port(), "scope ssa", "show app-instance", "show slot"))
             oper = re.search(r"ftd-1 +1 +Enabled +(\S+)", out[1]).group(1)
             slot = re.search(r"\n    1 +Info +Ok +(\S+)", out[2]).group(1)
@@ -597,7 +601,7 @@ async def test_local_mgmt_reboot(rig):
             break
         await asyncio.sleep(0.02)
     await rig.settle()
-    assert ch.state == "shutting_down" and ftd.state == "off"
+    assert ch.state == "shutdown" and ftd.state == "off"
     await term.close()
     await rig.run_until(lambda: ch.state == "online" and ftd.state == "online")
     assert ch.version == "2.12(0.498)"
@@ -730,23 +734,12 @@ async def test_rest_download_cli_install(rig, images):
         assert r.status_code == 200 and ch.install.state == "CANCELLED"
 
 
-async def test_rest_http_download(rig, tmp_path):
+async def test_rest_http_download(rig, web_server):
     """http:// from an aiohttp server on loopback; a missing file fails the task."""
-    make_fxos_bundle(BUNDLE, tmp_path / "www")
-    app = web.Application()
-    app.router.add_static("/pub", tmp_path / "www")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        missing = await download(rig, f"http://127.0.0.1:{port}/pub/fxos-k9.2.16.1.147.SPA")
-        assert missing.state == "Failed" and missing.error_code == "ERR-DNLD-no-file"
-        ok = await download(rig, f"http://127.0.0.1:{port}/pub/{BUNDLE}")
-        assert ok.state == "Downloaded" and rig.chassis.bundle_for(TARGET) is not None
-    finally:
-        await runner.cleanup()
+    missing = await download(rig, f"http://{web_server}/pub/fxos-k9.2.16.1.147.SPA")
+    assert missing.state == "Failed" and missing.error_code == "ERR-DNLD-no-file"
+    ok = await download(rig, f"http://{web_server}/pub/{BUNDLE}")
+    assert ok.state == "Downloaded" and rig.chassis.bundle_for(TARGET) is not None
 
 
 # -- hypothesis: the chassis model as a state machine ------------------------------------------------
@@ -826,7 +819,7 @@ class ChassisMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_ftd_online_while_chassis_down(self):
-        if self.chassis.state not in WEB_UP:
+        if not self.chassis.ready:
             assert all(f.state != "online" for f in self.ftds)
 
     def _last_failed(self) -> bool:
@@ -864,7 +857,7 @@ TestChassisStateMachine = ChassisMachine.TestCase
 
 def test_9300_firmware_monitor_lists_three_servers(tmp_path):
     rig = Rig(tmp_path, "fxos-9300-multi")
-    text = fxos_shell.firmware_monitor(rig.chassis)
+    text = views.firmware_monitor(rig.chassis)
     assert text.count("  Server ") == 3 and text.endswith("  Server 3:\n    Package-Vers: 2.12(0.498)\n"
                                                             "    Upgrade-Status: Ready")
 

@@ -6,10 +6,8 @@ upgrading both chassis at once costs."""
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
 from simulator.kinds.ftd.packages import make_package
-from simulator.kinds.fxos.bundles import make_fxos_bundle
 from simulator.lab import Lab
 from tests.kinds.ftd.test_ha import Unit, run_until
 
@@ -19,23 +17,8 @@ FTD_PACKAGE = "Cisco_FTD_SSP_Upgrade-7.4.1-172.sh.REL.tar"
 
 
 @pytest.fixture
-async def bundle_url(tmp_path):
-    """The 2.14 platform bundle served over HTTP on loopback."""
-    make_fxos_bundle(BUNDLE, tmp_path / "www")
-    app = web.Application()
-    app.router.add_static("/pub", tmp_path / "www")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def lab(tmp_path):
-    async with Lab("ftd-ha-on-4100", state_dir=tmp_path / "state", virtual_time=True, seed=9) as running:
-        yield running
+async def lab(lab_factory) -> Lab:
+    return await lab_factory("ftd-ha-on-4100", seed=9)
 
 
 async def start_chassis_upgrade(lab: Lab, name: str, server: str) -> None:
@@ -64,7 +47,7 @@ def chassis_done(lab: Lab, name: str, ftd: str) -> bool:
             and pair.unit_state[ftd] in ("Active", "Standby Ready"))
 
 
-async def test_table_2_order_chassis_then_threat_defense_loses_no_traffic(lab, bundle_url, tmp_path):
+async def test_table_2_order_chassis_then_threat_defense_loses_no_traffic(lab, web_server, tmp_path):
     pair, traffic = lab.pairs["ftd-ha"], lab.traffic["ftd-ha"]
     a, b = Unit(lab, "ftd-a"), Unit(lab, "ftd-b")
     for unit in (a, b):
@@ -79,7 +62,7 @@ async def test_table_2_order_chassis_then_threat_defense_loses_no_traffic(lab, b
     assert "FXOS version incompatibility" in b.device.readiness.messages[0]
 
     # 1. Upgrade the chassis of the standby (B): its FTD goes down with it, traffic stays on A.
-    await start_chassis_upgrade(lab, "chassis-b", bundle_url)
+    await start_chassis_upgrade(lab, "chassis-b", web_server)
     await run_until(lab, lambda: b.device.state == "off", step=10)
     assert pair.active == "ftd-a" and traffic.up
     await run_until(lab, lambda: chassis_done(lab, "chassis-b", "ftd-b"), step=30)
@@ -88,7 +71,7 @@ async def test_table_2_order_chassis_then_threat_defense_loses_no_traffic(lab, b
     await b.login()
     assert (await b.api.post("/devices/default/action/ha/failover")).json()["nodeState"] == "HA_ACTIVE_NODE"
     # 3. Upgrade the chassis with the new standby (A).
-    await start_chassis_upgrade(lab, "chassis-a", bundle_url)
+    await start_chassis_upgrade(lab, "chassis-a", web_server)
     await run_until(lab, lambda: chassis_done(lab, "chassis-a", "ftd-a") and a.device.fxos_version == FXOS_TARGET,
                     step=30)
     # 4. Upgrade threat defense on the new standby (A).
@@ -108,10 +91,10 @@ async def test_table_2_order_chassis_then_threat_defense_loses_no_traffic(lab, b
         await unit.api.aclose()
 
 
-async def test_upgrading_both_chassis_at_once_drops_traffic_until_one_is_back(lab, bundle_url):
+async def test_upgrading_both_chassis_at_once_drops_traffic_until_one_is_back(lab, web_server):
     traffic = lab.traffic["ftd-ha"]
-    await start_chassis_upgrade(lab, "chassis-a", bundle_url)
-    await start_chassis_upgrade(lab, "chassis-b", bundle_url)
+    await start_chassis_upgrade(lab, "chassis-a", web_server)
+    await start_chassis_upgrade(lab, "chassis-b", web_server)
     await run_until(lab, lambda: chassis_done(lab, "chassis-a", "ftd-a") and chassis_done(lab, "chassis-b", "ftd-b"),
                     step=30)
     # Both units were dark together: nothing carried traffic until one came back.
