@@ -84,8 +84,12 @@ class Clock:
         return timer
 
     async def sleep(self, delay: float) -> None:
-        fut = asyncio.get_running_loop().create_future()
-        timer = self.call_later(delay, lambda: fut.done() or fut.set_result(None))
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+        timer = self.call_later(delay, wake)
         try:
             await fut
         finally:

@@ -40,7 +40,11 @@ class Journal:
         Returns the function that unsubscribes."""
         entry = (device, callback)
         self._subscribers.append(entry)
-        return lambda: entry in self._subscribers and self._subscribers.remove(entry)
+
+        def unsubscribe() -> None:
+            if entry in self._subscribers:
+                self._subscribers.remove(entry)
+        return unsubscribe
 
     def select(self, device: str | None = None, kind: str | None = None) -> list[Event]:
         return [e for e in self.events

@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -109,8 +110,8 @@ class Lab:
         paired = {u.name for pair in self.pairs.values() for u in pair.units.values()}
         for name, device in self.devices.items():
             if name not in paired and self.kind_of(name).traffic:
-                monitors[name] = TrafficMonitor(name, self.clock, self.journal, [name],
-                                                lambda device=device: device.apps_up, lambda unit: True)
+                monitors[name] = TrafficMonitor(name, self.clock, self.journal, [name], partial(_apps_up, device),
+                                                lambda unit: True)
         return monitors
 
     @property
@@ -344,6 +345,10 @@ class Lab:
 
     def write_endpoints(self, path: Path) -> None:
         _write_json(path, self.endpoints())
+
+
+def _apps_up(device: DeviceBase) -> bool:
+    return device.apps_up
 
 
 def _write_json(path: Path, data: Any) -> None:

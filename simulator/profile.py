@@ -114,7 +114,7 @@ def _schema(kinds: tuple[Kind, ...]) -> type[Profile]:
     union = Union[tuple(Annotated[k.spec, Tag(k.name)] for k in kinds)]  # type: ignore[valid-type]  # noqa: UP007
     entry = Annotated[union, Discriminator(_kind_tag, custom_error_type="unknown_kind",  # type: ignore[valid-type]
                                            custom_error_message=f"expected one of {', '.join(k.name for k in kinds)}")]
-    return create_model("Profile", __base__=Profile, devices=(list[entry], Field(min_length=1)),  # type: ignore[valid-type]
+    return create_model("Profile", __base__=Profile, devices=(list[entry], Field(min_length=1)),
                         ha_pairs=(list[_PairRef], Field(default_factory=list)))
 
 

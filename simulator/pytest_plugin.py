@@ -39,6 +39,7 @@ T = TypeVar("T")
 REPORT_EVENTS = 30
 _LABS_KEY = pytest.StashKey[list]()
 
+_async_fixture: Any
 try:
     import pytest_asyncio
     _async_fixture = pytest_asyncio.fixture

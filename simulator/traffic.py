@@ -53,7 +53,7 @@ class TrafficMonitor:
 
     def lost_seconds(self) -> float:
         now = self.clock.now()
-        return sum((end if end is not None else now) - start for start, end in self.outages)  # type: ignore[operator]
+        return sum((end if end is not None else now) - (start or 0.0) for start, end in self.outages)
 
     def lost_probes(self) -> int:
         return math.ceil(self.lost_seconds() / PROBE_INTERVAL - 1e-9)

@@ -58,3 +58,40 @@ def test_the_check_sees_a_branch_when_there_is_one(tmp_path):
         assert len(_kind_branches(sample)) == 3
     finally:
         sample.unlink()
+
+
+# The model side of a kind: what a device is and does, on the lab clock, with no I/O.
+MODEL_ROLES = {"base", "spec", "model", "machine", "ha_machine", "facts", "config", "upgrade", "ha", "failover",
+               "failover_unit", "failover_rules", "records", "downloads", "disk", "versions"}
+SURFACE_SIDE = ("simulator.surfaces", "simulator.terminal", "simulator.transfer", "aiohttp", "asyncssh")
+SHELL_ROLES = {"cli", "views", "ha_views", "expert", "context", "api", "api_views", "api_auth", "ssh", "console",
+               "kind", "transfer", "worker", "copying"}
+
+
+def _model_modules() -> list[Path]:
+    found = [SIMULATOR / "machines.py", SIMULATOR / "facts.py"]
+    for path in sorted((SIMULATOR / "kinds").rglob("*.py")):
+        if path.stem in MODEL_ROLES:
+            found.append(path)
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_models_machines_and_facts_import_no_surface_shell_or_network_library():
+    found = []
+    for path in _model_modules():
+        for name in _imports(path):
+            if name.startswith(SURFACE_SIDE) or (
+                    name.startswith("simulator.kinds.") and name.split(".")[-1] in SHELL_ROLES):
+                found.append(f"{path.relative_to(SIMULATOR.parent)} imports {name}")
+    assert found == []

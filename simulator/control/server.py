@@ -298,16 +298,19 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     for event in lab.journal.events if after is not None else ():   # catch up first: nothing is missed
         if event["seq"] > after and _wanted(event, device, kind):
             queue.put_nowait(event)
-    unsubscribe = lab.journal.subscribe(lambda e: _wanted(e, device, kind) and queue.put_nowait(e))
+    def forward(event: dict[str, Any]) -> None:
+        if _wanted(event, device, kind):
+            queue.put_nowait(event)
+    unsubscribe = lab.journal.subscribe(forward)
     streams = request.app[STREAMS]
     streams.add(queue)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     try:
         await response.write(b": subscribed\n\n")
-        while (event := await queue.get()) is not None:      # None: the lab stops
-            await response.write(f"id: {event['seq']}\nevent: {event['kind']}\ndata: "
-                                 f"{json.dumps(event, default=str)}\n\n".encode())
+        while (item := await queue.get()) is not None:      # None: the lab stops
+            await response.write(f"id: {item['seq']}\nevent: {item['kind']}\ndata: "
+                                 f"{json.dumps(item, default=str)}\n\n".encode())
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -374,8 +377,8 @@ class ControlServer:
         app[LAB] = lab
         app[STREAMS] = set()
         self.app = app
-        for method, path, handler in ROUTES:
-            app.router.add_route(method, path, handler)
+        for method, route, handler in ROUTES:
+            app.router.add_route(method, route, handler)
         self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
         self.site: web.SockSite | None = None
 

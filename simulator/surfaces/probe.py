@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from simulator.journal import Event, Journal
@@ -54,8 +55,7 @@ class ProbeSurface:
         if up and name not in self._servers:
             sock = bind(self.host, self.ports[name])
             self.ports[name] = sock.getsockname()[1]
-            self._servers[name] = await asyncio.start_server(
-                lambda r, w, n=name: self._answer(n, w), sock=sock)
+            self._servers[name] = await asyncio.start_server(partial(self._serve, name), sock=sock)
         elif not up and name in self._servers:
             await self._close(name)
 
@@ -63,6 +63,9 @@ class ProbeSurface:
         server = self._servers.pop(name)
         server.close()
         await server.wait_closed()
+
+    async def _serve(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._answer(name, writer)
 
     async def _answer(self, name: str, writer: asyncio.StreamWriter) -> None:
         writer.write((json.dumps(self.monitors[name].report()) + "\n").encode())

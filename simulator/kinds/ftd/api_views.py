@@ -56,7 +56,7 @@ def upgrade_file(device: FtdDevice) -> dict[str, Any]:
     package = device.package
     assert package is not None and device.package_id is not None
     try:
-        kind = PackageName.parse(package.filename).kind
+        kind: str | None = PackageName.parse(package.filename).kind
     except ValueError:
         kind = package.kind
     # Every package kind ends in a reboot on this model (hotfixes included).

@@ -69,7 +69,7 @@ def network_problem(sub_type: str, value: str) -> str | None:
             ipaddress.ip_network(value, strict=True)
         elif sub_type == "RANGE":
             first, last = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
-            if first.version != last.version or first > last:
+            if first.version != last.version or int(first) > int(last):
                 raise ValueError(value)
         elif not value or " " in value or len(value) > 253:
             raise ValueError(value)

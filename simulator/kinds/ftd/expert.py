@@ -19,7 +19,7 @@ from simulator.terminal.session import Session, Shell
 
 @cache
 def _facts() -> dict[str, Any]:
-    return read_yaml("kinds/ftd/expert.yaml")  # type: ignore[no-any-return]
+    return dict(read_yaml("kinds/ftd/expert.yaml"))
 
 
 def _text(key: str, **values: str) -> str:

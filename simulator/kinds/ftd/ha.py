@@ -36,7 +36,7 @@ UNIT_MACHINE = TABLE.machine()
 
 @cache
 def ha_data() -> dict[str, Any]:
-    return read_yaml("kinds/ftd/ha.yaml")  # type: ignore[no-any-return]
+    return dict(read_yaml("kinds/ftd/ha.yaml"))
 
 
 class HaUnit:

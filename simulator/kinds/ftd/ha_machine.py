@@ -14,6 +14,8 @@ units Single."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from simulator.machines import Table
 
 JOINING = ("Negotiation", "Sync Config", "Bulk Sync")
@@ -22,7 +24,7 @@ _UP_AND_PAIRED = ["Negotiation", "Sync Config", "Bulk Sync", "Standby Ready", "A
 
 STATES = ["Not Detected", *JOINING, "Standby Ready", "Active", "Cold Standby", "Disabled", "Failed", "Single"]
 
-TRANSITIONS = [
+TRANSITIONS: list[dict[str, Any]] = [
     # joining: negotiate, sync the configuration, bulk-sync the state
     {"trigger": "negotiate", "source": ["Not Detected", "Failed", "Disabled", "Cold Standby", "Active"],
      "dest": "Negotiation"},

@@ -11,6 +11,8 @@ why through `GUARDS` (guard -> the refusal text's key in facts.yaml)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from simulator.machines import Table
 
 _BOOT = [{"name": "os", "on_enter": "_start_os"}, {"name": "apps", "on_enter": "_start_apps"}]
@@ -38,7 +40,7 @@ STATES = [
     "unusable",
 ]
 
-TRANSITIONS = [
+TRANSITIONS: list[dict[str, Any]] = [
     # power, reimage, operator reboot
     {"trigger": "power_up", "source": "off", "dest": "boot_os"},
     {"trigger": "cut_power", "source": ["boot", "online", "readiness", "upgrade", "revert", "shutdown", "unusable"],

@@ -306,7 +306,7 @@ class FtdDevice(Configuration, Upgrades):
         # Back where it stopped; what that state waits for (a stage, a boot, a check) starts again.
         MACHINE.set_state(data["state"], model=self)
         for callback in MACHINE.get_state(self.state).on_enter[1:]:    # [0] tells the state (it is not new)
-            getattr(self, callback)()
+            getattr(self, str(callback))()
 
 
 MACHINE.bind(FtdDevice)

@@ -4,6 +4,7 @@ packages that arrive in /var/sf/updates."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 
 import asyncssh
@@ -24,7 +25,7 @@ class FtdSsh(SshKind):
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: FtdDevice = endpoint.device
         make_device_fs(endpoint.fs_root)
-        ctx = FtdContext(device, endpoint.fs_root, lambda path, fault=None: receive_package(device, path, fault))
+        ctx = FtdContext(device, endpoint.fs_root, partial(receive_package, device))
 
         def banner(peer: str) -> str:
             now = f"{views.stamp(device.ctx.clock.now())} from {peer} on pts/0"

@@ -305,8 +305,9 @@ class ConsoleLine:
 
     def _new_session(self) -> Session:
         device = self.device
-        session = Session(self.channel, interactive=True, on_command=lambda mode, line: self.journal.emit(
-            device.name, "command", mode=mode, line=line, via="console"))
+        def on_command(mode: str, line: str) -> None:
+            self.journal.emit(device.name, "command", mode=mode, line=line, via="console")
+        session = Session(self.channel, interactive=True, on_command=on_command)
         self._session = session
         return session
 

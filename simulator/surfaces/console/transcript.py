@@ -48,7 +48,7 @@ class ConsoleKind:
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        return facts.read_yaml(self.facts_file)  # type: ignore[no-any-return]
+        return dict(facts.read_yaml(self.facts_file))
 
     # -- hooks a kind overrides ------------------------------------------------------
     def values(self, device: Any) -> dict[str, Any]:

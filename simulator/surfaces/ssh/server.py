@@ -202,7 +202,7 @@ class SSHSurface:
             task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    def _endpoint_of(conn: asyncssh.SSHServerConnection) -> DeviceEndpoint:
+    def _endpoint_of(conn: Any) -> DeviceEndpoint:
         owner = conn.get_owner()
         assert isinstance(owner, _DeviceSSHServer)
         return owner.endpoint
