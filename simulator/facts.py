@@ -21,9 +21,10 @@ class Facts(BaseModel):
 
 
 @cache
-def read_yaml(path: str) -> Any:
-    """A YAML file of the package, by its path under simulator/ (kinds/ftd/facts.yaml)."""
-    return yaml.safe_load(resources.files("simulator").joinpath(path).read_text(encoding="utf-8"))
+def read_yaml(path: str, package: str = "simulator") -> Any:
+    """A YAML file by its path under a package: `read_yaml("kinds/ftd/facts.yaml")`, or
+    from a kind's own folder, `read_yaml("facts.yaml", __package__)`."""
+    return yaml.safe_load(resources.files(package).joinpath(path).read_text(encoding="utf-8"))
 
 
 class FactsError(Exception):

@@ -339,8 +339,9 @@ class Lab:
         return entry
 
     def _probe(self, name: str) -> dict[str, Any] | None:
-        if self.probes and name in self.probes.ports:
-            return {"host": self.host, "port": self.probes.ports[name]}
+        probe = self.probes.probes.get(name) if self.probes else None
+        if probe is not None:
+            return {"host": self.host, "port": probe.port}
         return None
 
     def write_endpoints(self, path: Path) -> None:

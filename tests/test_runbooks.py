@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from simulator.kinds.asa.model import write_image
+from simulator.kinds.asa.images import write_image
 from simulator.kinds.ftd.packages import make_package
 from simulator.kinds.fxos.bundles import make_fxos_bundle
 from tests.conftest import ROOT

@@ -25,6 +25,7 @@ from aiohttp import web
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
 from simulator.sockets import bind
+from simulator.surfaces.following import FollowingSurface, Listener
 
 Mode = Literal["serve", "unavailable", "closed"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -148,18 +149,16 @@ class DeviceSite:
                 transport.abort()
 
 
-class HTTPSSurface:
+class HTTPSSurface(FollowingSurface):
     """Every device's HTTPS endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext) -> None:
-        self.journal = journal
+        super().__init__(journal)
         self.host = host
         self.ssl_context = ssl_context
         self.sites: dict[str, DeviceSite] = {}
         self.by_port: dict[int, DeviceSite] = {}
         self._runners: dict[int, web.AppRunner] = {}     # id(Https) -> its application's runner
-        self._unsubscribe: Callable[[], None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     def add(self, device: Any, port: int, fs_root: Path, https: Https) -> DeviceSite:
         site = DeviceSite(self, device, port, fs_root, https)
@@ -179,28 +178,16 @@ class HTTPSSurface:
             await runner.setup()
         return runner
 
-    async def start(self) -> None:
-        await asyncio.gather(*(s.sync() for s in self.sites.values()))
-        self._unsubscribe = self.journal.subscribe(self._on_event)
+    def listeners(self) -> list[Listener]:
+        return list(self.sites.values())
+
+    def listener_for(self, event: Event) -> Listener | None:
+        return self.sites.get(event["device"] or "")
 
     async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-        for task in list(self._tasks):
-            task.cancel()
+        await super().stop()
         for runner in self._runners.values():
             await runner.cleanup()
-
-    async def settled(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _on_event(self, event: Event) -> None:
-        site = self.sites.get(event["device"] or "")
-        if site is not None and not site.in_step:
-            task = asyncio.get_running_loop().create_task(site.sync())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
 
 def _application(surface: HTTPSSurface, https: Https) -> web.Application:

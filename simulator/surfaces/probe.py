@@ -6,70 +6,63 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from functools import partial
-from typing import Any
 
 from simulator.journal import Event, Journal
 from simulator.sockets import bind
+from simulator.surfaces.following import FollowingSurface, Listener
 from simulator.traffic import TrafficMonitor
 
 
-class ProbeSurface:
-    def __init__(self, journal: Journal, host: str) -> None:
-        self.journal, self.host = journal, host
-        self.monitors: dict[str, TrafficMonitor] = {}
-        self.ports: dict[str, int] = {}
-        self._servers: dict[str, asyncio.Server] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._unsubscribe: Callable[[], None] | None = None
+class ProbePort:
+    """One monitor's port: listening while its traffic passes."""
 
-    def add(self, monitor: TrafficMonitor, port: int = 0) -> None:
-        self.monitors[monitor.name] = monitor
-        self.ports[monitor.name] = port
+    def __init__(self, surface: ProbeSurface, monitor: TrafficMonitor, port: int) -> None:
+        self.surface, self.monitor, self.port = surface, monitor, port
+        self.server: asyncio.Server | None = None
 
-    async def start(self) -> None:
-        await asyncio.gather(*(self._sync(name) for name in self.monitors))
-        self._unsubscribe = self.journal.subscribe(self._on_event)
+    @property
+    def in_step(self) -> bool:
+        return (self.server is not None) == self.monitor.up
 
-    async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-        for name in list(self._servers):
-            await self._close(name)
-        for monitor in self.monitors.values():
-            monitor.close()
+    async def sync(self) -> None:
+        if self.monitor.up and self.server is None:
+            sock = bind(self.surface.host, self.port)
+            self.port = sock.getsockname()[1]
+            self.server = await asyncio.start_server(self._answer, sock=sock)
+        elif not self.monitor.up and self.server is not None:
+            await self.close()
 
-    async def settled(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def close(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
 
-    def _on_event(self, event: Event) -> None:
-        if event["kind"] == "traffic" and event.get("monitor") in self.monitors:
-            task = asyncio.get_running_loop().create_task(self._sync(event["monitor"]))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _sync(self, name: str) -> None:
-        up = self.monitors[name].up
-        if up and name not in self._servers:
-            sock = bind(self.host, self.ports[name])
-            self.ports[name] = sock.getsockname()[1]
-            self._servers[name] = await asyncio.start_server(partial(self._serve, name), sock=sock)
-        elif not up and name in self._servers:
-            await self._close(name)
-
-    async def _close(self, name: str) -> None:
-        server = self._servers.pop(name)
-        server.close()
-        await server.wait_closed()
-
-    async def _serve(self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self._answer(name, writer)
-
-    async def _answer(self, name: str, writer: asyncio.StreamWriter) -> None:
-        writer.write((json.dumps(self.monitors[name].report()) + "\n").encode())
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write((json.dumps(self.monitor.report()) + "\n").encode())
         try:
             await writer.drain()
         finally:
             writer.close()
+
+
+class ProbeSurface(FollowingSurface):
+    def __init__(self, journal: Journal, host: str) -> None:
+        super().__init__(journal)
+        self.host = host
+        self.probes: dict[str, ProbePort] = {}
+
+    def add(self, monitor: TrafficMonitor, port: int = 0) -> None:
+        self.probes[monitor.name] = ProbePort(self, monitor, port)
+
+    def listeners(self) -> list[Listener]:
+        return list(self.probes.values())
+
+    def listener_for(self, event: Event) -> Listener | None:
+        return self.probes.get(event.get("monitor") or "") if event["kind"] == "traffic" else None
+
+    async def stop(self) -> None:
+        await super().stop()
+        for probe in self.probes.values():
+            await probe.close()
+            probe.monitor.close()

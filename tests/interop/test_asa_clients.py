@@ -21,7 +21,7 @@ import pytest
 from netmiko import ConnectHandler
 from ntc_templates.parse import parse_output
 
-from simulator.kinds.asa.cli import show_failover, show_version
+from simulator.kinds.asa.views import show_failover, show_version
 from tests.kinds.asa.test_asa import PASSWORD, Rig
 
 pytestmark = pytest.mark.clients
@@ -129,7 +129,7 @@ def test_netmiko_drives_the_seed_003_upgrade(background, tmp_path):
     """The Active/Standby procedure as an automation script would run it with netmiko."""
     bg = background()
     new = "asa9-20-2-smp-k8.bin"
-    from simulator.kinds.asa.model import write_image
+    from simulator.kinds.asa.images import write_image
     image = write_image(tmp_path / new, "9.20(2)", size=32 * 1024)
     active = _netmiko(bg.port("asa-a"), secret=PASSWORD)
     try:
@@ -232,12 +232,13 @@ def test_unicon_asa_plugin(background):
 def test_ntc_templates_parse_active_standby_mixed_versions(background):
     bg = background(version="9.19(1)")
     rig = bg.rig
-    from simulator.kinds.asa.model import write_image
+    from simulator.kinds.asa.images import write_image
+    from simulator.kinds.asa.ssh import SSH
     image = "asa9-20-2-smp-k8.bin"
 
     def stage() -> None:
-        for unit in (rig.a, rig.b):
-            write_image(unit.disk_dir / image, "9.20(2)")
+        for unit in (rig.a, rig.b):     # as if uploaded by SCP
+            SSH.file_arrived(unit, write_image(rig.disk(unit) / image, "9.20(2)"), None)
         rig.a.clear_boot_system()
         rig.a.add_boot_system(f"disk0:/{image}")
         rig.a.write_memory()
@@ -288,7 +289,6 @@ def test_genie_asa_parsers():
     genie_failover = pytest.importorskip("genie.libs.parser.asa.show_failover")
     genie_version = pytest.importorskip("genie.libs.parser.asa.show_version")
     import random
-    import tempfile
 
     from simulator.clock import Clock
     from simulator.journal import Journal
@@ -298,9 +298,8 @@ def test_genie_asa_parsers():
 
     clock = Clock(virtual=True, start=1_700_000_000)
     ctx = DeviceContext(clock, Journal(clock.now), rng=random.Random(4))
-    tmp = Path(tempfile.mkdtemp(prefix="asa-genie-"))
-    a = AsaDevice(ctx, "a", "ASAv", "9.19(1)", disk_dir=tmp / "a", hostname="fw")
-    b = AsaDevice(ctx, "b", "ASAv", "9.19(1)", disk_dir=tmp / "b", hostname="fw")
+    a = AsaDevice(ctx, "a", "ASAv", "9.19(1)", hostname="fw")
+    b = AsaDevice(ctx, "b", "ASAv", "9.19(1)", hostname="fw")
     pair = AsaFailoverPair("p", a, b)
     parsed = genie_failover.ShowFailover(device=mock.Mock()).parse(output=show_failover(b))
     assert parsed["failover_enabled"] is True and parsed["failover_unit"] == "Secondary"
@@ -319,7 +318,7 @@ def test_netmiko_file_transfer_scp_into_disk0(background, tmp_path):
     """netmiko's cisco_asa file transfer: `dir` for space and presence, SCP, `verify /md5`."""
     from netmiko import file_transfer
 
-    from simulator.kinds.asa.model import write_image
+    from simulator.kinds.asa.images import write_image
 
     bg = background()
     local = write_image(tmp_path / "asa9-20-2-smp-k8.bin", "9.20(2)", size=50_000)

@@ -12,9 +12,16 @@ import pytest
 
 from simulator.kinds.fxos.bundles import make_fxos_bundle
 from tests.conftest import connect
-from tests.kinds.fxos.test_fxos import BUNDLE, TARGET, fxos_exec, rig  # noqa: F401 (rig: a fixture)
+from tests.kinds.fxos.test_fxos import BUNDLE, TARGET, Rig, fxos_exec
 
 pytestmark = pytest.mark.clients
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    running = await Rig(tmp_path).start()
+    yield running
+    await running.stop()
 
 
 async def exec_command(port: int, command: str) -> str:

@@ -67,7 +67,7 @@ def test_openssh_scp_and_sftp_put_packages(lab_process, tmp_path):
     """OpenSSH scp to an FTD's /var/sf/updates and to an ASA's disk0:, sftp too."""
     if not shutil.which("scp") or not shutil.which("sftp") or not shutil.which("sshpass"):
         pytest.skip("OpenSSH scp/sftp or sshpass not installed")
-    from simulator.kinds.asa.model import write_image
+    from simulator.kinds.asa.images import write_image
 
     endpoints, _ = lab_process("ftd-standalone")
     ssh = _ssh(endpoints)

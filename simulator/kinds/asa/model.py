@@ -1,12 +1,12 @@
-"""The simulated Cisco ASA: identity, software version, disk0: (a real folder
-of the lab's state directory), running and startup configuration, and reloads
-that boot whatever the `boot system` lines of the startup configuration name.
+"""The simulated Cisco ASA: identity, software version, the catalogue of its
+disk0:, running and startup configuration, and reloads that boot whatever the
+`boot system` lines of the startup configuration name.
 
-Pure model: no I/O besides its own disk0: folder (listing, removing, writing
-the image the unit was built with); transfers into disk0: are the surfaces'
-business, the model only registers the file. Every duration goes through the
-clock, every change is a journal event, faults come from the lab's plan
-(`reboot`, `boot`, `package.transfer`, `power`).
+Pure model: its life is the `DEVICE` table (machine.py), one machine for
+every ASA in the lab; it knows disk0: as a catalogue (disk.py) and leaves the
+bytes to the kind's worker (worker.py), which reports every file it moves.
+Every duration goes through the clock, every change is a journal event,
+faults come from the lab's plan (`reboot`, `boot`, `package.transfer`, `power`).
 
 Boot rule (decided here, see docs/fidelity/asa-cli.md): at boot the unit tries
 the `boot system` images of its startup configuration in order and runs the
@@ -14,132 +14,42 @@ first that is bootable (file present and not empty, an ASA image name of a
 family this model runs, a release the hardware supports). When none of them
 is, or there is no `boot system` line, it boots the first bootable image found
 in disk0: (oldest first), as a real ASA does; with no bootable image at all it
-stops in ROMMON (`rommon` state: no SSH, no traffic) until it is reimaged.
-
-One `transitions` machine serves every ASA in the lab (`add_model`)."""
+stops in ROMMON (`rommon` state: no SSH, no traffic) until `boot` at the
+ROMMON prompt finds one or the lab reimages it."""
 
 from __future__ import annotations
 
 import copy
-import json
-import os
 from collections import deque
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable
+from itertools import count
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-from transitions import Machine
-
 from simulator.clock import Timer
-from simulator.facts import read_yaml
+from simulator.kinds.asa.disk import (
+    FOLDER_SIZE,
+    FOLDERS,
+    CopyJob,
+    Disk,
+    DiskFile,
+    disk_name,
+    made_image,
+    signed_for,
+)
+from simulator.kinds.asa.facts import AsaModel, asa_data, say
+from simulator.kinds.asa.machine import DEVICE
 from simulator.kinds.asa.versions import (
     AsaVersion,
     ImageName,
-    Step,
+    hardware_range,
     image_name,
-    upgrade_step,
+    model_runs,
 )
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.machines import Trigger
 
-STATES = ["off", "booting", "online", "reloading", "rommon"]
-
-_TRANSITIONS = [
-    {"trigger": "ev_boot", "source": "*", "dest": "booting"},
-    {"trigger": "ev_ready", "source": "booting", "dest": "online"},
-    {"trigger": "ev_reload", "source": "online", "dest": "reloading"},
-    {"trigger": "ev_rommon", "source": "*", "dest": "rommon"},
-    {"trigger": "ev_off", "source": "*", "dest": "off"},
-]
-
-MACHINE = Machine(model=None, states=STATES, transitions=_TRANSITIONS, initial=None,
-                  auto_transitions=False, after_state_change="_state_changed")
-
-IMAGE_MARKER = b"ASA-SIM-IMAGE"
-
-
-# -- vendor data ------------------------------------------------------------------------------
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AsaModel(_Strict):
-    hardware: str
-    model_id: str | None
-    slot_model: str
-    hw_rev: str
-    storage: str | None
-    bios: str | None
-    families: list[str]
-    first_train: str
-    last_train: str
-    disk_mb: int
-    monitored_max: int
-    serial_prefix: str
-    ssp: str | None
-    license: str
-    failover_interface: str
-    interfaces: list[str]
-    data_interfaces: dict[str, str]
-    boot: float
-
-
-class AsaData(_Strict):
-    models: dict[str, AsaModel]
-    trains: dict[int, list[str]]
-    compiled: dict[str, str]
-    timings: dict[str, float]
-    failover: dict[str, Any]
-    texts: dict[str, Any]
-
-    def train_index(self, train: str) -> tuple[int, int] | None:
-        major = int(train.split(".")[0])
-        trains = self.trains.get(major, [])
-        return (major, trains.index(train)) if train in trains else None
-
-
-@cache
-def asa_data() -> AsaData:
-    return AsaData.model_validate(read_yaml("kinds/asa/facts.yaml"))
-
-
-def say(*path: str, **values: Any) -> str:
-    """A text of asa.yaml `texts` (e.g. say("refuse", "not_active")), formatted."""
-    node: Any = asa_data().texts
-    for key in path:
-        node = node[key]
-    return str(node).format(**values)
-
-
-def zero_downtime(current: str | AsaVersion, target: str | AsaVersion) -> Step:
-    """Table 81-1 of seed 002 between two versions."""
-    return upgrade_step(AsaVersion.parse(str(current)), AsaVersion.parse(str(target)), asa_data().trains)
-
-
-def zero_downtime_warning(current: str, target: str) -> str | None:
-    """The warning an operator sees for a version change the pair cannot run across."""
-    step = zero_downtime(current, target)
-    if step.supported:
-        return None
-    cur, tgt = AsaVersion.parse(current), AsaVersion.parse(target)
-    trains = asa_data().trains
-    low = min(cur, tgt)
-    following = trains.get(low.major, [])
-    nxt = following[following.index(low.train) + 1] if low.train in following[:-1] else "?"
-    last = trains.get(low.major, ["?"])[-1]
-    return say("zero_downtime", step.reason or "unknown_train", current=current, target=target, next=nxt,
-               major=low.major, last=last)
-
-
-def model_runs(model: str, version: str) -> bool:
-    """Does this hardware run this release (for profile validation)?"""
-    data = asa_data()
-    info = data.models.get(model)
-    if info is None:
-        return False
-    first, last = data.train_index(info.first_train), data.train_index(info.last_train)
-    here = data.train_index(AsaVersion.parse(version).train)
-    return None not in (first, last, here) and first <= here <= last  # type: ignore[operator]
+MACHINE = DEVICE.machine()
+MIB = 1024 * 1024
 
 
 def default_config(hostname: str, image: str | None) -> dict[str, Any]:
@@ -151,44 +61,41 @@ def clone(config: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(config)
 
 
-def disk_name(path: str) -> str | None:
-    """`disk0:/x.bin`, `disk0:x.bin`, `flash:/x.bin` -> `x.bin` (None for other file systems)."""
-    for prefix in ("disk0:/", "disk0:", "flash:/", "flash:"):
-        if path.lower().startswith(prefix):
-            name = path[len(prefix):].lstrip("/")
-            return name or None
-    return None
-
-
-# -- the device -------------------------------------------------------------------------------
 class AsaDevice(DeviceBase):
     kind = "asa"
+    power_up: Trigger
+    cut_power: Trigger
+    restart: Trigger
+    shutdown_done: Trigger
+    image_up: Trigger
+    no_image: Trigger
+    rommon_boot: Trigger
+    reinstall: Trigger
+    may_power_up: Trigger
+    may_cut_power: Trigger
+    may_restart: Trigger
+    may_rommon_boot: Trigger
 
-    def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, disk_dir: Path,
-                 hostname: str | None = None, serial: str | None = None, username: str = "admin",
-                 password: str = "Admin123", enable_password: str | None = None) -> None:
+    def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None = None,
+                 serial: str | None = None, username: str = "admin", password: str = "Admin123",
+                 enable_password: str | None = None) -> None:
         data = asa_data()
-        if model not in data.models:
-            raise ValueError(f"unknown ASA model {model!r}; expected one of {', '.join(data.models)}")
+        if not model_runs(model, version):
+            raise ValueError(hardware_range(model, version))
         self.ctx = ctx
         self.name = name
         self.model = model
         self.clock_offset = 0.0
         ver = AsaVersion.parse(version)
-        if not self._hardware_runs(ver):
-            info = data.models[model]
-            raise ValueError(f"{model} runs ASA {info.first_train} to {info.last_train}, not {ver}")
         self.version = str(ver)
         self.serial = serial or _serial_for(ctx, data.models[model].serial_prefix)
         self.username, self.password = username, password
         self.enable_password = enable_password if enable_password is not None else password
-        self.disk_dir = Path(disk_dir)
-        self.disk_dir.mkdir(parents=True, exist_ok=True)
-        for folder in ("log", "crypto_archive", "coredumpinfo"):
-            if not (self.disk_dir / folder).exists():
-                (self.disk_dir / folder).mkdir()
-                self._touch(self.disk_dir / folder)
+        self.disk = Disk(self.info.disk_mb * MIB)
+        for folder in FOLDERS:
+            self.disk.entries[folder] = DiskFile(folder, FOLDER_SIZE, self.local_time(), is_dir=True)
         self.image = self._ensure_image(ver)                 # the image file the unit runs
+        self.loading: str | None = None                      # the image ROMMON is loading
         self.running: dict[str, Any] = default_config(hostname or "ciscoasa", self.image)
         self.startup: dict[str, Any] = clone(self.running)
         self.boot_variable: list[str] = list(self.startup["boot_system"])   # as read at the last boot
@@ -199,9 +106,11 @@ class AsaDevice(DeviceBase):
         self.logins: list[float] = []
         self.failed_logins = 0
         self.history: list[dict[str, Any]] = []          # reloads: {"from", "to", "image", "at"}
-        self.job = None            # no upgrade jobs on an ASA (kept for the lab's generic views)
-        self.package = None
         self.ha: Any = None        # the AsaFailoverPair this unit belongs to, if any
+        # Set by the kind's worker while the lab runs: moves the bytes of a copy, then reports.
+        self.transfer: Callable[[CopyJob], None] | None = None
+        self.copies: dict[int, CopyJob] = {}
+        self._copy_ids = count(1)
         self._timer: Timer | None = None
         MACHINE.add_model(self, initial="online")
 
@@ -216,11 +125,11 @@ class AsaDevice(DeviceBase):
 
     @property
     def hostname(self) -> str:
-        return self.running["hostname"]
+        return str(self.running["hostname"])
 
     @property
     def services_up(self) -> bool:
-        """SSH answers (the unit runs its software)."""
+        """SSH and the CLI answer (the unit runs its software)."""
         return self.state == "online"
 
     @property
@@ -247,7 +156,7 @@ class AsaDevice(DeviceBase):
         self._emit("console", text=text)
 
     def _require_online(self) -> None:
-        if self.state != "online":
+        if not self.services_up:
             raise Refused("not_online", say("refuse", "not_online", state=self.state))
 
     # -- logins (the banner tells about them) -------------------------------------------------
@@ -263,98 +172,49 @@ class AsaDevice(DeviceBase):
         previous, self.last_login = self.last_login, (now, peer)
         return len(self.logins), failed, previous
 
-    # -- disk0: -------------------------------------------------------------------------------
-    def path_of(self, name: str) -> Path:
-        """The real file behind disk0:/<name> (no way out of the folder)."""
-        name = name.strip().lstrip("/")
-        target = (self.disk_dir / name).resolve()
-        if not name or self.disk_dir.resolve() not in (target, *target.parents) or target == self.disk_dir.resolve():
-            raise Refused("bad_path", say("refuse", "no_file", name=name))
-        return target
+    # -- disk0: ---------------------------------------------------------------------------------
+    def file_arrived(self, name: str, size: int, header: str | None, md5: str, source: str = "",
+                     mtime: float | None = None) -> None:
+        """A file landed in disk0: (an SCP upload, a copy, or found there by the worker)."""
+        name = self.disk.check_name(name)
+        self.disk.entries[name] = DiskFile(name, size, self.local_time() if mtime is None else mtime,
+                                           header=header, md5=md5)
+        self._emit("file", action="added", name=name, size=size, source=source)
 
-    def files(self) -> list[tuple[str, int, float, bool]]:
-        """(name, size, mtime, is_dir) of disk0:, oldest first."""
-        entries = []
-        for child in self.disk_dir.iterdir():
-            st = child.stat()
-            entries.append((child.name, st.st_size if child.is_file() else 4096, st.st_mtime, child.is_dir()))
-        return sorted(entries, key=lambda e: (e[2], e[0]))
-
-    @property
-    def disk_total_bytes(self) -> int:
-        return self.info.disk_mb * 1024 * 1024
-
-    @property
-    def disk_free_bytes(self) -> int:
-        used = sum(size for _, size, _, is_dir in self.files() if not is_dir)
-        return max(0, self.disk_total_bytes - used)
-
-    def check_space(self, name: str, size: int) -> None:
-        if size > self.disk_free_bytes:
-            raise Refused("disk_full", say("refuse", "disk_full", name=name))
-
-    def transfer_fault(self, name: str) -> str | None:
-        """The `package.transfer` fault for a file arriving now: disk_full and
-        fail raise Refused; `corrupt` is returned for the caller to apply."""
-        fault = self.ctx.faults.take(self.name, "package.transfer")
-        if fault is None:
-            return None
-        self._emit("fault", point="package.transfer", action=fault.action, id=fault.id)
-        if fault.action == "disk_full":
-            raise Refused("disk_full", say("refuse", "disk_full", name=name))
-        if fault.action == "fail":
-            raise Refused("transfer_failed", fault.message or f"%Error writing disk0:/{name} (I/O error)")
-        return fault.action
-
-    def _touch(self, path: Path) -> None:
-        """Date a file of disk0: with the device's (simulated) clock, as `dir` shows it."""
-        t = self.local_time()
-        os.utime(path, (t, t))
-
-    def add_file(self, name: str, source: str = "") -> None:
-        """A file landed in disk0: (written there by a surface)."""
-        path = self.path_of(name)
-        if path.exists():
-            self._touch(path)
-        self._emit("file", action="added", name=name, size=path.stat().st_size if path.exists() else 0,
-                   source=source)
+    def file_gone(self, name: str) -> None:
+        """A catalogued file the worker did not find in disk0: (removed while the lab was stopped)."""
+        if self.disk.entries.pop(name, None) is not None:
+            self._emit("file", action="gone", name=name)
 
     def delete_file(self, name: str) -> None:
-        path = self.path_of(name)
-        if not path.is_file():
+        name = self.disk.check_name(name)
+        if self.disk.file(name) is None:
             raise Refused("no_file", say("refuse", "no_file", name=name))
-        path.unlink()
+        del self.disk.entries[name]
         self._emit("file", action="deleted", name=name)
 
     def image_of(self, name: str) -> ImageName | None:
         """The image a disk0: file is, if this unit can boot it."""
         image = ImageName.parse(name)
-        if image is None or image.family not in self.info.families or not self._hardware_runs(image.version):
+        if image is None or image.family not in self.info.families or not model_runs(self.model, image.version):
             return None
-        try:
-            path = self.path_of(name)
-        except Refused:
+        entry = self.disk.file(name)
+        if entry is None or entry.size == 0:
             return None
-        if not path.is_file() or path.stat().st_size == 0:
-            return None
-        with path.open("rb") as f:
-            head = f.read(64)
-        if head.startswith(IMAGE_MARKER) and head.split(b"\n")[0] != _marker(image.version):
-            return None          # a simulator image of another version: the signature check fails
+        if entry.header is not None and entry.header != signed_for(str(image.version)):
+            return None          # a stand-in image of another version, or spoiled: the signature check fails
         return image
 
-    def _hardware_runs(self, version: AsaVersion) -> bool:
-        return model_runs(self.model, str(version))
-
-    def _ensure_image(self, version: AsaVersion) -> str:
-        """The image file of `version` in disk0:, made if missing (a small real file)."""
-        for name, _size, _mtime, is_dir in self.files():
-            image = ImageName.parse(name)
-            if not is_dir and image and image.version == version and image.family in self.info.families:
-                return name
+    def _ensure_image(self, version: AsaVersion, announce: bool = False) -> str:
+        """The image file of `version` in disk0:, made if missing (its bytes are the worker's to write)."""
+        for entry in self.disk.listing():
+            image = ImageName.parse(entry.name)
+            if not entry.is_dir and image and image.version == version and image.family in self.info.families:
+                return entry.name
         name = image_name(self.info.families[0], version)
-        write_image(self.disk_dir / name, version)
-        self._touch(self.disk_dir / name)
+        self.disk.entries[name] = made_image(name, str(version), self.local_time())
+        if announce:
+            self._emit("file", action="added", name=name, size=self.disk.entries[name].size, source="reimage")
         return name
 
     def boot_choice(self, boot_list: list[str] | None = None) -> tuple[str, bool] | None:
@@ -365,18 +225,74 @@ class AsaDevice(DeviceBase):
             name = disk_name(entry)
             if name and self.image_of(name):
                 return name, True
-        for name, _size, _mtime, is_dir in self.files():
-            if not is_dir and self.image_of(name):
-                return name, False
+        for file in self.disk.listing():
+            if not file.is_dir and self.image_of(file.name):
+                return file.name, False
         return None
 
     def next_version(self) -> str | None:
         """The version the unit will run after a reload (None: it would stop in ROMMON)."""
         choice = self.boot_choice()
-        if choice is None:
-            return None
-        image = self.image_of(choice[0])
+        image = self.image_of(choice[0]) if choice else None
         return str(image.version) if image else None
+
+    # -- copy into disk0: --------------------------------------------------------------------------
+    def start_copy(self, source: str, name: str, shown: str) -> CopyJob:
+        """`copy <source> disk0:/<name>`: a job the worker carries out; Refused at once
+        for a bad name, a missing disk0: source, or a `package.transfer` fault."""
+        self._require_online()
+        name = self.disk.check_name(name)
+        origin = disk_name(source)
+        if origin is not None and self.disk.file(origin) is None:
+            raise Refused("no_file", say("copy", "open_failed", url=shown, reason=say("copy", "reasons", "missing")))
+        corrupt = False
+        fault = self.ctx.faults.take(self.name, "package.transfer")
+        if fault is not None:
+            self._emit("fault", point="package.transfer", action=fault.action, id=fault.id)
+            if fault.action == "disk_full":
+                raise Refused("disk_full", say("refuse", "disk_full", name=name))
+            if fault.action == "fail":
+                raise Refused("transfer_failed", fault.message or say("refuse", "write_failed", name=name))
+            corrupt = fault.action == "corrupt"
+        job = CopyJob(next(self._copy_ids), source, name, shown, self.disk.free, corrupt)
+        self.copies[job.id] = job
+        self._emit("copy", id=job.id, state="running", name=name, source=shown)
+        if self.transfer is None:
+            self.copy_failed(job.id, "no_service")
+        else:
+            self.transfer(job)
+        return job
+
+    def copy_received(self, job_id: int, size: int, header: str | None, md5: str) -> bool:
+        """The worker wrote a copy's bytes: True if the unit keeps the file (else the worker removes it)."""
+        job = self.copies.get(job_id)
+        if job is None:
+            return False
+        if size > job.limit:
+            self.copy_failed(job_id, "too_big")
+            return False
+        self.file_arrived(job.name, size, header, md5, source=job.shown)
+        job.size = size
+        self._end_copy(job, "done")
+        return True
+
+    def copy_failed(self, job_id: int, cause: str, values: dict[str, Any] | None = None) -> None:
+        """A copy's transfer failed (a simulator.transfer cause): the unit's words for it."""
+        job = self.copies.get(job_id)
+        if job is None:
+            return
+        if cause == "too_big":
+            job.message = say("refuse", "disk_full", name=job.name)
+        else:
+            reason = say("copy", "reasons", cause if cause in asa_data().texts["copy"]["reasons"] else "transfer",
+                         reason=(values or {}).get("reason", "I/O error"))
+            job.message = say("copy", "open_failed", url=job.shown, reason=reason)
+        self._end_copy(job, "failed")
+
+    def _end_copy(self, job: CopyJob, state: str) -> None:
+        job.state = state
+        del self.copies[job.id]
+        self._emit("copy", id=job.id, state=state, name=job.name, size=job.size, error=job.message)
 
     # -- configuration ----------------------------------------------------------------------------
     def _changed(self, key: str, value: Any, user: str = "enable_15") -> None:
@@ -460,25 +376,29 @@ class AsaDevice(DeviceBase):
         self.startup = default_config("ciscoasa", None)
         self._emit("config.erased")
 
-    # -- reload and power -------------------------------------------------------------------------
+    # -- reload, boot and power -------------------------------------------------------------------
     def reload(self, cause: str = "operator") -> None:
         """`reload` (or the mate's `failover reload-standby`): a graceful shutdown,
         then a boot from the startup configuration's `boot system` images."""
-        self._require_online()
+        if not self.may_restart():
+            raise Refused("not_online", say("refuse", "not_online", state=self.state))
         fault = self.ctx.faults.take(self.name, "reboot")
-        self._emit("reload", cause=cause, image=self.image, next=self.next_version())
-        self.ev_reload()
+        self.console(say("console", "shutdown"))
+        self._emit("reboot", cause=cause, image=self.image, next=self.next_version())
+        self.restart()
+        shutdown = asa_data().timings.shutdown
         if fault is not None:
             self._emit("fault", point="reboot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 return
             if fault.action in ("power_loss", "fail"):
-                self._after(asa_data().timings["shutdown"], self._to_rommon, "boot failure after reload")
+                self._after(shutdown, self._stop_in_rommon, "boot failure after reload")
                 return
-        self._after(asa_data().timings["shutdown"], self._boot)
+        self._after(shutdown, self.shutdown_done)
 
     def _boot(self) -> None:
-        self.ev_boot()
+        """ROMMON picks the image to load (every way into `booting` ends here)."""
+        self.loading = None
         factor = 1.0
         fault = self.ctx.faults.take(self.name, "boot")
         if fault is not None:
@@ -486,67 +406,83 @@ class AsaDevice(DeviceBase):
             if fault.action == "hang":
                 return
             if fault.action == "fail":
-                self._after(asa_data().timings["rommon"], self._to_rommon, "boot failure")
+                self._after(asa_data().timings.rommon, self._stop_in_rommon, "boot failure")
                 return
             if fault.action == "slow":
                 factor = fault.factor
         choice = self.boot_choice()
         if choice is None:
-            self._after(asa_data().timings["rommon"], self._to_rommon, "no bootable image")
+            self._after(asa_data().timings.rommon, self._stop_in_rommon, "no bootable image")
             return
         name, listed = choice
+        self.loading = name
         if not listed:
             self._emit("boot.fallback", image=name, boot_system=list(self.startup["boot_system"]))
-        self._after(self.info.boot * factor, self._booted, name)
+        self._after(self.info.boot * factor, self._loaded)
 
-    def _booted(self, name: str) -> None:
+    def _loaded(self) -> None:
         self._timer = None
-        image = self.image_of(name)
-        if image is None:                       # the file went away while booting
-            self._to_rommon("image vanished")
-            return
+        if not self.image_up():
+            self._stop_in_rommon("image vanished")
+
+    def image_intact(self) -> bool:
+        """Guard of `image_up`: the image being loaded is still there and good."""
+        return self.loading is not None and self.image_of(self.loading) is not None
+
+    def _run_image(self) -> None:
+        assert self.loading is not None
+        image = self.image_of(self.loading)
+        assert image is not None
         previous = self.version
-        self.version, self.image = str(image.version), name
+        self.version, self.image, self.loading = str(image.version), self.loading, None
         self.running = clone(self.startup)
         self.boot_variable = list(self.startup["boot_system"])
         self.booted_at = self.ctx.clock.now()
-        record = {"from": previous, "to": self.version, "image": name, "at": round(self.booted_at, 3)}
-        self.history.append(record)
-        self._emit("boot", phase="done", version=self.version, image=name, previous=previous)
-        self.ev_ready()
+        self.history.append({"from": previous, "to": self.version, "image": self.image,
+                             "at": round(self.booted_at, 3)})
+        self._emit("boot", phase="done", version=self.version, image=self.image, previous=previous)
 
-    def _to_rommon(self, reason: str) -> None:
+    def _stop_in_rommon(self, reason: str) -> None:
         self._timer = None
+        self.loading = None
         self._emit("rommon", reason=reason)
-        self.ev_rommon()
+        self.no_image()
+
+    def boot_from_rommon(self) -> None:
+        """`boot` at the ROMMON prompt: try the images of disk0: again."""
+        if not self.may_rommon_boot():
+            raise Refused("not_rommon", say("refuse", "not_online", state=self.state))
+        self._emit("rommon.boot")
+        self.rommon_boot()
 
     def power_off(self, cause: str = "operator") -> None:
-        if self.state == "off":
+        if not self.may_cut_power():
             return
         self._cancel_timer()
+        self.loading = None
         self._emit("power", action="off", cause=cause)
-        self.ev_off()
+        self.cut_power()
 
     def power_on(self) -> None:
-        if self.state != "off":
+        if not self.may_power_up():
             return
         self._emit("power", action="on")
-        self._boot()
+        self.power_up()
 
     def reimage(self, version: str | None = None) -> None:
         """Install an image from scratch (the way out of ROMMON): factory
         configuration booting that image."""
         target = AsaVersion.parse(version) if version else self.ver
-        if not self._hardware_runs(target):
-            raise ValueError(f"{self.model} cannot run ASA {target}")
+        if not model_runs(self.model, target):
+            raise ValueError(hardware_range(self.model, target))
         self._cancel_timer()
-        name = self._ensure_image(target)
+        name = self._ensure_image(target, announce=True)
         failover = self.running.get("failover")
         self.startup = default_config("ciscoasa", name)
         self.startup["failover"] = copy.deepcopy(failover)
         self.running = clone(self.startup)
         self._emit("reimage", version=str(target))
-        self._boot()
+        self.reinstall()
 
     # -- persistence --------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -554,7 +490,7 @@ class AsaDevice(DeviceBase):
                 "serial": self.serial, "state": self.state, "image": self.image, "running": self.running,
                 "startup": self.startup, "boot_variable": self.boot_variable, "booted_at": self.booted_at,
                 "modified_by": list(self.modified_by), "clock_offset": self.clock_offset,
-                "syslog": list(self.syslog), "history": self.history,
+                "syslog": list(self.syslog), "history": self.history, "disk": self.disk.snapshot(),
                 "last_login": list(self.last_login) if self.last_login else None, "logins": self.logins}
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -563,29 +499,22 @@ class AsaDevice(DeviceBase):
         self.running, self.startup = data["running"], data["startup"]
         self.boot_variable = data.get("boot_variable", list(self.startup["boot_system"]))
         self.booted_at = data.get("booted_at", self.booted_at)
-        self.modified_by = tuple(data.get("modified_by", self.modified_by))  # type: ignore[assignment]
+        user, at = data.get("modified_by", self.modified_by)
+        self.modified_by = (user, at)
         self.clock_offset = data.get("clock_offset", 0.0)
-        self.syslog = deque((tuple(e) for e in data.get("syslog", [])), maxlen=500)  # type: ignore[misc]
+        self.syslog = deque(((t, text) for t, text in data.get("syslog", [])), maxlen=500)
         self.history = data.get("history", [])
-        self.last_login = tuple(data["last_login"]) if data.get("last_login") else None  # type: ignore[assignment]
+        self.last_login = (data["last_login"][0], data["last_login"][1]) if data.get("last_login") else None
         self.logins = data.get("logins", [])
+        if "disk" in data:
+            self.disk.restore(data["disk"])
         state = data["state"]
         MACHINE.set_state(state if state in ("online", "off", "rommon") else "booting", model=self)
         if state in ("booting", "reloading"):
             self._after(0, self._boot)
 
 
-def _marker(version: AsaVersion) -> bytes:
-    return IMAGE_MARKER + b" " + str(version).encode()
-
-
-def write_image(path: Path, version: AsaVersion | str, size: int = 4096) -> Path:
-    """A small stand-in image file for `version` (what a lab or test copies to disk0:)."""
-    version = AsaVersion.parse(str(version))
-    header = _marker(version) + b"\n" + json.dumps({"version": str(version)}).encode() + b"\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + b"\0" * max(0, size - len(header)))
-    return path
+MACHINE.bind(AsaDevice)
 
 
 def _serial_for(ctx: DeviceContext, prefix: str) -> str:

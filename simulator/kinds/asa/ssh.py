@@ -1,18 +1,24 @@
 """What SSH means for an ASA: its CLI, and a file system that is its disk0:
-(`scp f admin@asa:disk0:/f`)."""
+(`scp f admin@asa:disk0:/f`): a file uploaded there is reported to the unit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import asyncssh
 
 from simulator.faults import Fault
-from simulator.kinds.asa import cli as asa_shell
+from simulator.journal import Event
+from simulator.kinds.asa.cli import AsaContext, AsaShell
+from simulator.kinds.asa.disk import disk_name
 from simulator.kinds.asa.model import AsaDevice
-from simulator.kinds.ftd.packages import cut_short
+from simulator.kinds.asa.views import banner
+from simulator.kinds.asa.worker import inspect, spoil
 from simulator.surfaces.ssh.cli import peer_of, serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+from simulator.terminal.session import Session, Shell
 
 
 class AsaSsh(SshKind):
@@ -20,29 +26,34 @@ class AsaSsh(SshKind):
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: AsaDevice = endpoint.device
-        user, peer = process.get_extra_info("username") or device.username, peer_of(process)
-        ctx = asa_shell.AsaContext(device, user=user, peer=peer)
+        user = process.get_extra_info("username") or device.username
+        ctx = AsaContext(device, user=user, peer=peer_of(process))
 
-        def banner(peer: str) -> str:
+        def greet(peer: str) -> str:
             count, failed, previous = device.record_login(user, peer, True)
-            return asa_shell.banner(device, user, peer, count, failed, previous)
+            return banner(device, user, peer, count, failed, previous)
 
-        # An exec request runs at privilege 15; a shell starts in user EXEC (`host>`).
-        await serve_cli(endpoint, process,
-                        lambda session, exec_request: asa_shell.AsaShell(session, ctx, mode="exec")
-                        if exec_request else asa_shell.AsaShell(session, ctx),
-                        banner, device_messages=lambda shell: shell.on_device_event)
+        def shell(session: Session, exec_request: bool) -> Shell:
+            # An exec request runs at privilege 15; a shell starts in user EXEC (`host>`).
+            return AsaShell(session, ctx, mode="exec" if exec_request else "user")
+
+        def messages(shell: Shell) -> Callable[[Event], None]:
+            return cast(AsaShell, shell).on_device_event
+
+        await serve_cli(endpoint, process, shell, greet, device_messages=messages)
 
     def upload_dir(self, fs_root: Path) -> Path | None:
         return fs_root
 
     def sftp_path(self, path: bytes) -> bytes:
-        return asa_shell.sftp_path(path)
+        """`disk0:/x.bin`, `flash:x.bin` (as `scp file admin@asa:disk0:/x.bin` sends them) -> `/x.bin`."""
+        name = disk_name(path.decode(errors="replace"))
+        return ("/" + name).encode() if name is not None else path
 
     def file_arrived(self, device: AsaDevice, path: Path, fault: Fault | None) -> None:
         if fault is not None and fault.action == "corrupt":
-            cut_short(path)
-        asa_shell.file_arrived(device, path)
+            spoil(path)
+        device.file_arrived(path.name, *inspect(path), source="scp")
 
     def login_failed(self, device: AsaDevice, username: str, peer: str) -> None:
         device.record_login(username, peer, False)     # the next banner counts failed logins

@@ -1,29 +1,31 @@
 """ASA software versions, image file names and the zero-downtime upgrade rule.
 
 Versions are written the ASA way: `9.18(4)` (major.minor(maintenance)) or
-`9.18(4)5` with an interim build. Image file names carry the version:
-`asa9-20-2-smp-k8.bin` -> 9.20(2), `asa9-18-4-5-lfbff-k8.SPA` -> 9.18(4)5, the
-older packed form `asa952-2-lfbff-k8.SPA` -> 9.5(2)2, `cisco-asa-fp2k.9.20.2.SPA`
--> 9.20(2), `asav9-20-2.zip` -> 9.20(2).
+`9.18(4)5` with an interim build. Image file names carry the version (their
+patterns per family are facts.yaml `images`): `asa9-20-2-smp-k8.bin` ->
+9.20(2), `asa9-18-4-5-lfbff-k8.SPA` -> 9.18(4)5, the older packed form
+`asa952-2-lfbff-k8.SPA` -> 9.5(2)2, `cisco-asa-fp2k.9.20.2.SPA` -> 9.20(2),
+`asav9-20-2.zip` -> 9.20(2).
 
 The zero-downtime rule (seed 002, table 81-1; seed 003): maintenance releases
 within a minor release in any order; a minor release only to the next minor
 release (no skipping); a major release only from the last minor release of the
-previous major. The minor trains of each major come from data (asa.yaml
+previous major. The minor trains of each major come from data (facts.yaml
 `trains`), since numbers are not contiguous (there is no 9.11)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import cache
+
+from simulator.kinds.asa.facts import asa_data, say
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\((\d+)\)(\d+)?$")
 _DOTTED = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$")
 
 
-@total_ordering
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)         # ordered field by field: major, minor, maintenance, interim
 class AsaVersion:
     major: int
     minor: int
@@ -36,7 +38,7 @@ class AsaVersion:
         text = str(text).strip()
         m = _VERSION.match(text) or _DOTTED.match(text)
         if not m:
-            raise ValueError(f"not an ASA version: {text!r} (expected e.g. 9.18(4) or 9.18(4)5)")
+            raise ValueError(say("profile", "bad_version", text=text))
         a, b, c, d = m.groups()
         return cls(int(a), int(b), int(c), int(d or 0))
 
@@ -48,47 +50,36 @@ class AsaVersion:
     def __str__(self) -> str:
         return f"{self.major}.{self.minor}({self.maintenance})" + (str(self.interim) if self.interim else "")
 
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, AsaVersion):
-            return NotImplemented
-        return self._key() < other._key()
-
-    def _key(self) -> tuple[int, int, int, int]:
-        return (self.major, self.minor, self.maintenance, self.interim)
-
     def dashed(self) -> str:
         """`9-18-4-5`: the version as new-style image names write it."""
-        parts = [self.major, self.minor, self.maintenance] + ([self.interim] if self.interim else [])
-        return "-".join(str(p) for p in parts)
+        return "-".join(self._numbers())
 
     def dotted(self) -> str:
-        parts = [self.major, self.minor, self.maintenance] + ([self.interim] if self.interim else [])
-        return ".".join(str(p) for p in parts)
+        """`9.18.4.5`: the version as Firepower image names write it."""
+        return ".".join(self._numbers())
+
+    def _numbers(self) -> list[str]:
+        return [str(n) for n in (self.major, self.minor, self.maintenance, self.interim)[:4 if self.interim else 3]]
 
 
 # -- image file names ------------------------------------------------------------------------
-# family -> regular expression; group `v` is the version part of the name.
-_IMAGES: dict[str, re.Pattern[str]] = {
-    "smp": re.compile(r"^asa(?P<v>[0-9-]+)-smp-k8\.bin$", re.I),
-    "lfbff": re.compile(r"^asa(?P<v>[0-9-]+)-lfbff-k8\.spa$", re.I),
-    "asav": re.compile(r"^asav(?P<v>[0-9-]+)\.zip$", re.I),
-    "fp1k": re.compile(r"^cisco-asa-fp1k\.(?P<v>[0-9.]+)\.spa$", re.I),
-    "fp2k": re.compile(r"^cisco-asa-fp2k\.(?P<v>[0-9.]+)\.spa$", re.I),
-    "fp3k": re.compile(r"^cisco-asa-fp3k\.(?P<v>[0-9.]+)\.spa$", re.I),
-}
+@cache
+def _families() -> dict[str, re.Pattern[str]]:
+    """Family -> the pattern of its file names (facts.yaml `images`)."""
+    return {family: re.compile(spec.pattern, re.IGNORECASE) for family, spec in asa_data().images.items()}
 
 
 @dataclass(frozen=True)
 class ImageName:
     filename: str
-    family: str          # smp | lfbff | asav | fp1k | fp2k | fp3k
+    family: str          # a key of facts.yaml `images` (smp, lfbff, asav, fp1k ...)
     version: AsaVersion
 
     @classmethod
     def parse(cls, filename: str) -> ImageName | None:
         """What an image file name says, or None when it is not an ASA image name."""
         name = filename.rsplit("/", 1)[-1]
-        for family, rx in _IMAGES.items():
+        for family, rx in _families().items():
             m = rx.match(name)
             if m is None:
                 continue
@@ -116,15 +107,10 @@ def _version_of(text: str) -> AsaVersion | None:
 
 def image_name(family: str, version: AsaVersion) -> str:
     """The vendor's file name for an image of `family` at `version`."""
-    if family == "smp":
-        return f"asa{version.dashed()}-smp-k8.bin"
-    if family == "lfbff":
-        return f"asa{version.dashed()}-lfbff-k8.SPA"
-    if family == "asav":
-        return f"asav{version.dashed()}.zip"
-    if family in ("fp1k", "fp2k", "fp3k"):
-        return f"cisco-asa-{family}.{version.dotted()}.SPA"
-    raise ValueError(f"unknown ASA image family {family!r}")
+    spec = asa_data().images.get(family)
+    if spec is None:
+        raise ValueError(f"unknown ASA image family {family!r}")
+    return spec.name.format(dashed=version.dashed(), dotted=version.dotted())
 
 
 # -- zero-downtime upgrades ------------------------------------------------------------------
@@ -159,3 +145,44 @@ def upgrade_step(current: AsaVersion, target: AsaVersion, trains: dict[int, list
     if high.train != high_trains[0]:
         return Step("major", False, "skipped_minor")
     return Step("major", True, None)
+
+
+def zero_downtime(current: str | AsaVersion, target: str | AsaVersion) -> Step:
+    """Table 81-1 of seed 002 between two versions."""
+    return upgrade_step(AsaVersion.parse(str(current)), AsaVersion.parse(str(target)), asa_data().trains)
+
+
+def zero_downtime_warning(current: str, target: str) -> str | None:
+    """The warning an operator sees for a version change the pair cannot run across."""
+    step = zero_downtime(current, target)
+    if step.supported:
+        return None
+    cur, tgt = AsaVersion.parse(current), AsaVersion.parse(target)
+    trains = asa_data().trains
+    low = min(cur, tgt)
+    following = trains.get(low.major, [])
+    nxt = following[following.index(low.train) + 1] if low.train in following[:-1] else "?"
+    last = trains.get(low.major, ["?"])[-1]
+    return say("zero_downtime", step.reason or "unknown_train", current=current, target=target, next=nxt,
+               major=low.major, last=last)
+
+
+def model_runs(model: str, version: str | AsaVersion) -> bool:
+    """Does this hardware run this release?"""
+    data = asa_data()
+    info = data.models.get(model)
+    if info is None:
+        return False
+    first, last = data.train_index(info.first_train), data.train_index(info.last_train)
+    here = data.train_index(AsaVersion.parse(str(version)).train)
+    return first is not None and last is not None and here is not None and first <= here <= last
+
+
+def hardware_range(model: str, version: str | AsaVersion) -> str:
+    """Why a profile or a reimage cannot put `version` on `model` (the simulator's words)."""
+    data = asa_data()
+    if model not in data.models:
+        return say("profile", "unknown_model", model=model, models=", ".join(data.models))
+    info = data.models[model]
+    return say("profile", "hardware_range", model=model, first=info.first_train, last=info.last_train,
+               version=version)

@@ -10,7 +10,6 @@ per device is kept while idle beyond the listening socket."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import asyncssh
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
+from simulator.surfaces.following import FollowingSurface, Listener
 from simulator.terminal.session import Session
 
 
@@ -50,6 +50,10 @@ class DeviceEndpoint:
     @property
     def listening(self) -> bool:
         return self.server is not None
+
+    @property
+    def in_step(self) -> bool:
+        return self.listening == self.device.services_up
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
@@ -156,12 +160,12 @@ class SshKind:
         """A wrong password (devices that count them show it at the next login)."""
 
 
-class SSHSurface:
+class SSHSurface(FollowingSurface):
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
                  authorized_keys: str | None = None) -> None:
-        self.journal = journal
+        super().__init__(journal)
         self.host = host
         self.endpoints: dict[str, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
@@ -169,8 +173,6 @@ class SSHSurface:
             server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
             allow_scp=True, line_editor=False, encoding="utf-8", keepalive_interval=0,
             login_timeout=60, server_version="OpenSSH_8.8")
-        self._unsubscribe: Callable[[], None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
 
     def add(self, device: Any, port: int, fs_root: Path, kind: SshKind) -> DeviceEndpoint:
         """Serve `device` on `port` (0: any) with what SSH means for its kind."""
@@ -178,28 +180,15 @@ class SSHSurface:
         self.endpoints[device.name] = endpoint
         return endpoint
 
-    async def start(self) -> None:
-        await asyncio.gather(*(e.sync() for e in self.endpoints.values()))
-        self._unsubscribe = self.journal.subscribe(self._on_event)
+    def listeners(self) -> list[Listener]:
+        return list(self.endpoints.values())
+
+    def listener_for(self, event: Event) -> Listener | None:
+        return self.endpoints.get(event["device"] or "") if event["kind"] == "state" else None
 
     async def stop(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-        for task in list(self._tasks):
-            task.cancel()
+        await super().stop()
         await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
-
-    async def settled(self) -> None:
-        """Wait until every listener matches its device's state."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _on_event(self, event: Event) -> None:
-        endpoint = self.endpoints.get(event["device"] or "")
-        if endpoint is not None and event["kind"] == "state" and endpoint.listening != endpoint.device.services_up:
-            task = asyncio.get_running_loop().create_task(endpoint.sync())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     def _endpoint_of(conn: Any) -> DeviceEndpoint:

@@ -6,6 +6,7 @@ one asyncssh listener per unit that closes while the unit reloads)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import re
 from pathlib import Path
@@ -13,19 +14,29 @@ from typing import Any
 
 import asyncssh
 import pytest
-from aiohttp import web
 
 from simulator.clock import Clock
 from simulator.faults import FaultPlan
 from simulator.journal import Journal
-from simulator.kinds.asa.cli import show_failover
+from simulator.kinds.asa.disk import header_of, stand_in
+from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.failover import AsaFailoverPair
-from simulator.kinds.asa.model import AsaDevice, asa_data, write_image, zero_downtime
+from simulator.kinds.asa.images import write_image
+from simulator.kinds.asa.model import AsaDevice
 from simulator.kinds.asa.ssh import SSH
-from simulator.kinds.asa.versions import AsaVersion, ImageName, image_name, upgrade_step
+from simulator.kinds.asa.versions import (
+    AsaVersion,
+    ImageName,
+    image_name,
+    upgrade_step,
+    zero_downtime,
+)
+from simulator.kinds.asa.views import show_failover
+from simulator.kinds.asa.worker import AsaDiskWorker
 from simulator.kinds.base import DeviceContext, Refused
 from simulator.surfaces.ssh.server import SSHSurface
 from simulator.traffic import TrafficMonitor
+from tests.conftest import Terminal as SshTerminal
 
 START = 1_700_000_000.0
 PASSWORD = "Admin123"
@@ -43,15 +54,20 @@ class Rig:
         self.journal = Journal(self.clock.now)
         self.faults = FaultPlan(lambda: self.clock.now() - START, random.Random(seed))
         self.ctx = DeviceContext(self.clock, self.journal, self.faults, random.Random(seed))
-        self.a = AsaDevice(self.ctx, "asa-a", model, version, disk_dir=tmp / "asa-a", hostname="fw")
-        self.b = AsaDevice(self.ctx, "asa-b", model, version, disk_dir=tmp / "asa-b", hostname="fw")
+        self.a = AsaDevice(self.ctx, "asa-a", model, version, hostname="fw")
+        self.b = AsaDevice(self.ctx, "asa-b", model, version, hostname="fw")
         self.pair = AsaFailoverPair("fw-pair", self.a, self.b, mode=mode, groups=groups, vpn_tunnels=vpn_tunnels)
         self.traffic = TrafficMonitor("fw-pair", self.clock, self.journal, [self.a.name, self.b.name],
                                       self.pair.traffic_up, self.pair.carries)
-        # The lab's own SSH surface: each unit's file system root is its disk0:.
+        # The lab's own SSH surface and disk0: workers: each unit's file system root is its disk0:.
         self.ssh = SSHSurface(self.journal, "127.0.0.1", _HOST_KEY)
+        self.workers = {unit.name: AsaDiskWorker(unit, tmp / unit.name).attach() for unit in (self.a, self.b)}
         for unit in (self.a, self.b):
-            self.ssh.add(unit, 0, unit.disk_dir, SSH)
+            self.ssh.add(unit, 0, self.disk(unit), SSH)
+
+    def disk(self, unit: AsaDevice) -> Path:
+        """The folder behind a unit's disk0:."""
+        return self.workers[unit.name].folder
 
     async def start(self) -> Rig:
         await self.ssh.start()
@@ -59,6 +75,8 @@ class Rig:
 
     async def settle(self) -> None:
         await self.ssh.settled()
+        for worker in self.workers.values():
+            await worker.settled()
 
     async def run_until(self, predicate, limit: float = 3600) -> None:
         assert await self.clock.run_until(predicate, limit=limit), "condition not reached in simulated time"
@@ -69,6 +87,8 @@ class Rig:
             unit.power_off()
         await self.settle()
         await self.ssh.stop()
+        for worker in self.workers.values():
+            worker.detach()
         self.traffic.close()
         self.pair.close()
 
@@ -93,44 +113,18 @@ async def rig(tmp_path):
         await r.stop()
 
 
-class Terminal:
-    """An interactive SSH session (with a PTY) driven like a person would."""
-
-    def __init__(self, conn: asyncssh.SSHClientConnection, proc: asyncssh.SSHClientProcess) -> None:
-        self.conn, self.proc = conn, proc
-        self.buffer = ""
+class Terminal(SshTerminal):
+    """An interactive SSH session on an ASA: `\n` line ends in all it reads, `#` prompts."""
 
     async def read_until(self, pattern: str, timeout: float = 5) -> str:
-        rx = re.compile(pattern)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not rx.search(self.buffer):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"no {pattern!r} in {self.buffer[-800:]!r}")
-            try:
-                chunk = await asyncio.wait_for(self.proc.stdout.read(65536), remaining)
-            except asyncio.TimeoutError:
-                continue
-            if not chunk:
-                raise EOFError(f"session closed; got {self.buffer[-800:]!r}")
-            self.buffer += chunk
-        m = rx.search(self.buffer)
-        assert m is not None
-        out, self.buffer = self.buffer[: m.end()], self.buffer[m.end():]
-        return out.replace("\r\n", "\n")
+        return (await super().read_until(pattern, timeout)).replace("\r\n", "\n")
 
     async def cmd(self, line: str, prompt: str = r"# $") -> str:
-        self.proc.stdin.write(line + "\r")
-        return await self.read_until(prompt)
+        return await self.answer(line, prompt)
 
     async def answer(self, line: str, until: str) -> str:
         self.proc.stdin.write(line + "\r")
         return await self.read_until(until)
-
-    async def close(self) -> None:
-        self.conn.close()
-        await self.conn.wait_closed()
 
 
 async def login(port: int, *, enable: bool = True, password: str = PASSWORD) -> Terminal:
@@ -143,28 +137,6 @@ async def login(port: int, *, enable: bool = True, password: str = PASSWORD) -> 
         await term.answer(PASSWORD, r"# $")
         await term.cmd("terminal pager 0")
     return term
-
-
-@pytest.fixture
-async def images(tmp_path):
-    """An HTTP server on loopback serving ASA images made on demand: url(name) -> URL."""
-    folder = tmp_path / "www"
-    folder.mkdir()
-    app = web.Application()
-    app.router.add_static("/", folder)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def url(name: str, version: str | None = None) -> str:
-        image = ImageName.parse(name)
-        write_image(folder / name, version or (image.version if image else "9.0(1)"), size=64 * 1024)
-        return f"http://127.0.0.1:{port}/{name}"
-
-    yield url
-    await runner.cleanup()
 
 
 # -- versions and the zero-downtime rule (seed 002, table 81-1) -----------------------------------------
@@ -208,18 +180,23 @@ def test_zero_downtime_table_of_seed_002():
 
 
 # -- the device model ----------------------------------------------------------------------------------
-def _device(tmp_path: Path, version: str = "9.19(1)", model: str = "ASAv") -> tuple[Clock, AsaDevice]:
+def _device(version: str = "9.19(1)", model: str = "ASAv") -> tuple[Clock, AsaDevice]:
     clock = Clock(virtual=True, start=START)
     ctx = DeviceContext(clock, Journal(clock.now), FaultPlan(lambda: 0.0), random.Random(1))
-    return clock, AsaDevice(ctx, "asa-1", model, version, disk_dir=tmp_path / "disk0", hostname="edge")
+    return clock, AsaDevice(ctx, "asa-1", model, version, hostname="edge")
 
 
-async def test_reload_boots_the_first_bootable_boot_system_image(tmp_path):
-    clock, asa = _device(tmp_path)
+def arrive(unit: AsaDevice, name: str, version: str, size: int = 4096) -> None:
+    """A stand-in image of `version` lands in the unit's disk0: (what its worker reports)."""
+    data = stand_in(version, size)
+    unit.file_arrived(name, size, header_of(data), hashlib.md5(data).hexdigest())
+
+
+async def test_reload_boots_the_first_bootable_boot_system_image():
+    clock, asa = _device()
     assert asa.version == "9.19(1)" and asa.image == "asa9-19-1-smp-k8.bin"
-    assert (tmp_path / "disk0" / "asa9-19-1-smp-k8.bin").is_file()
-    write_image(tmp_path / "disk0" / "asa9-20-2-smp-k8.bin", "9.20(2)")
-    asa.add_file("asa9-20-2-smp-k8.bin")
+    assert asa.disk.file("asa9-19-1-smp-k8.bin") is not None     # its bytes: test_disk_worker_keeps_disk0_in_step
+    arrive(asa, "asa9-20-2-smp-k8.bin", "9.20(2)")
     asa.add_boot_system("disk0:/missing.bin")
     asa.add_boot_system("disk0:/asa9-20-2-smp-k8.bin")
     # lines are tried in order: the old image, listed first, still wins
@@ -238,8 +215,8 @@ async def test_reload_boots_the_first_bootable_boot_system_image(tmp_path):
     assert asa.boot_variable == ["disk0:/missing.bin", "disk0:/asa9-20-2-smp-k8.bin"]
 
 
-async def test_missing_image_falls_back_then_rommon(tmp_path):
-    clock, asa = _device(tmp_path)
+async def test_missing_image_falls_back_then_rommon():
+    clock, asa = _device()
     asa.clear_boot_system()
     asa.add_boot_system("disk0:/asa9-20-2-smp-k8.bin")       # never copied
     asa.write_memory()
@@ -249,7 +226,7 @@ async def test_missing_image_falls_back_then_rommon(tmp_path):
     assert any(e["kind"] == "boot.fallback" for e in asa.ctx.journal.events)
     # an image this hardware cannot run does not boot either; with nothing left: ROMMON
     asa.delete_file("asa9-19-1-smp-k8.bin")
-    write_image(tmp_path / "disk0" / "asa9-16-4-lfbff-k8.SPA", "9.16(4)")   # another family
+    arrive(asa, "asa9-16-4-lfbff-k8.SPA", "9.16(4)")   # another family
     asa.reload()
     await clock.run_until(lambda: asa.state in ("online", "rommon"))
     assert asa.state == "rommon" and not asa.services_up
@@ -258,27 +235,27 @@ async def test_missing_image_falls_back_then_rommon(tmp_path):
     assert asa.version == "9.20(2)" and asa.running["boot_system"] == ["disk0:/asa9-20-2-smp-k8.bin"]
 
 
-async def test_snapshot_restore_resumes_a_reload(tmp_path):
-    clock, asa = _device(tmp_path)
+async def test_snapshot_restore_resumes_a_reload():
+    clock, asa = _device()
     asa.set_hostname("fw-x")
     asa.write_memory()
     asa.reload()
     data = asa.snapshot()
     ctx = DeviceContext(clock, Journal(clock.now), FaultPlan(lambda: 0.0), random.Random(2))
-    again = AsaDevice(ctx, "asa-1", "ASAv", "9.19(1)", disk_dir=tmp_path / "disk0")
+    again = AsaDevice(ctx, "asa-1", "ASAv", "9.19(1)")
     again.restore(data)
     assert again.state == "booting" and again.serial == asa.serial
     await clock.run_until(lambda: again.state == "online")
     assert again.hostname == "fw-x"
 
 
-def test_unknown_model_and_unsupported_release_are_refused(tmp_path):
+def test_unknown_model_and_unsupported_release_are_refused():
     clock = Clock(virtual=True, start=START)
     ctx = DeviceContext(clock, Journal(clock.now))
     with pytest.raises(ValueError, match="unknown ASA model"):
-        AsaDevice(ctx, "x", "ASA9999", "9.19(1)", disk_dir=tmp_path / "x")
+        AsaDevice(ctx, "x", "ASA9999", "9.19(1)")
     with pytest.raises(ValueError, match="runs ASA 9.3 to 9.16"):
-        AsaDevice(ctx, "x", "ASA5516-X", "9.20(2)", disk_dir=tmp_path / "x")
+        AsaDevice(ctx, "x", "ASA5516-X", "9.20(2)")
 
 
 # -- the CLI ------------------------------------------------------------------------------------------------
@@ -354,7 +331,7 @@ async def test_copy_from_http_dir_bootvar_write_memory(rig, images):
     out = await term.answer("", r"# $")
     assert f"Accessing {url}..." in out and "Writing file disk0:/asa9-20-2-smp-k8.bin..." in out
     assert re.search(r"65536 bytes copied in [\d.]+ secs \(\d+ bytes/sec\)", out)
-    assert (r.a.disk_dir / "asa9-20-2-smp-k8.bin").stat().st_size == 65536
+    assert (r.disk(r.a) / "asa9-20-2-smp-k8.bin").stat().st_size == 65536
     out = await term.cmd("dir disk0:")
     assert "Directory of disk0:/" in out and "asa9-20-2-smp-k8.bin" in out and "bytes free" in out
     out = await term.cmd(f"copy /noconfirm {url.replace('.bin', '.nope')} disk0:")
@@ -444,7 +421,7 @@ async def test_copy_from_scp_local_files_delete_and_a_corrupt_transfer(rig, tmp_
         assert "Delete filename [notes2.txt]?" in await term.read_until(r"\]\? $")
         assert "Delete disk0:/notes2.txt? [confirm]" in await term.answer("", r"\[confirm\]$")
         await term.answer("", r"# $")
-        assert not (r.a.disk_dir / "notes2.txt").exists()
+        assert not (r.disk(r.a) / "notes2.txt").exists()
         assert "No such file" in await term.cmd("delete /noconfirm disk0:/notes2.txt")
         # a transfer cut short by the fault plan leaves an image that does not boot
         r.faults.add("package.transfer", "corrupt", device=r.a.name)
@@ -490,7 +467,7 @@ async def test_active_standby_upgrade_of_seed_003(rig, images):
     await active.cmd(f"copy /noconfirm {url} disk0:/{new}")
     out = await active.cmd(f"failover exec mate copy /noconfirm {url} disk0:/{new}")
     assert "bytes copied in" in out
-    assert (r.b.disk_dir / new).is_file()
+    assert (r.disk(r.b) / new).is_file()
     await active.cmd("configure terminal")
     assert "WARNING" not in await active.cmd("no boot system disk0:/asa9-19-1-smp-k8.bin")
     await active.cmd(f"boot system disk0:/{new}")
@@ -522,7 +499,7 @@ async def test_active_standby_upgrade_of_seed_003(rig, images):
     out = await active.cmd("no failover active", r"fw# $")
     assert r.pair.active == r.b.name and r.state(r.a) == "Standby Ready"
     # seed 003 troubleshooting: the new active unit logs %ASA-5-720012 while the mate runs the old version
-    await r.clock.advance(asa_data().failover["vpn_update_interval"] + 1)
+    await r.clock.advance(asa_data().failover.vpn_update_interval + 1)
     newactive = await login(r.port(r.b))
     out = await newactive.cmd("show logging")
     assert ("%ASA-5-720012: (VPN-Secondary) Failed to update IPSec failover runtime data on the standby unit."
@@ -665,7 +642,7 @@ async def test_active_active_group_commands_and_preempt_config(rig):
     await r.clock.advance(1)
     assert not r.traffic.up
     await r.run_until(lambda: r.pair.active_of[2] == r.a.name)
-    assert r.traffic.up and r.traffic.lost_seconds() == pytest.approx(asa_data().failover["unit_hold"], abs=1)
+    assert r.traffic.up and r.traffic.lost_seconds() == pytest.approx(asa_data().failover.unit_hold, abs=1)
     r.b.power_on()
     await r.run_until(lambda: r.pair.active_of[2] == r.b.name)      # preempt 45 after Standby Ready
     await term.close()
@@ -713,12 +690,12 @@ async def test_failover_commands_refused_where_they_do_not_apply(rig):
     await term.close()
 
 
-def test_refusals_are_refused_objects(tmp_path):
-    clock, asa = _device(tmp_path)
+def test_refusals_are_refused_objects():
+    _clock, asa = _device()
     with pytest.raises(Refused):
         asa.delete_file("nothing.bin")
     with pytest.raises(Refused):
-        asa.path_of("../../etc/passwd")
+        asa.disk.check_name("../../etc/passwd")
 
 
 async def test_pair_snapshot_restore(rig):
@@ -747,17 +724,14 @@ class FailoverPairMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        import tempfile
-
         self.loop = asyncio.new_event_loop()
-        self.tmp = Path(tempfile.mkdtemp(prefix="asa-hyp-"))
         self.clock = Clock(virtual=True, start=START)
         self.journal = Journal(self.clock.now)
         self.ctx = DeviceContext(self.clock, self.journal, FaultPlan(lambda: 0.0), random.Random(3))
 
     @initialize(preempt=st.sampled_from([None, 0, 20]))
     def build(self, preempt):
-        self.units = {n: AsaDevice(self.ctx, n, "ASAv", "9.19(1)", disk_dir=self.tmp / n, hostname="fw")
+        self.units = {n: AsaDevice(self.ctx, n, "ASAv", "9.19(1)", hostname="fw")
                       for n in ("asa-a", "asa-b")}
         groups = {1: {"preempt": preempt}, 2: {"preempt": preempt}} if self.mode == "active-active" else None
         self.pair = AsaFailoverPair("p", self.units["asa-a"], self.units["asa-b"], mode=self.mode, groups=groups,
@@ -810,8 +784,7 @@ class FailoverPairMachine(RuleBasedStateMachine):
         if unit.state != "online":
             return
         image = image_name("smp", AsaVersion.parse(version))
-        write_image(unit.disk_dir / image, version)
-        unit.add_file(image)
+        arrive(unit, image, version)
         unit.clear_boot_system()
         unit.add_boot_system(f"disk0:/{image}")
         unit.write_memory()
@@ -824,7 +797,7 @@ class FailoverPairMachine(RuleBasedStateMachine):
             return
         image = image_name("smp", AsaVersion.parse(version))
         for unit in self.units.values():
-            write_image(unit.disk_dir / image, version)
+            arrive(unit, image, version)
         active.clear_boot_system()
         active.add_boot_system(f"disk0:/{image}")
         active.write_memory()
@@ -847,7 +820,7 @@ class FailoverPairMachine(RuleBasedStateMachine):
     def no_automatic_failover_to_an_incompatible_version(self):
         if not hasattr(self, "pair"):
             return
-        never = asa_data().failover.get("auto_failover_mixed") == "never"
+        never = asa_data().failover.auto_failover_mixed == "never"
         for takeover in self.pair.takeovers:
             same = takeover["to_version"] == takeover["from_version"]
             assert same or (not never and zero_downtime(takeover["to_version"], takeover["from_version"]).supported), \

@@ -31,9 +31,9 @@ from simulator.kinds.fxos.bundles import (
     inspect_fxos_bundle,
     make_fxos_bundle,
 )
-from simulator.kinds.fxos.kind import FxosSpec
 from simulator.kinds.fxos.downloads import parse_url
 from simulator.kinds.fxos.facts import fxos_data
+from simulator.kinds.fxos.kind import FxosSpec
 from simulator.kinds.fxos.model import FxosChassis
 from simulator.kinds.fxos.spec import check_profile
 from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
