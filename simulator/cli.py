@@ -27,7 +27,27 @@ TABLE_ROWS = 40  # a fleet of thousands prints its first rows only
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simulator", description="Firewall appliance simulator")
     sub = parser.add_subparsers(dest="command", required=True)
+    _up_command(sub)
+    _package_command(sub)
+    _device_commands(sub)
+    _clock_commands(sub)
+    _fault_commands(sub)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "package":
+            return _package_make(args)
+        return _control(args)
+    except ControlError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 1
+    except (profiles.ProfileError, ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        return 2
 
+
+def _up_command(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="start a lab in the foreground and print its endpoints")
     up.add_argument("profile", nargs="?", help=f"profile path or bundled name (default: {profiles.DEFAULT_PROFILE})")
     timing = up.add_mutually_exclusive_group()
@@ -39,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--endpoints", type=Path, metavar="FILE", help="write the endpoints as JSON once listening")
     up.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="bind address (default: 127.0.0.1)")
     up.add_argument("--seed", type=int, metavar="N", help="seed for serials, UUIDs and random faults")
+    up.add_argument("--control-port", type=int, metavar="PORT", help="control API port (default: ephemeral)")
+    up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
 
+
+def _package_command(sub: argparse._SubParsersAction) -> None:
     package = sub.add_parser("package", help="upgrade package files")
     package_sub = package.add_subparsers(dest="package_command", required=True)
     make = package_sub.add_parser("make", help="write a small stand-in for a vendor package, bundle or image",
@@ -58,61 +82,50 @@ def main(argv: list[str] | None = None) -> int:
     flavour.add_argument("--corrupt", action="store_true", help="a truncated, unreadable package")
     make.add_argument("-o", "--output", type=Path, default=Path("."), metavar="DIR", help="output directory")
 
-    up.add_argument("--control-port", type=int, metavar="PORT", help="control API port (default: ephemeral)")
-    up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
-    _control_commands(sub)
 
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "up":
-            return _up(args)
-        if args.command == "package":
-            return _package_make(args)
-        return _control(args)
-    except ControlError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        return 1
-    except profiles.ProfileError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        return 2
-    except (ValueError, OSError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        return 2
+def _target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """A subcommand that talks to a running lab through its control API."""
+    p.add_argument("--lab", type=Path, metavar="STATE_DIR", help="the lab's state dir (default: the one under ./state)")
+    p.add_argument("--url", help="the lab's control URL (default: from the state dir, or $SIMULATOR_URL)")
+    return p
 
 
-def _control_commands(sub: argparse._SubParsersAction) -> None:
-    """Subcommands that talk to a running lab through its control API."""
-    def target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--lab", type=Path, metavar="STATE_DIR", help="the lab's state dir (default: the one under ./state)")
-        p.add_argument("--url", help="the lab's control URL (default: from the state dir, or $SIMULATOR_URL)")
-        return p
-
-    target(sub.add_parser("status", help="a running lab's devices, clock and faults"))
-    power = target(sub.add_parser("power", help="power a device off, on or off-and-on"))
+def _device_commands(sub: argparse._SubParsersAction) -> None:
+    _target(sub.add_parser("status", help="a running lab's devices, clock and faults"))
+    power = _target(sub.add_parser("power", help="power a device off, on or off-and-on"))
     power.add_argument("action", choices=["off", "on", "cycle"])
     power.add_argument("device")
-    reimage = target(sub.add_parser("reimage", help="reinstall a device (the way out of unusable)"))
+    reimage = _target(sub.add_parser("reimage", help="reinstall a device (the way out of unusable)"))
     reimage.add_argument("device")
     reimage.add_argument("--version", help="install this version (default: the device's)")
+    events = _target(sub.add_parser("events", help="the lab's journal"))
+    events.add_argument("--device")
+    events.add_argument("--kind", help="kind prefix, e.g. upgrade or fault")
+    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
+    events.add_argument("--last", type=int, default=20, metavar="N", help="how many past events (default 20)")
 
+
+def _clock_commands(sub: argparse._SubParsersAction) -> None:
     clock = sub.add_parser("clock", help="read or move the lab's simulated clock")
     clock_sub = clock.add_subparsers(dest="clock_command", required=True)
-    target(clock_sub.add_parser("show", help="the clock"))
-    advance = target(clock_sub.add_parser("advance", help="move simulated time forward"))
+    _target(clock_sub.add_parser("show", help="the clock"))
+    advance = _target(clock_sub.add_parser("advance", help="move simulated time forward"))
     advance.add_argument("duration", help="seconds, or with a unit: 90s, 15m, 2h")
-    scale = target(clock_sub.add_parser("scale", help="simulated seconds per wall second"))
+    scale = _target(clock_sub.add_parser("scale", help="simulated seconds per wall second"))
     scale.add_argument("scale", type=float)
-    target(clock_sub.add_parser("pause", help="stop simulated time"))
-    target(clock_sub.add_parser("resume", help="let simulated time flow again"))
-    run = target(clock_sub.add_parser("run", help="virtual time: run until idle, or until DEVICE is in STATE"))
+    _target(clock_sub.add_parser("pause", help="stop simulated time"))
+    _target(clock_sub.add_parser("resume", help="let simulated time flow again"))
+    run = _target(clock_sub.add_parser("run", help="virtual time: run until idle, or until DEVICE is in STATE"))
     run.add_argument("--device")
     run.add_argument("--state")
 
+
+def _fault_commands(sub: argparse._SubParsersAction) -> None:
     fault = sub.add_parser("fault", help="the lab's fault plan")
     fault_sub = fault.add_subparsers(dest="fault_command", required=True)
-    target(fault_sub.add_parser("ls", help="list faults and what fired"))
-    target(fault_sub.add_parser("points", help="the injection points and their actions"))
-    add = target(fault_sub.add_parser("add", help="add a fault (or every fault of --file)"))
+    _target(fault_sub.add_parser("ls", help="list faults and what fired"))
+    _target(fault_sub.add_parser("points", help="the injection points and their actions"))
+    add = _target(fault_sub.add_parser("add", help="add a fault (or every fault of --file)"))
     add.add_argument("point", nargs="?", help="e.g. upgrade.stage:300_os, reboot, https.request, power")
     add.add_argument("action", nargs="?", help="fail, hang, power_loss, slow, disk_full, corrupt, reset, ...")
     add.add_argument("--file", type=Path, help="a YAML fault plan (a list of faults)")
@@ -122,14 +135,8 @@ def _control_commands(sub: argparse._SubParsersAction) -> None:
                        ("percent", int), ("at", float), ("probability", float)):
         add.add_argument(f"--{name}", type=kind)
     add.add_argument("--always", action="store_true", help="fire every time (times unlimited)")
-    rm = target(fault_sub.add_parser("rm", help="remove a fault"))
+    rm = _target(fault_sub.add_parser("rm", help="remove a fault"))
     rm.add_argument("id", type=int)
-
-    events = target(sub.add_parser("events", help="the lab's journal"))
-    events.add_argument("--device")
-    events.add_argument("--kind", help="kind prefix, e.g. upgrade or fault")
-    events.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
-    events.add_argument("--last", type=int, default=20, metavar="N", help="how many past events (default 20)")
 
 
 def _seconds(text: str) -> float:

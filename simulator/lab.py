@@ -61,23 +61,16 @@ class Lab:
         self.faults = FaultPlan(lambda: self.clock.now() - self.epoch, random.Random(f"faults:{stream}"))
         self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(stream))
         self.devices: dict[str, DeviceBase] = self._build_devices()
-        self.pairs: dict[str, Pair] = {}
-        for pair_spec in self.profile.ha_pairs:
-            pairs = self.profile.pair_kind(pair_spec).pairs
-            assert pairs is not None
-            pair = pairs.build(pair_spec, self.devices[pair_spec.primary], self.devices[pair_spec.secondary])
-            if pair_spec.name in saved.get("pairs", {}):
-                pair.restore(saved["pairs"][pair_spec.name])
-            self.pairs[pair_spec.name] = pair
+        self.pairs: dict[str, Pair] = self._build_pairs(saved.get("pairs", {}))
         self.traffic = self._traffic_monitors()
         saved_faults = self.store.load_faults()
         self.faults.load(saved_faults if saved_faults is not None
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
-        self.ssh: SSHSurface | None = None
+        self.ssh: SSHSurface | None = None               # the surfaces exist while the lab runs
         self.https: HTTPSSurface | None = None
-        self.workers: list[Worker] = []
         self.console: ConsoleSurface | None = None
         self.probes: ProbeSurface | None = None
+        self.workers: list[Worker] = []
         self.control = ControlServer(self, host, control_port if control_port is not None
                                      else self.profile.control_port)
         self.certificates = LabCertificates(self.state_dir / "tls", host)
@@ -100,6 +93,17 @@ class Lab:
                 device.restore(saved)
             built[spec.name] = device
         return {spec.name: built[spec.name] for spec in specs}
+
+    def _build_pairs(self, saved: dict[str, Any]) -> dict[str, Pair]:
+        pairs: dict[str, Pair] = {}
+        for spec in self.profile.ha_pairs:
+            kind = self.profile.pair_kind(spec).pairs
+            assert kind is not None
+            pair = kind.build(spec, self.devices[spec.primary], self.devices[spec.secondary])
+            if spec.name in saved:
+                pair.restore(saved[spec.name])
+            pairs[spec.name] = pair
+        return pairs
 
     def _traffic_monitors(self) -> dict[str, TrafficMonitor]:
         """One per pair (traffic through its active unit) and per standalone device that carries traffic."""

@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncssh
+import httpx
 import pytest
 
 from simulator.kinds.ftd.packages import make_package
@@ -91,37 +94,67 @@ async def upload(port: int, path: Path, remote_dir: str = "/var/sf/updates") -> 
             await sftp.put(str(path), f"{remote_dir}/{path.name}")
 
 
+def start_lab(profile: str, workdir: Path, *extra: str, state_dir: Path | None = None,
+              log: Path | None = None) -> tuple[dict, subprocess.Popen]:
+    """`simulator up PROFILE` as a user runs it (virtual time unless `--time-scale`
+    is passed), its output piped or into `log`; returns once its endpoints file is written."""
+    endpoints = workdir / f"endpoints-{time.monotonic_ns()}.json"
+    output = log.open("w") if log else subprocess.PIPE
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "up", profile, *([] if "--time-scale" in extra else ["--virtual-time"]),
+         "--state-dir", str(state_dir or workdir / "state"), "--endpoints", str(endpoints), "--seed", "1", *extra],
+        stdout=output, stderr=subprocess.STDOUT if log else subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not endpoints.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            end_lab(proc)
+            said = log.read_text() if log else "\n".join(proc.communicate(timeout=5))
+            raise RuntimeError(f"lab did not start: {said}")
+        time.sleep(0.05)
+    return json.loads(endpoints.read_text()), proc
+
+
+def end_lab(proc: subprocess.Popen) -> None:
+    """Stop a lab as Ctrl-C would (kill it if it does not stop)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture
 def lab_process(tmp_path):
-    """`simulator up` as a user runs it, in virtual time unless `--time-scale`
-    is passed; yields (endpoints, process)."""
+    """`start_lab` for a test; every lab it started is stopped after it."""
     started = []
 
     def start(profile: str = "ftd-standalone", *extra: str, state_dir: Path | None = None):
-        endpoints = tmp_path / f"endpoints-{len(started)}.json"
-        state = state_dir or tmp_path / "state"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "up", profile,
-             *([] if "--time-scale" in extra else ["--virtual-time"]), "--state-dir", str(state),
-             "--endpoints", str(endpoints), "--seed", "1", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        endpoints, proc = start_lab(profile, tmp_path, *extra, state_dir=state_dir)
         started.append(proc)
-        deadline = time.monotonic() + 30
-        while not endpoints.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out, err = proc.communicate(timeout=5)
-                raise RuntimeError(f"lab did not start: {out}\n{err}")
-            time.sleep(0.05)
-        return json.loads(endpoints.read_text()), proc
+        return endpoints, proc
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        end_lab(proc)
+
+
+@contextmanager
+def fdm_client(https: dict) -> Iterator[httpx.Client]:
+    """A Device Manager API client logged in to a lab device's `https` endpoint."""
+    with httpx.Client(base_url=https["url"] + "/api/fdm/latest", verify=False, timeout=10) as api:
+        token = api.post("/fdm/token", json={"grant_type": "password", "username": https["username"],
+                                             "password": https["password"]}).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        yield api
+
+
+def fdm_upgrade(api: httpx.Client, package: Path) -> None:
+    """Upload an upgrade package and start the upgrade, as an upgrade runbook does."""
+    with package.open("rb") as fh:
+        assert api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)}).status_code == 200
+    assert api.post("/action/upgrade").status_code == 204
 
 
 def stop_process(proc: subprocess.Popen) -> tuple[int, str, str]:

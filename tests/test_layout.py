@@ -8,6 +8,8 @@ from pathlib import Path
 
 from simulator.kinds.base import DeviceBase
 from simulator.kinds.registry import KINDS
+from simulator.terminal.session import Shell
+from simulator.terminal.tree import Node
 
 SIMULATOR = Path(__file__).resolve().parent.parent / "simulator"
 KIND_BLIND = [SIMULATOR / "lab.py", SIMULATOR / "profile.py", SIMULATOR / "cli.py",
@@ -95,3 +97,27 @@ def test_models_machines_and_facts_import_no_surface_shell_or_network_library():
                     name.startswith("simulator.kinds.") and name.split(".")[-1] in SHELL_ROLES):
                 found.append(f"{path.relative_to(SIMULATOR.parent)} imports {name}")
     assert found == []
+
+
+def _actions(node: Node) -> set[str]:
+    found = {node.action} if node.action else set()
+    for child in [*node.children, *node.options]:
+        found |= _actions(child)
+    return found
+
+
+def test_every_action_of_every_command_tree_has_its_handler():
+    """A tree's `action: x` needs the shell's `cmd_x`, else typing it would be an AttributeError."""
+    shells, todo = [], list(Shell.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        shells.append(cls)
+        todo += cls.__subclasses__()
+    missing, seen = [], 0
+    for cls in shells:
+        for tree in cls.command_trees():
+            for action in _actions(tree.root):
+                seen += 1
+                if not callable(getattr(cls, f"cmd_{action.replace('-', '_')}", None)):
+                    missing.append(f"{cls.__module__}.{cls.__name__}: {action}")
+    assert seen > 100 and missing == []

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fdm_client import Fdm, FdmError  # noqa: E402
 from ftd_ha_upgrade import console, read_probe, wait_for_standby  # noqa: E402
 from fxos_upgrade import Chassis, upgrade_chassis  # noqa: E402
-from upgrade_steps import add_device_arguments, summary_table, upgrade_unit  # noqa: E402
+from upgrade_steps import add_device_arguments, logged_in, summary_table, upgrade_unit  # noqa: E402
 
 
 def switch_to(fdm: Fdm, label: str) -> None:
@@ -47,40 +47,36 @@ def main() -> int:
     chassis = {url: Chassis(url, args.username, args.password, args.ca or False) for url in args.chassis}
     chassis_results, unit_results = [], []
     try:
-        for fdm in units.values():
-            fdm.login()
-        for c in chassis.values():
-            c.login()
-        roles = {url: fdm.ha_status()["nodeState"] for url, fdm in units.items()}
-        standby = next(u for u, s in roles.items() if s == "HA_STANDBY_NODE")
-        active = next(u for u, s in roles.items() if s == "HA_ACTIVE_NODE")
-        console.print(f"active {active} on {host_of[active]}; standby {standby} on {host_of[standby]}")
-        console.rule(f"1. upgrade the chassis of the standby ({host_of[standby]})")
-        chassis_results.append(upgrade_chassis(chassis[host_of[standby]], host_of[standby], args.bundle_url,
-                                               args.bundle_password, args.poll))
-        wait_for_standby(units[standby], standby, args.poll)
-        console.rule(f"2. switch roles: {standby} becomes active")
-        switch_to(units[standby], standby)
-        console.rule(f"3. upgrade the chassis of the new standby ({host_of[active]})")
-        chassis_results.append(upgrade_chassis(chassis[host_of[active]], host_of[active], args.bundle_url,
-                                               args.bundle_password, args.poll))
-        wait_for_standby(units[active], active, args.poll)
-        console.rule(f"4. upgrade threat defense on the new standby ({active})")
-        unit_results.append(upgrade_unit(console, units[active], args.package, not args.no_auto_cancel, args.poll,
-                                         active))
-        wait_for_standby(units[active], active, args.poll)
-        console.rule(f"5. switch roles again: {active} becomes active")
-        switch_to(units[active], active)
-        console.rule(f"6. upgrade threat defense on the original standby ({standby})")
-        unit_results.append(upgrade_unit(console, units[standby], args.package, not args.no_auto_cancel,
-                                         args.poll, standby))
-        wait_for_standby(units[standby], standby, args.poll)
+        with logged_in(units):
+            for c in chassis.values():
+                c.login()
+            roles = {url: fdm.ha_status()["nodeState"] for url, fdm in units.items()}
+            standby = next(u for u, s in roles.items() if s == "HA_STANDBY_NODE")
+            active = next(u for u, s in roles.items() if s == "HA_ACTIVE_NODE")
+            console.print(f"active {active} on {host_of[active]}; standby {standby} on {host_of[standby]}")
+            console.rule(f"1. upgrade the chassis of the standby ({host_of[standby]})")
+            chassis_results.append(upgrade_chassis(chassis[host_of[standby]], host_of[standby], args.bundle_url,
+                                                   args.bundle_password, args.poll))
+            wait_for_standby(units[standby], standby, args.poll)
+            console.rule(f"2. switch roles: {standby} becomes active")
+            switch_to(units[standby], standby)
+            console.rule(f"3. upgrade the chassis of the new standby ({host_of[active]})")
+            chassis_results.append(upgrade_chassis(chassis[host_of[active]], host_of[active], args.bundle_url,
+                                                   args.bundle_password, args.poll))
+            wait_for_standby(units[active], active, args.poll)
+            console.rule(f"4. upgrade threat defense on the new standby ({active})")
+            unit_results.append(upgrade_unit(console, units[active], args.package, not args.no_auto_cancel, args.poll,
+                                             active))
+            wait_for_standby(units[active], active, args.poll)
+            console.rule(f"5. switch roles again: {active} becomes active")
+            switch_to(units[active], active)
+            console.rule(f"6. upgrade threat defense on the original standby ({standby})")
+            unit_results.append(upgrade_unit(console, units[standby], args.package, not args.no_auto_cancel,
+                                             args.poll, standby))
+            wait_for_standby(units[standby], standby, args.poll)
     except FdmError as exc:
         console.print(f"[red]stopped:[/red] {exc}")
         return 1
-    finally:
-        for fdm in units.values():
-            fdm.close()
     table = Table(title="chassis")
     for column in ("chassis", "before", "after", "app instances"):
         table.add_column(column)

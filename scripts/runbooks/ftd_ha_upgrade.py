@@ -20,7 +20,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fdm_client import Fdm, FdmError  # noqa: E402
-from upgrade_steps import add_device_arguments, summary_table, upgrade_unit  # noqa: E402
+from upgrade_steps import add_device_arguments, logged_in, summary_table, upgrade_unit  # noqa: E402
 
 console = Console()
 
@@ -56,34 +56,37 @@ def main() -> int:
     units = {url: Fdm(url, args.username, args.password, verify=args.ca or False) for url in args.unit}
     results = []
     try:
-        for fdm in units.values():
-            fdm.login()
-        roles = {url: fdm.ha_status() for url, fdm in units.items()}
-        standby = next((u for u, s in roles.items() if s["nodeState"] == "HA_STANDBY_NODE"), None)
-        active = next((u for u, s in roles.items() if s["nodeState"] == "HA_ACTIVE_NODE"), None)
-        if standby is None or active is None:
-            raise FdmError(f"the pair is not Active/Standby: {[s['nodeState'] for s in roles.values()]}")
-        console.print(f"active: {active}, standby: {standby} (health {roles[active]['haHealthStatus']})")
-        for step, (unit, other) in enumerate(((standby, active), (active, standby)), start=1):
-            console.rule(f"step {2 * step - 1}: upgrade the standby {unit}")
-            result = upgrade_unit(console, units[unit], args.package, not args.no_auto_cancel, args.poll, unit)
-            results.append(result)
-            if result["state"] != "COMPLETED":
-                raise FdmError(f"{unit}: upgrade {result['state']}; the pair runs mixed versions - "
-                               "upgrade it again or revert the other unit (seed 000, troubleshooting)")
-            wait_for_standby(units[unit], unit, args.poll)
-            if step == 1:
-                console.rule(f"step 2: switch roles - {unit} becomes active")
-                status = units[unit].call("POST", "/devices/default/action/ha/failover")
-                console.print(f"{unit}: {status['nodeState']}, peer {status['peerNodeState']}")
+        with logged_in(units):
+            results += _upgrade_pair(args, units)
     except FdmError as exc:
         console.print(f"[red]HA upgrade stopped:[/red] {exc}")
         return 1
-    finally:
-        for fdm in units.values():
-            fdm.close()
     console.print(summary_table("FTD HA upgrade", results, time.monotonic() - started, read_probe(args.probe)))
     return 0
+
+
+def _upgrade_pair(args: argparse.Namespace, units: dict[str, Fdm]) -> list[dict]:
+    """Seed 000's order: upgrade the standby, switch roles, upgrade the other unit."""
+    results = []
+    roles = {url: fdm.ha_status() for url, fdm in units.items()}
+    standby = next((u for u, s in roles.items() if s["nodeState"] == "HA_STANDBY_NODE"), None)
+    active = next((u for u, s in roles.items() if s["nodeState"] == "HA_ACTIVE_NODE"), None)
+    if standby is None or active is None:
+        raise FdmError(f"the pair is not Active/Standby: {[s['nodeState'] for s in roles.values()]}")
+    console.print(f"active: {active}, standby: {standby} (health {roles[active]['haHealthStatus']})")
+    for step, (unit, other) in enumerate(((standby, active), (active, standby)), start=1):
+        console.rule(f"step {2 * step - 1}: upgrade the standby {unit}")
+        result = upgrade_unit(console, units[unit], args.package, not args.no_auto_cancel, args.poll, unit)
+        results.append(result)
+        if result["state"] != "COMPLETED":
+            raise FdmError(f"{unit}: upgrade {result['state']}; the pair runs mixed versions - "
+                           "upgrade it again or revert the other unit (seed 000, troubleshooting)")
+        wait_for_standby(units[unit], unit, args.poll)
+        if step == 1:
+            console.rule(f"step 2: switch roles - {unit} becomes active")
+            status = units[unit].call("POST", "/devices/default/action/ha/failover")
+            console.print(f"{unit}: {status['nodeState']}, peer {status['peerNodeState']}")
+    return results
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ the standalone and HA runbooks."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +23,18 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-auto-cancel", action="store_true",
                         help="leave a failed upgrade for retry/cancel instead of rolling back")
     parser.add_argument("--poll", type=float, default=10.0, help="seconds between status polls (default 10)")
+
+
+@contextmanager
+def logged_in(units: dict[str, Fdm]) -> Iterator[None]:
+    """Every unit logged in for the steps; their sessions closed whatever happens."""
+    try:
+        for fdm in units.values():
+            fdm.login()
+        yield
+    finally:
+        for fdm in units.values():
+            fdm.close()
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from simulator.journal import Event, Journal
@@ -17,6 +18,30 @@ class Listener(Protocol):
     @property
     def in_step(self) -> bool: ...
     async def sync(self) -> None: ...
+
+
+class DeviceListener:
+    """One device's listener on a surface: the device it follows, the port it
+    keeps for life, the device's file system. `sync` brings it in step, one
+    change at a time (`_follow`)."""
+
+    def __init__(self, device: Any, port: int, fs_root: Path) -> None:
+        self.device = device
+        self.port = port
+        self.fs_root = fs_root
+        self._lock = asyncio.Lock()
+
+    @property
+    def in_step(self) -> bool:
+        raise NotImplementedError
+
+    async def sync(self) -> None:
+        async with self._lock:
+            if not self.in_step:
+                await self._follow()
+
+    async def _follow(self) -> None:
+        raise NotImplementedError
 
 
 class FollowingSurface:

@@ -13,7 +13,6 @@ reboot), its request check (tokens, versions) and its error envelope."""
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from aiohttp import web
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
 from simulator.sockets import bind
-from simulator.surfaces.following import FollowingSurface, Listener
+from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 
 Mode = Literal["serve", "unavailable", "closed"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,19 +91,16 @@ def state_of(request: web.Request) -> Any:
     return request[STATE]
 
 
-class DeviceSite:
+class DeviceSite(DeviceListener):
     """One device's HTTPS listener and the state of each of its APIs."""
 
     def __init__(self, surface: HTTPSSurface, device: Any, port: int, fs_root: Path, https: Https) -> None:
+        super().__init__(device, port, fs_root)
         self.surface = surface
-        self.device = device
-        self.port = port
-        self.fs_root = fs_root
         self.https = https
         self.mode: Mode = "closed"
         self.site: web.SockSite | None = None
         self.states = {api.name: api.new_state(device) for api in https.apis}
-        self._lock = asyncio.Lock()
 
     @property
     def url(self) -> str:
@@ -115,19 +111,16 @@ class DeviceSite:
     def in_step(self) -> bool:
         return self.https.web_mode(self.device) == self.mode
 
-    async def sync(self) -> None:
-        async with self._lock:
-            mode = self.https.web_mode(self.device)
-            if mode == self.mode:
-                return
-            if self.mode == "serve":
-                for state in self.states.values():
-                    state.reset()           # tokens do not survive a reboot
-            if mode == "closed":
-                await self._close()
-            elif self.site is None:
-                await self._listen()
-            self.mode = mode
+    async def _follow(self) -> None:
+        mode = self.https.web_mode(self.device)
+        if self.mode == "serve":
+            for state in self.states.values():
+                state.reset()           # tokens do not survive a reboot
+        if mode == "closed":
+            await self._close()
+        elif self.site is None:
+            await self._listen()
+        self.mode = mode
 
     async def _listen(self) -> None:
         sock = bind(self.surface.host, self.port)

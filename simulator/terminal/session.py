@@ -41,6 +41,11 @@ class Shell:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    @classmethod
+    def command_trees(cls) -> list[CommandTree]:
+        """Every command tree this shell answers with (one, or one per mode or scope)."""
+        return [cls.tree] if isinstance(cls.tree, CommandTree) else []
+
     @property
     def prompt(self) -> str:
         raise NotImplementedError
@@ -175,6 +180,8 @@ class Session:
         return await self.readline(prompt, None, secret=secret)
 
     async def readline(self, prompt: str, shell: Shell | None, secret: bool = False) -> str | Hotkey | None:
+        """One line as the user edits it (echo, backspace, Ctrl-U, Tab, ?); a bound
+        key sequence instead of a line; "" on Ctrl-C; None at end of input."""
         self.write(prompt)
         buf = ""
         echo = self.interactive and not secret
@@ -184,22 +191,14 @@ class Session:
             if ch is None:
                 return None
             if ch in "\r\n":
-                if ch == "\r" and self._pending.startswith("\n"):
-                    self._pending = self._pending[1:]
-                if self.interactive:
-                    self.write("\n")
+                self._end_line(ch)
                 return buf
             if hotkeys and any(k.startswith(ch) for k in hotkeys):
-                seq = ch
-                while any(k.startswith(seq) and k != seq for k in hotkeys):
-                    nxt = await self._next_char()
-                    if nxt is None:
-                        return None
-                    seq += nxt
-                if seq in hotkeys:
-                    if self.interactive and buf:
+                key = await self._hotkey(ch, hotkeys)
+                if key is None or isinstance(key, Hotkey):
+                    if key is not None and self.interactive and buf:
                         self.write("\n")
-                    return Hotkey(hotkeys[seq])
+                    return key
                 continue  # not a bound sequence: ignore the control keys
             if ch == CTRL_C:
                 if self.interactive:
@@ -207,45 +206,71 @@ class Session:
                 return ""
             if ch == CTRL_D and not buf and shell is not None:
                 return None
-            if ch in (BS, DEL):
-                if buf:
-                    buf = buf[:-1]
-                    if echo:
-                        self.write("\b \b")
-                continue
-            if ch == CTRL_U:
-                if echo:
-                    self.write("\b \b" * len(buf))
-                buf = ""
-                continue
-            if ch == ESC:  # arrow keys and other escape sequences: swallow
-                nxt = await self._next_char()
-                if nxt == "[":
-                    while (nxt := await self._next_char()) is not None and not nxt.isalpha() and nxt != "~":
-                        pass
-                continue
-            if ch == TAB and shell is not None and self.interactive:
-                completed, options = shell.complete(buf)
-                if options:
-                    self.write("\n" + _columns(options) + "\n" + prompt + completed)
-                elif completed != buf:
-                    self.write(completed[len(buf):])
-                else:
-                    self.write("\a")
-                buf = completed
-                continue
-            if ch == "?" and shell is not None and shell.tree is not None and self.interactive:
-                self.write("?\n" + shell.help(buf) + "\n" + prompt + buf)
-                continue
-            if not ch.isprintable():
-                continue
-            if len(buf) >= MAX_LINE:
-                if echo:
-                    self.write("\a")
-                continue
-            buf += ch
+            if ch == ESC:
+                await self._swallow_escape()
+            elif shell is not None and self.interactive and ch in (TAB, "?"):
+                buf = self._assist(ch, buf, shell, prompt)
+            else:
+                buf = self._edit(ch, buf, echo)
+
+    def _end_line(self, ch: str) -> None:
+        if ch == "\r" and self._pending.startswith("\n"):
+            self._pending = self._pending[1:]
+        if self.interactive:
+            self.write("\n")
+
+    async def _hotkey(self, first: str, hotkeys: dict[str, str]) -> Hotkey | str | None:
+        """Read on while the keys typed may start a bound sequence: its Hotkey, the
+        unbound keys, or None at end of input."""
+        seq = first
+        while any(k.startswith(seq) and k != seq for k in hotkeys):
+            nxt = await self._next_char()
+            if nxt is None:
+                return None
+            seq += nxt
+        return Hotkey(hotkeys[seq]) if seq in hotkeys else seq
+
+    async def _swallow_escape(self) -> None:
+        """Arrow keys and other escape sequences do nothing."""
+        if await self._next_char() == "[":
+            while (nxt := await self._next_char()) is not None and not nxt.isalpha() and nxt != "~":
+                pass
+
+    def _assist(self, ch: str, buf: str, shell: Shell, prompt: str) -> str:
+        """Tab completes the word (or lists the choices); ? lists what may follow."""
+        if ch == TAB:
+            completed, options = shell.complete(buf)
+            if options:
+                self.write("\n" + _columns(options) + "\n" + prompt + completed)
+            elif completed != buf:
+                self.write(completed[len(buf):])
+            else:
+                self.write("\a")
+            return completed
+        if shell.tree is None:
+            return self._edit(ch, buf, True)
+        self.write("?\n" + shell.help(buf) + "\n" + prompt + buf)
+        return buf
+
+    def _edit(self, ch: str, buf: str, echo: bool) -> str:
+        """Backspace, Ctrl-U, or a printable character (up to MAX_LINE)."""
+        if ch in (BS, DEL):
+            if buf and echo:
+                self.write("\b \b")
+            return buf[:-1]
+        if ch == CTRL_U:
             if echo:
-                self.write(ch)
+                self.write("\b \b" * len(buf))
+            return ""
+        if not ch.isprintable():
+            return buf
+        if len(buf) >= MAX_LINE:
+            if echo:
+                self.write("\a")
+            return buf
+        if echo:
+            self.write(ch)
+        return buf + ch
 
     async def wait_for_interrupt(self) -> None:
         """Return when the user types Ctrl-C (or input ends)."""

@@ -20,7 +20,7 @@ from simulator.facts import read_yaml
 from simulator.kinds.ftd.packages import make_package
 from simulator.lab import Lab
 from simulator.profile import ProfileError, load_fault_file
-from tests.conftest import ROOT, connect, open_terminal, ssh_port, upload
+from tests.conftest import ROOT, connect, fdm_client, fdm_upgrade, open_terminal, ssh_port, upload
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
 
@@ -316,13 +316,8 @@ def test_kill_9_mid_upgrade_then_up_again(lab_process, tmp_path):
     endpoints, proc = lab_process("ftd-standalone", "--time-scale", "50", state_dir=state)
     https = endpoints["devices"][0]["https"]
     package = make_package(UPGRADE_76, tmp_path)
-    with httpx.Client(base_url=https["url"] + "/api/fdm/latest", verify=False, timeout=10) as api:
-        token = api.post("/fdm/token", json={"grant_type": "password", "username": "admin",
-                                             "password": https["password"]}).json()["access_token"]
-        api.headers["Authorization"] = f"Bearer {token}"
-        with package.open("rb") as fh:
-            assert api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)}).status_code == 200
-        assert api.post("/action/upgrade").status_code == 204
+    with fdm_client(https) as api:
+        fdm_upgrade(api, package)
         time.sleep(2)       # about 100 simulated seconds: the job runs its early stages
         assert api.get("/operational/upgradestatus").json()["state"] == "IN_PROGRESS"
     os.kill(proc.pid, signal.SIGKILL)

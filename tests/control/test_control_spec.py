@@ -4,17 +4,11 @@ and bodies that match the OpenAPI description the lab serves."""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 import requests
 import schemathesis
 
-from tests.conftest import ROOT
+from tests.conftest import end_lab, start_lab
 from tests.schemathesis_run import run_schemathesis, schemathesis_config
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -23,24 +17,9 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
 
 @pytest.fixture
 def control_url(tmp_path):
-    endpoints = tmp_path / "endpoints.json"
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "up", "ftd-ha", "--virtual-time", "--seed", "2",
-                             "--state-dir", str(tmp_path / "state"), "--endpoints", str(endpoints)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while not endpoints.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "lab.log").read_text()
-            time.sleep(0.05)
-        yield json.loads(endpoints.read_text())["control"]["url"]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    endpoints, proc = start_lab("ftd-ha", tmp_path, log=tmp_path / "lab.log")
+    yield endpoints["control"]["url"]
+    end_lab(proc)
 
 
 def test_control_api_conforms_to_its_openapi_description(control_url):

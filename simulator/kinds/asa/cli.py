@@ -146,6 +146,10 @@ class AsaShell(Shell):
         self.pager = 24
         self.monitor = False
 
+    @classmethod
+    def command_trees(cls) -> list[CommandTree]:
+        return list(trees().values())
+
     # -- framing ----------------------------------------------------------------------------------
     @property
     def mode(self) -> str:

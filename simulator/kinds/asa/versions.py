@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from simulator.kinds.asa.facts import asa_data, say
+from simulator.versions import read_numbers
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\((\d+)\)(\d+)?$")
 _DOTTED = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?$")
@@ -35,12 +36,10 @@ class AsaVersion:
     @classmethod
     def parse(cls, text: str) -> AsaVersion:
         """`9.18(4)5`, `9.18(4)` or the dotted form `9.18.4.5`."""
-        text = str(text).strip()
-        m = _VERSION.match(text) or _DOTTED.match(text)
-        if not m:
-            raise ValueError(say("profile", "bad_version", text=text))
-        a, b, c, d = m.groups()
-        return cls(int(a), int(b), int(c), int(d or 0))
+        numbers = read_numbers(text, (_VERSION, _DOTTED))
+        if numbers is None:
+            raise ValueError(say("profile", "bad_version", text=str(text).strip()))
+        return cls(*numbers)
 
     @property
     def train(self) -> str:

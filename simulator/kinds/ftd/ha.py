@@ -250,9 +250,19 @@ class HaPair(PairBase):
         """Bring unit states and the pair state in line with the units."""
         if self.broken:
             return
-        units = list(self.units.values())
-        ready = {u.name: self._ready(u) for u in units}
-        for unit in units:
+        ready = {u.name: self._ready(u) for u in self.units.values()}
+        self._units_down_or_suspended(ready)
+        if all(ready.values()) and not self.link_up:
+            self._split_brain()
+        else:
+            self._settle_active(ready)
+            for unit in self.units.values():
+                if self._may_join(unit, ready[unit.name]):
+                    self._join(unit)
+        self._update_pair_state()
+
+    def _units_down_or_suspended(self, ready: dict[str, bool]) -> None:
+        for unit in self.units.values():
             member = self.members[unit.name]
             if unit.name in self.post_upgrade and unit.state == "upgrade_post":
                 self._cancel(unit.name)
@@ -263,18 +273,21 @@ class HaPair(PairBase):
             elif self.suspended and unit.name != self.active:
                 self._cancel(unit.name)
                 member.move("disable")
-        if all(ready.values()) and not self.link_up:
-            # Each unit sees its peer gone: both go active (split brain).
-            for unit in units:
-                self._cancel(unit.name)
-                if self.members[unit.name].state != "Active":
-                    self.members[unit.name].split_brain()
-                    self.ctx.journal.emit(unit.name, "ha.split_brain", pair=self.name)
-            self._update_pair_state()
-            return
+
+    def _split_brain(self) -> None:
+        """Each unit sees its peer gone: both go active."""
+        for unit in self.units.values():
+            self._cancel(unit.name)
+            if self.members[unit.name].state != "Active":
+                self.members[unit.name].split_brain()
+                self.ctx.journal.emit(unit.name, "ha.split_brain", pair=self.name)
+
+    def _settle_active(self, ready: dict[str, bool]) -> None:
+        """After a split brain one unit yields; a lost active fails over, one back resumes its role,
+        and with no active unit the first one up negotiates for it."""
         if self.state == "split_brain":
             keep = self.active or self.primary.name       # the link is back: one unit yields
-            for unit in units:
+            for unit in self.units.values():
                 if unit.name != keep and self.members[unit.name].state == "Active":
                     self.members[unit.name].negotiate()
         active = self.unit(self.active) if self.active else None
@@ -288,13 +301,12 @@ class HaPair(PairBase):
             if first is not None and first.name not in self._timers:
                 self.members[first.name].move("negotiate")
                 self._after(first.name, ha_data()["timings"]["negotiation"], self._negotiated, first)
-        for unit in units:
-            if (ready[unit.name] and unit.name != self.active and unit.name not in self.post_upgrade
-                    and not self.suspended and self.link_up and self.active is not None
-                    and self.unit_state[unit.name] in ("Not Detected", "Failed", "Disabled", "Negotiation")
-                    and unit.name not in self._timers):
-                self._join(unit)
-        self._update_pair_state()
+
+    def _may_join(self, unit: FtdDevice, ready: bool) -> bool:
+        return (ready and unit.name != self.active and unit.name not in self.post_upgrade
+                and not self.suspended and self.link_up and self.active is not None
+                and self.unit_state[unit.name] in ("Not Detected", "Failed", "Disabled", "Negotiation")
+                and unit.name not in self._timers)
 
     def _can_take_over(self, peer: FtdDevice) -> bool:
         """Failover is possible only to a Standby Ready peer of the same version, with a

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+
+from simulator.versions import read_numbers
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:\.(\d+))?(?:-(\d+))?$")
 
 
-@total_ordering
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)         # ordered field by field
 class Version:
     major: int
     minor: int
@@ -24,11 +24,10 @@ class Version:
 
     @classmethod
     def parse(cls, text: str) -> Version:
-        m = _VERSION.match(text.strip())
-        if not m:
+        numbers = read_numbers(text, (_VERSION,))
+        if numbers is None:
             raise ValueError(f"not an FTD version: {text!r} (expected A.B.C-build, e.g. 7.4.1-172)")
-        a, b, c, d, build = m.groups()
-        return cls(int(a), int(b), int(c), int(d or 0), int(build or 0))
+        return cls(*numbers)
 
     @property
     def numbers(self) -> str:
@@ -48,14 +47,6 @@ class Version:
 
     def __str__(self) -> str:
         return f"{self.numbers}-{self.build}"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Version):
-            return NotImplemented
-        return self._key() < other._key()
-
-    def _key(self) -> tuple[int, ...]:
-        return (self.major, self.minor, self.maintenance, self.patch, self.build)
 
 
 def update_type(current: Version, target: Version) -> str:

@@ -9,27 +9,22 @@ simulator/packages.py, so a lab models an 850 MB bundle without writing one."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import json
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from simulator.kinds.ftd.packages import SignedFile, add_member, cut_short
+from simulator.signed import SignedFile, cut_short, read_signed, write_signed
+from simulator.versions import read_numbers
 
 _SIGNING_KEY = b"simulator: Cisco FXOS release signing key stand-in"
-MANIFEST = "manifest.json"
 BUNDLE_CUT_AT = 560   # bytes: inside the first member of a bundle
-SIGNATURE = "signature"
 PLATFORMS = ("fp4k", "fp9k")          # chassis families a bundle may support
 DEFAULT_SIZE_KB = 853688              # seed ch. 3: "Downloaded Image Size (KB): 853688"
 
 _NAME = re.compile(r"^fxos-k9\.(\d+)\.(\d+)\.(\d+)\.(\d+)\.SPA$")
-_VERSION = re.compile(r"^(\d+)\.(\d+)(?:\((\d+)\.(\d+)\)|\.(\d+)(?:\.(\d+))?)?$")
+_VERSIONS = (re.compile(r"^(\d+)\.(\d+)\((\d+)\.(\d+)\)$"),            # 2.14(1.131)
+             re.compile(r"^(\d+)\.(\d+)(?:\.(\d+)(?:\.(\d+))?)?$"))    # 2.14.1.131, 2.14.1, 2.14
 
 
 class FxosVersion(NamedTuple):
@@ -43,19 +38,18 @@ class FxosVersion(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> FxosVersion:
         """Accepts `2.14(1.131)`, `2.14.1.131`, `2.14.1`, `2.14` (a train)."""
-        m = _VERSION.match(str(text).strip())
-        if not m:
+        numbers = read_numbers(text, _VERSIONS)
+        if numbers is None:
             raise ValueError(f"not an FXOS version: {text!r} (expected e.g. 2.14(1.131))")
-        a, b, c1, d1, c2, d2 = m.groups()
-        return cls(int(a), int(b), int(c1 or c2 or 0), int(d1 or d2 or 0))
+        return cls(*numbers)
 
     @classmethod
     def from_filename(cls, filename: str) -> FxosVersion:
-        m = _NAME.match(filename)
-        if not m:
+        numbers = read_numbers(filename, (_NAME,))
+        if numbers is None:
             raise ValueError(f"not an FXOS platform bundle name: {filename!r} "
                              "(expected e.g. fxos-k9.2.14.1.131.SPA)")
-        return cls(*(int(g) for g in m.groups()))
+        return cls(*numbers)
 
     @property
     def train(self) -> str:
@@ -101,10 +95,6 @@ class BundleInfo(SignedFile):
         return cls(**{**data, "platforms": tuple(data.get("platforms", PLATFORMS))})
 
 
-def _sign(manifest: bytes) -> str:
-    return hmac.new(_SIGNING_KEY, manifest, hashlib.sha256).hexdigest()
-
-
 def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
                      platforms: tuple[str, ...] | list[str] = PLATFORMS,
                      unsigned: bool = False, corrupt: bool = False) -> Path:
@@ -113,45 +103,28 @@ def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
     unknown = set(platforms) - set(PLATFORMS)
     if unknown or not platforms:
         raise ValueError(f"platforms must be among {', '.join(PLATFORMS)}")
-    manifest = json.dumps({"filename": filename, "kind": "fxos-platform-bundle", "version": str(version),
-                           "size_kb": size_kb if size_kb is not None else DEFAULT_SIZE_KB,
-                           "platforms": sorted(platforms)}, sort_keys=True).encode()
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        add_member(tar, MANIFEST, manifest)
-        if not unsigned:
-            add_member(tar, SIGNATURE, _sign(manifest).encode())
-        # a little filler so the file is more than its manifest (and a cut lands inside it)
-        add_member(tar, "images/fxos-k9-system.bin", (b"FXOS" * 512))
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / filename
-    path.write_bytes(buf.getvalue())
+    manifest = {"kind": "fxos-platform-bundle", "version": str(version),
+                "size_kb": size_kb if size_kb is not None else DEFAULT_SIZE_KB, "platforms": sorted(platforms)}
+    # a little filler so the file is more than its manifest (and a cut lands inside it)
+    path = write_signed(directory / filename, manifest, _SIGNING_KEY, unsigned=unsigned,
+                        filler={"images/fxos-k9-system.bin": b"FXOS" * 512})
     if corrupt:
         cut_short(path, at=BUNDLE_CUT_AT)
     return path
 
 
-def _members(path: Path) -> dict[str, bytes]:
-    """Every file in a bundle, read to the end (a cut file fails here)."""
-    with tarfile.open(path, mode="r:") as tar:
-        return {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
-
-
 def inspect_fxos_bundle(path: Path) -> BundleInfo:
     """Read what a bundle file says about itself, as the chassis does after a download."""
     try:
-        named = str(FxosVersion.from_filename(path.name))
-    except ValueError:
-        named = None
-    try:
-        members = _members(path)
-        meta = json.loads(members[MANIFEST])
+        meta, signed = read_signed(path, _SIGNING_KEY)
         version = str(FxosVersion.parse(meta["version"]))
         if meta.get("kind") != "fxos-platform-bundle":
             raise ValueError("not a platform bundle")
-        signature = members.get(SIGNATURE, b"").decode()
-    except (tarfile.TarError, KeyError, ValueError, OSError, UnicodeDecodeError, EOFError):
+        return BundleInfo(path.name, version, int(meta["size_kb"]), path.stat().st_size,
+                          tuple(meta.get("platforms") or PLATFORMS), signed=signed, intact=True)
+    except (KeyError, ValueError, TypeError):
+        try:
+            named: str | None = str(FxosVersion.from_filename(path.name))
+        except ValueError:
+            named = None
         return BundleInfo(path.name, named, 0, path.stat().st_size, PLATFORMS, signed=False, intact=False)
-    signed = hmac.compare_digest(signature, _sign(members[MANIFEST])) and meta.get("filename") == path.name
-    return BundleInfo(path.name, version, int(meta["size_kb"]), path.stat().st_size,
-                      tuple(meta.get("platforms") or PLATFORMS), signed=signed, intact=True)

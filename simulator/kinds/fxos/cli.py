@@ -100,6 +100,10 @@ class FxosShell(Shell):
     def tree(self) -> CommandTree:  # type: ignore[override]
         return scope_tree(self.scope)
 
+    @classmethod
+    def command_trees(cls) -> list[CommandTree]:
+        return [scope_tree(scope) for scope in views.cli_facts().scopes]
+
     @property
     def prompt(self) -> str:
         name, star = self.chassis.prompt_name, "*" if self.ctx.pending else ""

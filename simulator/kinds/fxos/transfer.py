@@ -18,9 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulator.journal import Event
-from simulator.kinds.ftd.packages import cut_short
 from simulator.kinds.fxos.bundles import BUNDLE_CUT_AT, inspect_fxos_bundle
 from simulator.kinds.fxos.model import DownloadTask, FxosChassis, fxos_data
+from simulator.signed import cut_short
 from simulator.transfer import DeviceWorker, Source, TransferError, fetch
 
 IMAGES_DIR = "workspace/fxos/images"

@@ -18,7 +18,7 @@ import asyncssh
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
-from simulator.surfaces.following import FollowingSurface, Listener
+from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 from simulator.terminal.session import Session
 
 
@@ -31,21 +31,18 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
     return key
 
 
-class DeviceEndpoint:
+class DeviceEndpoint(DeviceListener):
     """One device's SSH listener and the connections it accepted."""
 
     def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path, kind: SshKind) -> None:
+        super().__init__(device, port, fs_root)
         self.surface = surface
-        self.device = device
-        self.port = port
-        self.fs_root = fs_root
         self.kind = kind
         self.server: asyncssh.SSHAcceptor | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[Session] = set()
         self.last_login: str | None = None
         self.logins = 0                 # since the lab started (some banners count them)
-        self._sync_lock = asyncio.Lock()
 
     @property
     def listening(self) -> bool:
@@ -76,14 +73,12 @@ class DeviceEndpoint:
         if server is not None:
             await server.wait_closed()
 
-    async def sync(self) -> None:
+    async def _follow(self) -> None:
         """Listen while the device's services are up; refuse and drop otherwise."""
-        async with self._sync_lock:
-            up = self.device.services_up
-            if up and not self.listening:
-                await self.start()
-            elif not up and self.listening:
-                await self.stop(reason="power" if self.device.state == "off" else "reboot")
+        if self.device.services_up:
+            await self.start()
+        else:
+            await self.stop(reason="power" if self.device.state == "off" else "reboot")
 
 
 

@@ -457,6 +457,12 @@ async def test_show_failover_state_write_erase_and_failover_exec(rig):
     await term.close()
 
 
+async def copy_to_both(term, url: str, name: str) -> str:
+    """Copy an image to this unit's disk0: and, through `failover exec mate`, its mate's (seed 003 step 1)."""
+    await term.cmd(f"copy /noconfirm {url} disk0:/{name}")
+    return await term.cmd(f"failover exec mate copy /noconfirm {url} disk0:/{name}")
+
+
 # -- seed 003: Active/Standby zero-downtime upgrade, end to end through SSH --------------------------------
 async def test_active_standby_upgrade_of_seed_003(rig, images):
     r = await rig(version="9.19(1)")
@@ -464,8 +470,7 @@ async def test_active_standby_upgrade_of_seed_003(rig, images):
     url = images(new)
     active = await login(r.port(r.a))
     # Step 1: download the new software to both units; boot system on both
-    await active.cmd(f"copy /noconfirm {url} disk0:/{new}")
-    out = await active.cmd(f"failover exec mate copy /noconfirm {url} disk0:/{new}")
+    out = await copy_to_both(active, url, new)
     assert "bytes copied in" in out
     assert (r.disk(r.b) / new).is_file()
     await active.cmd("configure terminal")
@@ -541,8 +546,7 @@ async def test_skipped_minor_release_is_warned_and_failover_stays_off(rig, image
     new = "asa9-20-2-smp-k8.bin"
     url = images(new)
     term = await login(r.port(r.a))
-    await term.cmd(f"copy /noconfirm {url} disk0:/{new}")
-    await term.cmd(f"failover exec mate copy /noconfirm {url} disk0:/{new}")
+    await copy_to_both(term, url, new)
     await term.cmd("configure terminal")
     await term.cmd("clear configure boot system")
     out = await term.cmd(f"boot system disk0:/{new}")
@@ -580,8 +584,7 @@ async def test_active_active_upgrade_of_seed_003(rig, images):
     out = await primary.cmd("show failover")
     assert "Group 1 State: Active" in out and "Group 2 State: Standby Ready" in out
     # Step 1: software to both units, boot system (replicated), saved on both
-    await primary.cmd(f"copy /noconfirm {url} disk0:/{new}")
-    await primary.cmd(f"failover exec mate copy /noconfirm {url} disk0:/{new}")
+    await copy_to_both(primary, url, new)
     await primary.cmd("configure terminal")
     await primary.cmd("clear configure boot system")
     await primary.cmd(f"boot system disk0:/{new}")

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance
 from simulator.facts import read_yaml
 from simulator.kinds.ftd import api as fdm
 from simulator.kinds.ftd.packages import make_package
-from tests.conftest import ROOT
+from tests.conftest import end_lab, start_lab
 from tests.schemathesis_run import run_schemathesis, schemathesis_config
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
@@ -228,28 +225,12 @@ def live_lab(tmp_path_factory) -> Iterator[LiveLab]:
     """`simulator up` as a user runs it, on scaled time, in its own process
     (schemathesis' client is synchronous; the lab needs its event loop)."""
     tmp = tmp_path_factory.mktemp("fdm-spec-lab")
-    endpoints, state, log_path = tmp / "endpoints.json", tmp / "state", tmp / "lab.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "up", "ftd-standalone", "--time-scale", str(TIME_SCALE),
-             "--state-dir", str(state), "--endpoints", str(endpoints), "--seed", "7"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            deadline = time.monotonic() + 30
-            while not endpoints.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"lab did not start:\n{log_path.read_text()}")
-                time.sleep(0.05)
-            https = json.loads(endpoints.read_text())["devices"][0]["https"]
-            yield LiveLab(https["url"], https["username"], https["password"], state / "journal.jsonl")
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+    endpoints, proc = start_lab("ftd-standalone", tmp, "--time-scale", str(TIME_SCALE), log=tmp / "lab.log")
+    try:
+        https = endpoints["devices"][0]["https"]
+        yield LiveLab(https["url"], https["username"], https["password"], tmp / "state" / "journal.jsonl")
+    finally:
+        end_lab(proc)
 
 
 def password_grant(live: LiveLab) -> str:

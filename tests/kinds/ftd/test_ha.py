@@ -24,7 +24,7 @@ from simulator.kinds.ftd.ha import HaPair
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import inspect_package, make_package
 from simulator.lab import Lab
-from tests.conftest import connect
+from tests.conftest import connect, fdm_client, fdm_upgrade
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
 API = "/api/fdm/latest"
@@ -343,13 +343,8 @@ def test_kill_9_in_the_middle_of_an_ha_upgrade(lab_process, tmp_path):
     endpoints, proc = lab_process("ftd-ha", "--time-scale", "40", state_dir=state)
     b = next(d for d in endpoints["devices"] if d["name"] == "ftd-b")["https"]
     package = make_package(UPGRADE_76, tmp_path)
-    with httpx.Client(base_url=b["url"] + API, verify=False, timeout=10) as api:
-        token = api.post("/fdm/token", json={"grant_type": "password", "username": "admin",
-                                             "password": b["password"]}).json()["access_token"]
-        api.headers["Authorization"] = f"Bearer {token}"
-        with package.open("rb") as fh:
-            assert api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)}).status_code == 200
-        assert api.post("/action/upgrade").status_code == 204
+    with fdm_client(b) as api:
+        fdm_upgrade(api, package)
         time.sleep(1.5)          # about a minute simulated: the standby is upgrading, the active carries on
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -37,6 +37,15 @@ async def settle(device: FtdDevice) -> None:
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
 
 
+def failing_upgrade(make, point: str, action: str = "fail", auto_cancel: bool = True,
+                    package: str = UPGRADE_76, **fault):
+    """An FTDv 7.4.1 starting an upgrade with a fault set at `point`: (device, job)."""
+    ftd = make()
+    make.package(ftd, package)
+    make.ctx.faults.add(point, action, **fault)
+    return ftd, ftd.start_upgrade(auto_cancel=auto_cancel)
+
+
 async def test_major_upgrade_reboots_onto_new_version_with_revert_snapshot(make):
     ftd = make()
     make.package(ftd, UPGRADE_76)
@@ -107,10 +116,7 @@ async def test_failed_readiness_cancels_the_upgrade(make):
 
 
 async def test_auto_cancel_returns_to_the_old_version(make):
-    ftd = make()
-    make.package(ftd, UPGRADE_76)
-    make.ctx.faults.add("upgrade.stage:500_rpms", "fail")
-    job = ftd.start_upgrade(auto_cancel=True)
+    ftd, job = failing_upgrade(make, "upgrade.stage:500_rpms", "fail", auto_cancel=True)
     await settle(ftd)
     assert job.state == "FAILED" and ftd.state == "online" and ftd.version == "7.4.1-172"
     assert job.failed_script == "500_rpms/100_install_rpms.sh"
@@ -118,10 +124,7 @@ async def test_auto_cancel_returns_to_the_old_version(make):
 
 
 async def test_without_auto_cancel_a_failure_waits_in_maintenance_mode_for_retry(make):
-    ftd = make()
-    make.package(ftd, UPGRADE_76)
-    make.ctx.faults.add("upgrade.stage:300_os", "fail", message="disk I/O error")
-    job = ftd.start_upgrade(auto_cancel=False)
+    ftd, job = failing_upgrade(make, "upgrade.stage:300_os", "fail", message="disk I/O error", auto_cancel=False)
     await settle(ftd)
     assert ftd.state == "upgrade_failed" and job.state == "FAILED" and ftd.may_retry() and ftd.may_cancel()
     await make.ctx.clock.advance(3600)
@@ -132,10 +135,7 @@ async def test_without_auto_cancel_a_failure_waits_in_maintenance_mode_for_retry
 
 
 async def test_without_auto_cancel_cancel_restores_the_old_version(make):
-    ftd = make()
-    make.package(ftd, UPGRADE_76)
-    make.ctx.faults.add("upgrade.stage:300_os", "fail")
-    job = ftd.start_upgrade(auto_cancel=False)
+    ftd, job = failing_upgrade(make, "upgrade.stage:300_os", "fail", auto_cancel=False)
     await settle(ftd)
     ftd.cancel_upgrade()
     assert ftd.state == "upgrade_rollback"
@@ -144,10 +144,7 @@ async def test_without_auto_cancel_cancel_restores_the_old_version(make):
 
 
 async def test_cancel_in_progress_and_hang(make):
-    ftd = make()
-    make.package(ftd, UPGRADE_76)
-    make.ctx.faults.add("upgrade.stage:500_rpms", "hang")
-    job = ftd.start_upgrade()
+    ftd, job = failing_upgrade(make, "upgrade.stage:500_rpms", "hang")
     await make.ctx.clock.advance(6 * 3600)
     assert ftd.state == "upgrade_install" and job.state == "IN_PROGRESS" and job.script.startswith("500_rpms")
     ftd.cancel_upgrade()
@@ -170,10 +167,7 @@ async def test_patches_cannot_be_cancelled_retried_or_reverted(make):
 
 
 async def test_patch_failing_in_maintenance_mode_cannot_be_retried(make):
-    ftd = make()
-    make.package(ftd, "Cisco_FTD_Patch-7.4.1.1-12.sh.REL.tar")
-    make.ctx.faults.add("upgrade.stage:500_rpms", "fail")
-    ftd.start_upgrade()
+    ftd, _ = failing_upgrade(make, "upgrade.stage:500_rpms", "fail", package="Cisco_FTD_Patch-7.4.1.1-12.sh.REL.tar")
     await settle(ftd)
     assert ftd.state == "upgrade_failed"
     with pytest.raises(Refused, match="Retry is not supported"):
@@ -228,10 +222,7 @@ async def test_reboot_or_power_loss_mid_upgrade_leaves_the_device_unusable(make,
 
 
 async def test_power_loss_fault_at_a_stage(make):
-    ftd = make()
-    make.package(ftd, UPGRADE_76)
-    make.ctx.faults.add("upgrade.stage:300_os", "power_loss")
-    ftd.start_upgrade()
+    ftd, _ = failing_upgrade(make, "upgrade.stage:300_os", "power_loss")
     await settle(ftd)
     assert ftd.state == "off"
     ftd.power_on()
