@@ -16,7 +16,6 @@ from rich.table import Table
 
 from simulator import profile as profiles
 from simulator.control.client import ControlClient, ControlError, find_lab
-from simulator.kinds.registry import KINDS
 
 # Wide enough for the device table when output goes to a file or pipe.
 console = Console(highlight=False, width=max(shutil.get_terminal_size((160, 24)).columns, 120))
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     except ControlError as exc:
         err.print(f"[red]error:[/red] {exc}")
         return 1
-    except (profiles.ProfileError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:     # a ProfileError is a ValueError
         err.print(f"[red]error:[/red] {exc}")
         return 2
 
@@ -72,8 +71,7 @@ def _package_command(sub: argparse._SubParsersAction) -> None:
     make.add_argument("filename", nargs="?", help="the vendor's file name, e.g. "
                                                   "Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar, "
                                                   "fxos-k9.2.14.1.131.SPA or asa9-20-2-smp-k8.bin")
-    make.add_argument("--for", dest="kind", metavar="KIND",
-                      help=f"the device kind the file is for ({', '.join(k for k, v in KINDS.items() if v.packages)})")
+    make.add_argument("--for", dest="kind", metavar="KIND", help="the device kind the file is for (a profile's `kind:`)")
     make.add_argument("--version", metavar="V", help="with --for: the version the file carries")
     make.add_argument("--model", metavar="M", help="with --for: the model it is for (platform-specific names)")
     make.add_argument("--size-mb", type=int, metavar="N", help="declared installed size (default: typical for its kind)")
@@ -267,6 +265,8 @@ def _print_faults(faults: list[dict]) -> None:
 def _package_make(args: argparse.Namespace) -> int:
     if args.size_mb is not None and args.size_mb <= 0:
         raise ValueError("--size-mb must be positive")
+    from simulator.kinds.registry import KINDS  # the kinds pull in their surfaces: only for the commands that need them
+
     makers = {name: kind.packages for name, kind in KINDS.items() if kind.packages is not None}
     if args.kind is not None:
         if args.kind not in makers:

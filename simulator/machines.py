@@ -24,12 +24,16 @@ Trigger = Callable[..., bool]      # what a bound trigger or `may_<trigger>` che
 
 
 class _BoundOnClass:
-    """Skip transitions' per-model bindings; `bind` puts them on the class instead."""
+    """Skip transitions' per-model bindings; `bind` puts them on the class instead.
+
+    A model joins by taking its first state and nothing else: the machine keeps
+    no list of its models, so adding one is O(1) and a lab that stops leaves
+    none of its devices behind in the (module-wide) machine."""
 
     events: dict[str, Any]
 
-    def _checked_assignment(self, model: Any, name: str, func: Any) -> None:
-        return None
+    def add_model(self, model: Any, initial: Any = None) -> None:
+        self.set_state(initial, model=model)  # type: ignore[attr-defined]
 
     def _fire(self, model: Any, trigger: str, *args: Any, **kwargs: Any) -> bool:
         return bool(self.events[trigger].trigger(model, *args, **kwargs))
@@ -94,10 +98,6 @@ class SharedHierarchicalMachine(_BoundOnClass, HierarchicalMachine):
 
     def _fire(self, model: Any, trigger: str, *args: Any, **kwargs: Any) -> bool:
         return bool(self.trigger_event(model, trigger, *args, **kwargs))
-
-    def add_model(self, model: Any, initial: Any = None) -> None:
-        # HierarchicalMachine.add_model would also give each model a `to` partial.
-        Machine.add_model(self, model, initial=initial)
 
 
 @dataclass(frozen=True)

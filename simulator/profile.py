@@ -25,15 +25,20 @@ from pydantic import (
 
 from simulator.faults import Fault
 from simulator.kinds.kind import Kind
-from simulator.kinds.registry import DEFAULT, KINDS
 from simulator.kinds.spec import DeviceSpec, PairSpec, Strict
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 DEFAULT_PROFILE = "ftd-fleet"
 
 
-class ProfileError(Exception):
+class ProfileError(ValueError):
     """A profile that cannot be used; str() is the message for the user."""
+
+
+def _kinds() -> dict[str, Kind]:
+    """The registry's kinds (imported when a profile is read: the kinds pull in their surfaces)."""
+    from simulator.kinds.registry import KINDS
+    return KINDS
 
 
 class Profile(Strict):
@@ -56,7 +61,7 @@ class Profile(Strict):
             if spec.name in seen:
                 raise ValueError(f"device name {spec.name!r} is used twice")
             seen.add(spec.name)
-        present = [KINDS[name] for name in dict.fromkeys(spec.kind for spec in specs)]
+        present = [_kinds()[name] for name in dict.fromkeys(spec.kind for spec in specs)]
         problems = [p for kind in present if kind.check for p in kind.check(specs)]
         if problems:
             raise ValueError("; ".join(problems))
@@ -72,7 +77,7 @@ class Profile(Strict):
         for pair in self.ha_pairs:
             for unit in (pair.primary, pair.secondary):
                 spec = specs.get(unit)
-                if spec is None or KINDS[spec.kind].pairs is None:
+                if spec is None or _kinds()[spec.kind].pairs is None:
                     raise ValueError(f"HA pair {pair.name!r} names device {unit!r}, which is not a device of the "
                                      f"profile that forms HA pairs ({', '.join(pair_kinds())})")
                 if unit in paired:
@@ -89,15 +94,16 @@ class Profile(Strict):
         return [d for spec in self.devices for d in spec.expand()]
 
     def pair_kind(self, pair: PairSpec) -> Kind:
-        return KINDS[next(s.kind for s in self.expanded() if s.name == pair.primary)]
+        return _kinds()[next(s.kind for s in self.expanded() if s.name == pair.primary)]
 
 
 def pair_kinds() -> list[str]:
-    return [name for name, kind in KINDS.items() if kind.pairs is not None]
+    return [name for name, kind in _kinds().items() if kind.pairs is not None]
 
 
 def _kind_tag(entry: Any) -> str | None:
     if isinstance(entry, dict):
+        from simulator.kinds.registry import DEFAULT
         return str(entry.get("kind", DEFAULT))
     return getattr(entry, "kind", None)
 
@@ -154,7 +160,7 @@ def load(ref: str | Path | dict[str, Any] | None) -> Profile:
 
 def validate(data: dict[str, Any], source: str) -> Profile:
     try:
-        profile = _schema(tuple(KINDS.values())).model_validate(data)
+        profile = _schema(tuple(_kinds().values())).model_validate(data)
     except ValidationError as exc:
         raise ProfileError("\n".join(_describe(source, err) for err in exc.errors())) from None
     problems = []
@@ -175,7 +181,7 @@ def _describe(source: str, err: Any, kind: str | None = None) -> str:
     """One line: the file, the key path, what was expected (and which kind's schema said so)."""
     path = ""
     loc = list(err["loc"])
-    if loc[:1] == ["devices"] and len(loc) > 2 and loc[2] in KINDS:
+    if loc[:1] == ["devices"] and len(loc) > 2 and loc[2] in _kinds():
         kind = loc.pop(2)                     # the union's tag: which kind's schema said it
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.cli import main as cli_main
 from simulator.kinds.ftd.packages import inspect_package
 from simulator.kinds.fxos.bundles import inspect_fxos_bundle
 from simulator.lab import Lab
@@ -77,16 +78,18 @@ def test_package_make_command(tmp_path):
     assert "'firmware.bin' is not the name of a package" in bad.stderr and "fxos-k9.2.14.1.131.SPA" in bad.stderr
 
 
-def test_package_make_for_each_kind_writes_what_that_kind_accepts(tmp_path):
-    """`--for KIND --version V` names the file as the vendor does and the kind takes it."""
+def test_package_make_for_each_kind_writes_what_that_kind_accepts(tmp_path, capsys):
+    """`--for KIND --version V` names the file as the vendor does and the kind takes it
+    (in-process: the command line's own `main`, as `python -m simulator` runs it)."""
     made = {}
     for args in (("ftd", "7.6.0-113", "SF-3120"), ("ftd", "7.4.1.1-12", None), ("fxos", "2.14(1.131)", None),
                  ("asa", "9.20(2)", None), ("asa", "9.18(4)", "ASA5516-X")):
         kind, version, model = args
-        result = run_cli("package", "make", "--for", kind, "--version", version, *(["--model", model] if model else []),
-                         "-o", str(tmp_path))
-        assert result.returncode == 0, result.stderr
-        made[args] = Path(result.stdout.split()[0])
+        code = cli_main(["package", "make", "--for", kind, "--version", version,
+                         *(["--model", model] if model else []), "-o", str(tmp_path)])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        made[args] = Path(out.out.split()[0])
         assert made[args].exists()
     assert made[("ftd", "7.6.0-113", "SF-3120")].name == "Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar"
     assert made[("ftd", "7.4.1.1-12", None)].name == "Cisco_FTD_Patch-7.4.1.1-12.sh.REL.tar"
@@ -97,8 +100,8 @@ def test_package_make_for_each_kind_writes_what_that_kind_accepts(tmp_path):
     assert made[("asa", "9.18(4)", "ASA5516-X")].name == "asa9-18-4-lfbff-k8.SPA"
     for bad in (("--for", "fmc", "--version", "7.6.0-113"), ("--for", "ftd", "--version", "seven"),
                 ("--for", "asa", "--version", "9.20(2)", "--model", "FTDv"), ("--for", "ftd")):
-        result = run_cli("package", "make", *bad, "-o", str(tmp_path))
-        assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.startswith("error:")
+        assert cli_main(["package", "make", *bad, "-o", str(tmp_path)]) == 2
+        assert capsys.readouterr().err.startswith("error:")
 
 
 def test_up_prints_the_table_writes_endpoints_and_stops_cleanly(lab_process):

@@ -46,6 +46,7 @@ def test_a_shared_machine_binds_on_the_class_and_keeps_models_small():
     machine.bind(Box)
     good, bad = Box(True), Box(False)
     assert set(vars(good)) == {"ok", "state"}           # no per-model partials
+    assert not machine.models                           # nor a list of models that would outlive their lab
     for box in (good, bad):
         box.power_on()
         box.os_up()
