@@ -23,6 +23,13 @@ class DeviceContext:
     faults: FaultPlan = field(default_factory=FaultPlan)
     rng: random.Random = field(default_factory=random.Random)
 
+    def take_fault(self, device: str, point: str, percent: int | None = None) -> Fault | None:
+        """The plan's fault that fires at `point` for `device` now, if any; the journal records it."""
+        fault = self.faults.take(device, point, percent=percent)
+        if fault is not None:
+            self.journal.emit(device, "fault", point=point, action=fault.action, id=fault.id)
+        return fault
+
 
 class DeviceBase:
     """What every device model does the same way: its journal events, its one
@@ -124,10 +131,9 @@ DISK_FULL = "No space left on device"
 def transfer_fault(device: Any) -> Fault | None:
     """The `package.transfer` fault for a transfer that starts now, if any.
     disk_full and fail raise Refused at once; corrupt is handed to receive_package."""
-    fault = device.ctx.faults.take(device.name, "package.transfer")
+    fault = device.ctx.take_fault(device.name, "package.transfer")
     if fault is None:
         return None
-    device.ctx.journal.emit(device.name, "fault", point="package.transfer", action=fault.action, id=fault.id)
     if fault.action == "disk_full":
         raise Refused("disk_full", DISK_FULL)
     if fault.action == "fail":

@@ -208,9 +208,8 @@ def _middleware(surface: HTTPSSurface, https: Https, routes: dict[tuple[str, str
             return web.Response(status=503, content_type="text/html", text=https.unavailable)
         request[SITE], request[STATE] = site, site.states[api.name]
         device = site.device
-        fault = device.ctx.faults.take(device.name, "https.request")
+        fault = device.ctx.take_fault(device.name, "https.request")
         if fault is not None:
-            device.ctx.journal.emit(device.name, "fault", point="https.request", action=fault.action, id=fault.id)
             if fault.action == "reset":
                 if request.transport is not None:
                     request.transport.abort()

@@ -246,9 +246,8 @@ class AsaDevice(DeviceBase):
         if origin is not None and self.disk.file(origin) is None:
             raise Refused("no_file", say("copy", "open_failed", url=shown, reason=say("copy", "reasons", "missing")))
         corrupt = False
-        fault = self.ctx.faults.take(self.name, "package.transfer")
+        fault = self.ctx.take_fault(self.name, "package.transfer")
         if fault is not None:
-            self._emit("fault", point="package.transfer", action=fault.action, id=fault.id)
             if fault.action == "disk_full":
                 raise Refused("disk_full", say("refuse", "disk_full", name=name))
             if fault.action == "fail":
@@ -382,13 +381,12 @@ class AsaDevice(DeviceBase):
         then a boot from the startup configuration's `boot system` images."""
         if not self.may_restart():
             raise Refused("not_online", say("refuse", "not_online", state=self.state))
-        fault = self.ctx.faults.take(self.name, "reboot")
         self.console(say("console", "shutdown"))
         self._emit("reboot", cause=cause, image=self.image, next=self.next_version())
         self.restart()
         shutdown = asa_data().timings.shutdown
+        fault = self.ctx.take_fault(self.name, "reboot")
         if fault is not None:
-            self._emit("fault", point="reboot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 return
             if fault.action in ("power_loss", "fail"):
@@ -400,9 +398,8 @@ class AsaDevice(DeviceBase):
         """ROMMON picks the image to load (every way into `booting` ends here)."""
         self.loading = None
         factor = 1.0
-        fault = self.ctx.faults.take(self.name, "boot")
+        fault = self.ctx.take_fault(self.name, "boot")
         if fault is not None:
-            self._emit("fault", point="boot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 return
             if fault.action == "fail":

@@ -11,7 +11,6 @@ from typing import Any
 from simulator.kinds.ftd import views
 from simulator.kinds.ftd.cli import FtdCliShell
 from simulator.kinds.ftd.context import FtdContext
-from simulator.kinds.ftd.files import make_device_fs, receive_package
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.console.transcript import ConsoleKind
 from simulator.terminal.session import Session, Shell
@@ -34,8 +33,7 @@ class FtdConsole(ConsoleKind):
         }
 
     def shell(self, session: Session, device: FtdDevice, fs_root: Path) -> Shell:
-        make_device_fs(fs_root)
-        return FtdCliShell(session, FtdContext(device, fs_root, lambda path: receive_package(device, path)))
+        return FtdCliShell(session, FtdContext(device, fs_root))
 
     def banner(self, device: FtdDevice, last_login: str) -> str:
         return views.banner(device, last_login)

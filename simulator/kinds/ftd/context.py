@@ -4,13 +4,12 @@ and following an upgrade's log on a terminal."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from simulator.journal import Event
 from simulator.kinds.ftd import views
-from simulator.kinds.ftd.files import updates_dir
+from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import PackageInfo
 from simulator.terminal.session import Session, first_done
@@ -19,15 +18,21 @@ from simulator.terminal.session import Session, first_done
 @dataclass
 class FtdContext:
     """What an FTD shell needs besides the device: its file system (where
-    SFTP/SCP put packages) and how a package file becomes the device's package."""
+    SFTP/SCP put packages, made on first use)."""
 
     device: FtdDevice
     fs_root: Path
-    register_package: Callable[[Path], PackageInfo]
     sudo_lectured: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        make_device_fs(self.fs_root)
 
     def updates_path(self) -> Path:
         return updates_dir(self.fs_root)
+
+    def register_package(self, path: Path) -> PackageInfo:
+        """A package file on the device's file system becomes its package."""
+        return receive_package(self.device, path)
 
 
 

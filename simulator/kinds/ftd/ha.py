@@ -351,9 +351,8 @@ class HaPair(PairBase):
                 return
             trigger, seconds = steps[index]
             if trigger == "sync_config":
-                fault = self.ctx.faults.take(unit.name, "ha.sync")
+                fault = self.ctx.take_fault(unit.name, "ha.sync")
                 if fault is not None:
-                    self.ctx.journal.emit(unit.name, "fault", point="ha.sync", action=fault.action, id=fault.id)
                     member.last_failure = ("Config Sync Failure", self.ctx.clock.now())
                     self._set_config_status("OUT_OF_SYNC")
                     member.config_sync_failed()

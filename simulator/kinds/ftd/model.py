@@ -173,12 +173,10 @@ class FtdDevice(Configuration, Upgrades):
 
     def _start_shutdown(self) -> None:
         """Entering a shutdown: the OS goes down (a `reboot` fault may hang or break it)."""
-        fault = self.ctx.faults.take(self.name, "reboot")
+        fault = self.ctx.take_fault(self.name, "reboot")
         if fault and fault.action in ("power_loss", "fail"):
-            self._emit("fault", point="reboot", action=fault.action, id=fault.id)
             self._broken = True
         if fault and fault.action == "hang":
-            self._emit("fault", point="reboot", action="hang", id=fault.id)
             self._cancel_timer()
             return
         self._after(self._seconds(ftd_facts.ftd().timings["shutdown"]), self.shutdown_done)
@@ -187,9 +185,8 @@ class FtdDevice(Configuration, Upgrades):
         """Entering a boot: the OS comes up (the CLI answers at its end); a `boot`
         fault may hang it, break it or slow it down."""
         self._boot_factor = 1.0
-        fault = self.ctx.faults.take(self.name, "boot")
+        fault = self.ctx.take_fault(self.name, "boot")
         if fault:
-            self._emit("fault", point="boot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 self._cancel_timer()
                 return

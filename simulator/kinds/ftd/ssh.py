@@ -4,7 +4,6 @@ packages that arrive in /var/sf/updates."""
 from __future__ import annotations
 
 import time
-from functools import partial
 from pathlib import Path
 
 import asyncssh
@@ -13,7 +12,7 @@ from simulator.faults import Fault
 from simulator.kinds.ftd import views
 from simulator.kinds.ftd.cli import FtdCliShell
 from simulator.kinds.ftd.context import FtdContext
-from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
+from simulator.kinds.ftd.files import receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
@@ -24,8 +23,7 @@ class FtdSsh(SshKind):
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: FtdDevice = endpoint.device
-        make_device_fs(endpoint.fs_root)
-        ctx = FtdContext(device, endpoint.fs_root, partial(receive_package, device))
+        ctx = FtdContext(device, endpoint.fs_root)
 
         def banner(peer: str) -> str:
             now = f"{views.stamp(device.ctx.clock.now())} from {peer} on pts/0"

@@ -255,9 +255,8 @@ class Upgrades(DeviceBase):
     def _readiness_done(self) -> None:
         ready = self.readiness
         assert ready is not None and self.package is not None
-        fault = self.ctx.faults.take(self.name, "readiness")
+        fault = self.ctx.take_fault(self.name, "readiness")
         if fault and fault.action == "fail":
-            self._emit("fault", point="readiness", action="fail", id=fault.id)
             problems = [fault.message or "Readiness check script failed."]
         else:
             problems = self.readiness_problems(self.package)
@@ -319,9 +318,8 @@ class Upgrades(DeviceBase):
         rollback, installing = self.state == "upgrade_rollback", self.state == "upgrade_install"
         point = "rollback" if rollback else "revert" if job.operation == "revert" else f"upgrade.stage:{stage.name}"
         seconds = self._seconds(stage.seconds)
-        fault = self.ctx.faults.take(self.name, point, percent=job.percent)
+        fault = self.ctx.take_fault(self.name, point, percent=job.percent)
         if fault:
-            self._emit("fault", point=point, action=fault.action, id=fault.id)
             if fault.action == "fail" and installing:
                 self._stage_failed(stage, fault.message or self._say("job", "stage_failed", script=stage.script))
                 return

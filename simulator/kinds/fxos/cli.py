@@ -11,12 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 from simulator.kinds.base import Refused
 from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
-from simulator.kinds.ftd.files import make_device_fs, receive_package
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.fxos import views
 from simulator.kinds.fxos.facts import fxos_data, say
@@ -68,8 +67,7 @@ class FxosContext:
 
     def ftd_context(self, device: FtdDevice) -> FtdContext:
         root = self.ftd_fs(device.name) if self.ftd_fs else self.fs_root.parent.parent / device.name / "fs"
-        make_device_fs(root)
-        return FtdContext(device, root, partial(receive_package, device))
+        return FtdContext(device, root)
 
 
 def _yes(answer: str | None) -> bool:

@@ -132,10 +132,9 @@ class ImageStore(DeviceBase):
 
     def _transfer_fault(self, task: DownloadTask) -> bool:
         """A `package.transfer` fault: True when it fails the task (the bytes need not move)."""
-        fault = self.ctx.faults.take(self.name, "package.transfer")
+        fault = self.ctx.take_fault(self.name, "package.transfer")
         if fault is None:
             return False
-        self._emit("fault", point="package.transfer", action=fault.action, id=fault.id)
         if fault.action == "disk_full":
             self._fail_later(task, "disk_full", needed_kb=fxos_data().bundle_size_kb, free_kb=0)
             return True

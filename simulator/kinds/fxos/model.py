@@ -184,9 +184,8 @@ class FxosChassis(ImageStore):
             self._log(say("log_rebooting"))
         self._emit("reboot", cause="upgrade" if install is not None else "operator")
         self._modules_down("chassis_reboot")
-        fault = self.ctx.faults.take(self.name, "reboot")
+        fault = self.ctx.take_fault(self.name, "reboot")
         if fault is not None and fault.action == "hang":
-            self._emit("fault", point="reboot", action="hang", id=fault.id)
             return
         self._after(self._seconds("shutdown"), self.shutdown_done)
 
@@ -201,9 +200,8 @@ class FxosChassis(ImageStore):
     def _enter_os(self) -> None:
         """The kickstart and the system image boot; nothing answers yet."""
         factor = 1.0
-        fault = self.ctx.faults.take(self.name, "boot")
+        fault = self.ctx.take_fault(self.name, "boot")
         if fault is not None:
-            self._emit("fault", point="boot", action=fault.action, id=fault.id)
             if fault.action == "hang":
                 self._cancel_timer()
                 return
@@ -341,9 +339,8 @@ class FxosChassis(ImageStore):
         phase = self._phase()
         upgrading = self._role(phase.upgrades)
         seconds = self._seconds(phase.timing or "")
-        fault = self.ctx.faults.take(self.name, f"upgrade.stage:{self.install_phase}")
+        fault = self.ctx.take_fault(self.name, f"upgrade.stage:{self.install_phase}")
         if fault is not None:
-            self._emit("fault", point=f"upgrade.stage:{self.install_phase}", action=fault.action, id=fault.id)
             if fault.action == "fail":
                 self._stage_failed(upgrading, fault.message or say("stage_failed", names=self._names(upgrading)))
                 return

@@ -92,10 +92,8 @@ class _DeviceSSHServer(asyncssh.SSHServer):
         self.conn = conn
         self.endpoint.connections.add(conn)
         device = self.endpoint.device
-        self.fault = device.ctx.faults.take(device.name, "ssh.login")
+        self.fault = device.ctx.take_fault(device.name, "ssh.login")
         if self.fault is not None:
-            device.ctx.journal.emit(device.name, "fault", point="ssh.login", action=self.fault.action,
-                                    id=self.fault.id)
             if self.fault.action == "reset":
                 asyncio.get_running_loop().call_soon(conn.abort)
 
