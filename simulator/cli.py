@@ -349,8 +349,8 @@ def _print_lab(lab, elapsed: float) -> None:
     console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}   control: {lab.control.url}")
     if lab.endpoints_file:
         console.print(f"endpoints: {lab.endpoints_file}")
-    console.print(f"Log in with: ssh -p PORT admin@HOST; REST: POST <https>/api/fdm/latest/fdm/token "
-                  f"(self-signed; CA: {lab.ca_path}).  Ctrl-C stops the lab and keeps its state.")
+    console.print(f"Log in with: ssh -p PORT USER@HOST (the login column); the https column is each device's "
+                  f"REST API (certificates from the lab CA: {lab.ca_path}).  Ctrl-C stops the lab and keeps its state.")
     sys.stdout.flush()
 
 
