@@ -2,10 +2,13 @@
 
 Lab and devices, power and reimage, the clock, the fault plan and the
 journal (paged, and live as server-sent events). Every route is in ROUTES and
-in the OpenAPI description served at /api/openapi.json (data/control_openapi.yaml);
-the tests keep the two equal. Bound to a non-loopback address, every call
-needs `Authorization: Bearer <token>` with the token kept in
-`<state dir>/control.token`."""
+in the OpenAPI description served at /api/openapi.json (openapi.yaml); the
+tests keep the two equal. Bound to a non-loopback address, every call needs
+`Authorization: Bearer <token>` with the token kept in
+`<state dir>/control.token`. The limits of the devices' web servers hold here
+too (surfaces/https.py): JSON bodies of at most JSON_BODY_MAX bytes and
+JSON_DEPTH_MAX levels, idle connections closed, malformed requests logged as
+one line."""
 
 from __future__ import annotations
 
@@ -23,7 +26,9 @@ from pydantic import ValidationError
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
-from simulator.sockets import bind
+from simulator.sockets import HeldPort
+from simulator.surfaces import https
+from simulator.surfaces.https import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
 
 if TYPE_CHECKING:
     from simulator.lab import Lab
@@ -44,11 +49,14 @@ def lab_of(request: web.Request) -> Lab:
 
 
 async def body_of(request: web.Request) -> dict[str, Any]:
-    text = await request.text()
-    if not text.strip():
+    try:
+        text = await read_text(request)
+    except (UnicodeDecodeError, LookupError) as exc:       # not UTF-8, an unknown charset
+        raise ApiError(400, f"request body is not UTF-8 text: {exc}") from None
+    if not text:
         return {}
     try:
-        body = json.loads(text)
+        body = parse_json(text)
     except ValueError as exc:
         raise ApiError(400, f"request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -60,11 +68,12 @@ MAX_NUMBER = 10 * 365 * 86400.0    # ten simulated years: more is a typo, not a 
 
 
 def number(body: dict[str, Any], name: str, *, required: bool = True, positive: bool = False) -> float | None:
-    value = body.get(name)
-    if value is None:
+    """A number field (absent: None, unless required; null is not a number)."""
+    if name not in body:
         if required:
             raise ApiError(400, f"`{name}` is required")
         return None
+    value = body[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ApiError(400, f"`{name}` must be a number, not {value!r}")
     if not 0 <= value <= MAX_NUMBER or positive and value == 0:
@@ -73,8 +82,9 @@ def number(body: dict[str, Any], name: str, *, required: bool = True, positive: 
 
 
 def text(body: dict[str, Any], name: str) -> str | None:
+    """A string field (absent: None; null is not a string)."""
     value = body.get(name)
-    if value is not None and not isinstance(value, str):
+    if name in body and not isinstance(value, str):
         raise ApiError(400, f"`{name}` must be a string, not {value!r}")
     return value
 
@@ -129,9 +139,10 @@ async def power_device(request: web.Request) -> web.Response:
 
 async def reimage_device(request: web.Request) -> web.Response:
     lab, name = lab_of(request), _name(request)
-    version = (await body_of(request)).get("version")
-    if version is not None and not isinstance(version, str):
-        raise ApiError(400, "`version` must be a string such as 7.4.1-172")
+    body = await body_of(request)
+    version = body.get("version")
+    if "version" in body and not isinstance(version, str):
+        raise ApiError(400, "`version` must be a string such as 7.4.1-172 (leave it out for the current version)")
     try:
         lab.reimage(name, version)
     except ValueError as exc:
@@ -279,9 +290,11 @@ async def list_events(request: web.Request) -> web.Response:
     device, kind = _event_filter(request)
     try:
         after = int(request.query.get("after", 0))
-        limit = min(1000, max(1, int(request.query.get("limit", 100))))
+        limit = int(request.query.get("limit", 100))
     except ValueError:
         raise ApiError(400, "`after` and `limit` must be integers") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, f"`limit` must be 1 to 1000 (got {limit})")
     items = [e for e in lab.journal.events if e["seq"] > after and _wanted(e, device, kind)][:limit]
     return web.json_response({"items": items, "next": items[-1]["seq"] if items else after})
 
@@ -347,8 +360,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/faults", list_faults),
     ("POST", "/api/faults", add_fault),
     ("GET", "/api/faults/points", list_points),
-    ("GET", "/api/faults/{id}", get_fault),
-    ("DELETE", "/api/faults/{id}", delete_fault),
+    ("GET", "/api/faults/{id:\\d+}", get_fault),
+    ("DELETE", "/api/faults/{id:\\d+}", delete_fault),
     ("GET", "/api/events", list_events),
     ("GET", "/api/events/stream", stream_events),
 ]
@@ -364,7 +377,7 @@ def is_loopback(host: str) -> bool:
 class ControlServer:
     """The control API of one lab, on its own port."""
 
-    def __init__(self, lab: Lab, host: str, port: int = 0) -> None:
+    def __init__(self, lab: Lab, host: str, port: int = 0, timeouts: Timeouts | None = None) -> None:
         self.lab, self.host, self.port = lab, host, port
         self.token: str | None = None
         if not is_loopback(host):
@@ -373,14 +386,17 @@ class ControlServer:
                 path.write_text(secrets.token_urlsafe(32) + "\n")
                 path.chmod(0o600)
             self.token = path.read_text().strip()
-        app = web.Application(middlewares=[self._middleware])
+        timeouts = timeouts or https.TIMEOUTS
+        app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
+        app[BODY_TIMEOUT] = timeouts.body
         app[LAB] = lab
         app[STREAMS] = set()
         self.app = app
         for method, route, handler in ROUTES:
             app.router.add_route(method, route, handler)
-        self.runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self.runner = web.AppRunner(app, **server_options(timeouts))
         self.site: web.SockSite | None = None
+        self.held: HeldPort | None = None
 
     @property
     def url(self) -> str:
@@ -388,22 +404,32 @@ class ControlServer:
 
     async def start(self) -> None:
         await self.runner.setup()
-        sock = bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        self.site = web.SockSite(self.runner, sock)
+        self.held = HeldPort(self.host, self.port)
+        self.port = self.held.number
+        self.site = web.SockSite(self.runner, self.held.listen())
         await self.site.start()
 
     async def stop(self) -> None:
         for queue in self.app[STREAMS]:
             queue.put_nowait(None)
         await self.runner.cleanup()
+        if self.held is not None:
+            self.held.close()
+
+    def _authorized(self, request: web.Request) -> bool:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        given = credentials.strip().encode("utf-8", "surrogateescape")      # any bytes a client sent
+        return self.token is None or (scheme.lower() == "bearer" and secrets.compare_digest(given, self.token.encode()))
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.token is not None and request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token> "
-                                               f"(in {self.lab.state_dir / 'control.token'})"}, status=401)
+        if not self._authorized(request):
+            return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token>, the "
+                                               "token in control.token in the lab's state directory"},
+                                     status=401, headers={"WWW-Authenticate": "Bearer"})
         try:
+            if (request.content_length or 0) > JSON_BODY_MAX:     # refused before it is read
+                raise web.HTTPRequestEntityTooLarge(JSON_BODY_MAX, request.content_length or 0)
             return await handler(request)
         except ApiError as exc:
             return web.json_response({"error": exc.message}, status=exc.status)
@@ -413,4 +439,17 @@ class ControlServer:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            return web.json_response({"error": f"{exc.reason}: {request.method} {request.path}"}, status=exc.status)
+            return http_error(request, exc)
+
+
+def http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """aiohttp's refusal (no route, method not allowed, a body too large or too
+    slow) as this API's error, with Allow on a 405; after a body it did not
+    read whole, the connection closes."""
+    text = f"request body larger than {JSON_BODY_MAX} bytes" if exc.status == 413 else \
+        f"{exc.reason}: {request.method} {request.path}"
+    response = web.json_response({"error": text}, status=exc.status,
+                                 headers={name: value for name, value in exc.headers.items() if name == "Allow"})
+    if exc.status in (408, 413):
+        response.force_close()
+    return response

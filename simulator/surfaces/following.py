@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from simulator.journal import Event, Journal
+from simulator.sockets import HeldPort
 
 
 class Listener(Protocol):
@@ -25,9 +26,10 @@ class DeviceListener:
     keeps for life, the device's file system. `sync` brings it in step, one
     change at a time (`_follow`)."""
 
-    def __init__(self, device: Any, port: int, fs_root: Path) -> None:
+    def __init__(self, device: Any, port: HeldPort, fs_root: Path) -> None:
         self.device = device
-        self.port = port
+        self.held = port
+        self.port = port.number
         self.fs_root = fs_root
         self._lock = asyncio.Lock()
 

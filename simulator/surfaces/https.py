@@ -7,12 +7,21 @@ What every API shares is done here, once: the device's web server follows
 the device (`Https.web_mode`: serve, answer 503 while applications start or
 shut down, refuse connections while it boots or is off), the `https.request`
 fault point, the translation of errors into the API's own error envelope,
-and the journal. An API brings its routes, its per-device state (login
-sessions, reset whenever the web server stops: tokens do not survive a
-reboot), its request check (tokens, versions) and its error envelope."""
+the journal, and the limits that keep one client from taking the lab down:
+a body larger than its route allows is refused (413) before it is read,
+JSON nested deeper than any API document is refused as malformed
+(`parse_json`), a connection that finishes no request head or JSON body in
+time is closed (`Timeouts`, wall time: they protect the host), and a
+malformed request is logged as one line. An API brings its routes, its per-device
+state (login sessions, reset whenever the web server stops: tokens do not
+survive a reboot), its request check (tokens, versions) and its error
+envelope."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,14 +29,91 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
-from simulator.sockets import bind
+from simulator.sockets import HeldPort
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 
 Mode = Literal["serve", "unavailable", "closed"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+JSON_BODY_MAX = 1 << 20      # a JSON body (an API document is a few KB): nginx's default client_max_body_size
+JSON_DEPTH_MAX = 32          # nesting of a JSON body (the APIs' documents nest 5 levels at most)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a web server waits for a client, in wall seconds (nginx's
+    defaults). A connection that sends no complete request head within
+    `idle` of opening or of its last answer is closed: it covers the idle
+    keep-alive connection and the client that trickles header bytes alike."""
+
+    handshake: float = 60.0      # TLS handshake (nginx client_header_timeout)
+    idle: float = 75.0           # nginx keepalive_timeout
+    body: float = 60.0           # a JSON body, whole (nginx client_body_timeout)
+
+
+TIMEOUTS = Timeouts()            # the lab's; tests make them short
+BODY_TIMEOUT = web.AppKey("body_timeout", float)
+
+
+def _one_line(record: logging.LogRecord) -> bool:
+    """A malformed request (bad request line, header, chunk) is the client's
+    error, not the server's: one warning line instead of a traceback."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if isinstance(exc, HttpProcessingError):
+        detail = " ".join(str(exc).split())[:200]
+        record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {detail}", None
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+    return True
+
+
+HTTP_LOG = logging.getLogger("simulator.http")     # aiohttp's server log for every web server of the lab
+HTTP_LOG.addFilter(_one_line)
+
+
+def server_options(timeouts: Timeouts) -> dict[str, Any]:
+    """aiohttp server settings every web server of the lab uses (the control API's too)."""
+    return {"keepalive_timeout": timeouts.idle, "logger": HTTP_LOG, "access_log": None, "handle_signals": False}
+
+
+async def read_text(request: web.Request) -> str:
+    """The body as text, whole within the web server's body timeout (a client
+    that trickles its body is answered 408 and closed)."""
+    try:
+        async with asyncio.timeout(request.app[BODY_TIMEOUT]):
+            return await request.text()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout() from None
+
+
+def parse_json(text: str) -> Any:
+    """A JSON document; ValueError when it is malformed or nested deeper than
+    JSON_DEPTH_MAX (never a RecursionError)."""
+    too_deep = ValueError(f"JSON nested deeper than {JSON_DEPTH_MAX} levels")
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    if _deeper_than(value, JSON_DEPTH_MAX):
+        raise too_deep
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class ApiState(Protocol):
@@ -50,6 +136,7 @@ class Route:
     handler: Handler
     auth: bool = True                 # needs the API's login (token)
     operation: str | None = None      # the API description's operationId
+    max_body: int | None = None       # its largest body (an upload's), if not the API's JSON limit
 
 
 @dataclass(frozen=True)
@@ -62,7 +149,7 @@ class Api:
     error: Callable[[int, str | None], ApiError]               # an error of this API (text None: its usual one)
     refused: Callable[[Refused], ApiError]                     # a model's refusal in this API's terms
     check: Callable[[web.Request, Route], Awaitable[None]]     # raises ApiError unless the request may go on
-    max_body: int = 1 << 20
+    max_body: int = JSON_BODY_MAX                              # a route's body unless it says otherwise
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,12 +181,12 @@ def state_of(request: web.Request) -> Any:
 class DeviceSite(DeviceListener):
     """One device's HTTPS listener and the state of each of its APIs."""
 
-    def __init__(self, surface: HTTPSSurface, device: Any, port: int, fs_root: Path, https: Https) -> None:
+    def __init__(self, surface: HTTPSSurface, device: Any, port: HeldPort, fs_root: Path, https: Https) -> None:
         super().__init__(device, port, fs_root)
         self.surface = surface
         self.https = https
         self.mode: Mode = "closed"
-        self.site: web.SockSite | None = None
+        self.server: asyncio.Server | None = None
         self.states = {api.name: api.new_state(device) for api in https.apis}
 
     @property
@@ -118,25 +205,25 @@ class DeviceSite(DeviceListener):
                 state.reset()           # tokens do not survive a reboot
         if mode == "closed":
             await self._close()
-        elif self.site is None:
+        elif self.server is None:
             await self._listen()
         self.mode = mode
 
     async def _listen(self) -> None:
-        sock = bind(self.surface.host, self.port)
-        self.port = sock.getsockname()[1]
         runner = await self.surface.runner_for(self.https)
-        self.site = web.SockSite(runner, sock, ssl_context=self.surface.ssl_context)
-        await self.site.start()
-        self.surface.by_port[self.port] = self
+        assert runner.server is not None
+        self.server = await asyncio.get_running_loop().create_server(
+            runner.server, sock=self.held.listen(), ssl=self.surface.ssl_context,
+            ssl_handshake_timeout=self.surface.timeouts.handshake)
 
     async def _close(self) -> None:
-        site, self.site = self.site, None
-        if site is not None:
-            await site.stop()
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+        self.held.refuse()
         # Keep-alive connections die with the box.
-        server = (await self.surface.runner_for(self.https)).server
-        for handler in list(server.connections) if server else []:
+        web_server = (await self.surface.runner_for(self.https)).server
+        for handler in list(web_server.connections) if web_server else []:
             transport = handler.transport
             if transport is not None and (transport.get_extra_info("sockname") or (None, None))[1] == self.port:
                 transport.abort()
@@ -145,17 +232,20 @@ class DeviceSite(DeviceListener):
 class HTTPSSurface(FollowingSurface):
     """Every device's HTTPS endpoint, kept in step with device state through the journal."""
 
-    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext) -> None:
+    def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext,
+                 timeouts: Timeouts | None = None) -> None:
         super().__init__(journal)
         self.host = host
         self.ssl_context = ssl_context
+        self.timeouts = timeouts or TIMEOUTS
         self.sites: dict[str, DeviceSite] = {}
         self.by_port: dict[int, DeviceSite] = {}
         self._runners: dict[int, web.AppRunner] = {}     # id(Https) -> its application's runner
 
     def add(self, device: Any, port: int, fs_root: Path, https: Https) -> DeviceSite:
-        site = DeviceSite(self, device, port, fs_root, https)
+        site = DeviceSite(self, device, HeldPort(self.host, port), fs_root, https)
         self.sites[device.name] = site
+        self.by_port[site.port] = site
         return site
 
     def site_for(self, request: web.BaseRequest) -> DeviceSite | None:
@@ -166,7 +256,7 @@ class HTTPSSurface(FollowingSurface):
         """One aiohttp application per kind of web server, shared by its devices."""
         runner = self._runners.get(id(https))
         if runner is None:
-            runner = web.AppRunner(_application(self, https), handle_signals=False, access_log=None)
+            runner = web.AppRunner(_application(self, https), **server_options(self.timeouts))
             self._runners[id(https)] = runner
             await runner.setup()
         return runner
@@ -179,15 +269,22 @@ class HTTPSSurface(FollowingSurface):
 
     async def stop(self) -> None:
         await super().stop()
+        for site in self.sites.values():
+            if site.server is not None:
+                site.server.close()
+            site.held.close()
         for runner in self._runners.values():
             await runner.cleanup()
 
 
 def _application(surface: HTTPSSurface, https: Https) -> web.Application:
-    """The routes of every API of `https`, behind the shared middleware."""
+    """The routes of every API of `https`, behind the shared middleware. A
+    body read whole (JSON, `read_text`) is bounded by the APIs' limit and the
+    body timeout; an upload route streams its body and bounds it itself."""
     routes: dict[tuple[str, str], tuple[Api, Route]] = {}
     app = web.Application(middlewares=[_middleware(surface, https, routes)],
                           client_max_size=max(api.max_body for api in https.apis))
+    app[BODY_TIMEOUT] = surface.timeouts.body
     for api in https.apis:
         for route in api.routes:
             app.router.add_route(route.method, route.path, route.handler)
@@ -208,22 +305,39 @@ def _middleware(surface: HTTPSSurface, https: Https, routes: dict[tuple[str, str
             return web.Response(status=503, content_type="text/html", text=https.unavailable)
         request[SITE], request[STATE] = site, site.states[api.name]
         device = site.device
-        fault = device.ctx.take_fault(device.name, "https.request")
-        if fault is not None:
-            if fault.action == "reset":
-                if request.transport is not None:
-                    request.transport.abort()
-                return web.Response(status=503)      # never reaches the client
-            if fault.action == "status":
-                return api.error(fault.status or 503, fault.message).response()
-            await device.ctx.clock.sleep(fault.seconds or 0)
-        response = await _answer(request, handler, api, route)
+        response: web.StreamResponse
+        if (request.content_length or 0) > (route.max_body if route and route.max_body else api.max_body):
+            response = too_large(api)
+        else:
+            response = await _with_fault(request, handler, api, route)
         if request.method != "GET" or response.status >= 400:
             device.ctx.journal.emit(device.name, "api", method=request.method, path=request.path,
                                     status=response.status)
         return response
 
     return serve
+
+
+def too_large(api: Api) -> web.Response:
+    """413 in the API's envelope, before the body is read; the connection closes after it."""
+    response = api.error(413, None).response()
+    response.force_close()
+    return response
+
+
+async def _with_fault(request: web.Request, handler: Handler, api: Api, route: Route | None) -> web.StreamResponse:
+    """The answer, unless the `https.request` fault point resets, fails or delays it."""
+    device = site_of(request).device
+    fault = device.ctx.take_fault(device.name, "https.request")
+    if fault is not None:
+        if fault.action == "reset":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=503)      # never reaches the client
+        if fault.action == "status":
+            return api.error(fault.status or 503, fault.message).response()
+        await device.ctx.clock.sleep(fault.seconds or 0)
+    return await _answer(request, handler, api, route)
 
 
 async def _answer(request: web.Request, handler: Handler, api: Api, route: Route | None) -> web.StreamResponse:
@@ -239,8 +353,21 @@ async def _answer(request: web.Request, handler: Handler, api: Api, route: Route
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return api.error(exc.status, None if exc.status == 404 else exc.reason).response()
+        return _http_error(api, exc)
     except Exception as exc:   # a simulator bug: say so in the API's terms, keep serving
         device = site_of(request).device
         device.ctx.journal.emit(device.name, "api.error", path=request.path, error=repr(exc))
         return api.error(500, "Internal error in the simulator; see the lab journal.").response()
+
+
+def _http_error(api: Api, exc: web.HTTPException) -> web.Response:
+    """aiohttp's own refusal (no route, method not allowed, body too large or
+    too slow) in the API's envelope, with the headers it needs (Allow on a 405)."""
+    if exc.status == 413:
+        return too_large(api)
+    response = api.error(exc.status, None if exc.status == 404 else exc.reason).response()
+    if "Allow" in exc.headers:
+        response.headers["Allow"] = exc.headers["Allow"]
+    if exc.status == 408:
+        response.force_close()
+    return response

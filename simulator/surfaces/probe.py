@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from simulator.journal import Event, Journal
-from simulator.sockets import bind
+from simulator.sockets import HeldPort
 from simulator.surfaces.following import FollowingSurface, Listener
 from simulator.traffic import TrafficMonitor
 
@@ -17,7 +17,9 @@ class ProbePort:
     """One monitor's port: listening while its traffic passes."""
 
     def __init__(self, surface: ProbeSurface, monitor: TrafficMonitor, port: int) -> None:
-        self.surface, self.monitor, self.port = surface, monitor, port
+        self.surface, self.monitor = surface, monitor
+        self.held = HeldPort(surface.host, port)
+        self.port = self.held.number
         self.server: asyncio.Server | None = None
 
     @property
@@ -26,9 +28,7 @@ class ProbePort:
 
     async def sync(self) -> None:
         if self.monitor.up and self.server is None:
-            sock = bind(self.surface.host, self.port)
-            self.port = sock.getsockname()[1]
-            self.server = await asyncio.start_server(self._answer, sock=sock)
+            self.server = await asyncio.start_server(self._answer, sock=self.held.listen())
         elif not self.monitor.up and self.server is not None:
             await self.close()
 
@@ -36,6 +36,7 @@ class ProbePort:
         server, self.server = self.server, None
         if server is not None:
             server.close()
+            self.held.refuse()
             await server.wait_closed()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -65,4 +66,5 @@ class ProbeSurface(FollowingSurface):
         await super().stop()
         for probe in self.probes.values():
             await probe.close()
+            probe.held.close()
             probe.monitor.close()

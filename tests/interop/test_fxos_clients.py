@@ -37,8 +37,8 @@ async def test_ntc_templates_parse_show_system_firmware(rig, tmp_path):
         assert parse_output(platform="cisco_fxos", command="show system firmware", data=out) == [
             {"version": "2.12(0.498)", "startup_version": "2.12(0.498)"}], (command, out)
     # during an install the startup version is the target until the chassis reboots into it
-    make_fxos_bundle(BUNDLE, tmp_path / "local")
-    task = rig.chassis.start_download(str(tmp_path / "local" / BUNDLE))
+    make_fxos_bundle(BUNDLE, rig.fs(rig.chassis.name) / "local")      # a file of the chassis' own file system
+    task = rig.chassis.start_download(f"/local/{BUNDLE}")
     await rig.downloader.settled()
     await rig.run_until(lambda: task.state == "Downloaded")
     rig.chassis.start_platform_install(TARGET)

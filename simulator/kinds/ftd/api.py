@@ -2,28 +2,28 @@
 
 Every route is listed once in ROUTES with the operationId of the real API
 specification; the spec the device serves (api_spec.yaml) is
-checked against this table by the tests. Handlers translate HTTP to model
-calls and model objects to FDM JSON (api_views); refusals become FDM's error
-envelope with the real status codes (404 unknown id, 422 refused action)."""
+checked against this table by the tests, and request bodies against the spec
+(api_spec.py). Handlers translate HTTP to model calls and model objects to
+FDM JSON (api_views); refusals become FDM's error envelope with the real
+status codes (404 unknown id, 422 refused action). Bodies are JSON of at
+most JSON_BODY_MAX bytes, but for the upgrade upload (UPLOAD_MAX, streamed)."""
 
 from __future__ import annotations
 
-import json
 import math
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import aiohttp.http_exceptions
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.kinds.base import Refused, transfer_fault
 from simulator.kinds.ftd import api_views as views
 from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.api_auth import FdmSessions, TokenError
+from simulator.kinds.ftd.api_spec import BodyError, check_body, served_spec
 from simulator.kinds.ftd.files import make_device_fs, receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.https import (
@@ -33,6 +33,8 @@ from simulator.surfaces.https import (
     Mode,
     Route,
     device_of,
+    parse_json,
+    read_text,
     site_of,
     state_of,
 )
@@ -40,6 +42,7 @@ from simulator.surfaces.https import (
 API = "/api/fdm/{v}"
 USER = web.RequestKey("user", str)
 PAGE_LIMIT = 10
+UPLOAD_MAX = 4 * 1024**3       # an upgrade package (the largest are about 2.5 GB); JSON bodies: JSON_BODY_MAX
 
 
 def web_mode(device: FtdDevice) -> Mode:
@@ -77,7 +80,7 @@ class FdmError(ApiError):
 def fdm_error(status: int, description: str | None) -> FdmError:
     """An error in FDM's envelope for a status the shared middleware meets (no route, a fault, a bug)."""
     if description is None:
-        return api_error(status, "no_route" if status == 404 else "unavailable")
+        return api_error(status, {404: "no_route", 413: "too_large"}.get(status, "unavailable"))
     return FdmError(status, description)
 
 
@@ -95,35 +98,30 @@ def error_body(description: str, key: str = "General", location: str = "", code:
 async def body_text(request: web.Request) -> str:
     """The request body as text; undecodable bytes or an unknown charset are the client's error."""
     try:
-        return await request.text()
+        return await read_text(request)
     except (UnicodeDecodeError, LookupError):
         raise api_error(400, "not_utf8", "Validation") from None
 
 
 async def json_body(request: web.Request, required: bool = True) -> dict[str, Any]:
+    """The body, a JSON object that matches the operation's model in the spec (api_spec.check_body)."""
     text = await body_text(request)
     if not text.strip():
         if required:
             raise api_error(422, "no_body", "Validation")
         return {}
     try:
-        body = json.loads(text)
+        body = parse_json(text)
     except ValueError as exc:
         raise api_error(400, "malformed_json", "Validation", detail=exc) from None
     if not isinstance(body, dict):
         raise api_error(422, "not_object", "Validation")
+    resource = request.match_info.route.resource
+    try:
+        check_body(request.method, resource.canonical.removeprefix(API) if resource else "", body)
+    except BodyError as exc:
+        raise api_error(422, exc.key, "Validation", exc.location, **exc.values) from None
     return body
-
-
-def field(body: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise api_error(422, "field_required", "Validation", name, name=name)
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise api_error(422, "field_type", "Validation", name, name=name, type=kind.__name__)
-    return value
 
 
 def flag(request: web.Request, name: str, default: bool) -> bool:
@@ -155,6 +153,11 @@ def page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
         "limit": limit, "offset": offset, "count": len(items), "pages": math.ceil(len(items) / limit)}})
 
 
+def no_content() -> web.Response:
+    """204: no body, and the JSON content type every operation of the spec produces."""
+    return web.Response(status=204, content_type="application/json")
+
+
 def refused(exc: Refused) -> FdmError:
     status = 404 if exc.reason == "not_found" else 422
     key = "Validation" if exc.reason in ("duplicate", "invalid") else "General"
@@ -164,11 +167,7 @@ def refused(exc: Refused) -> FdmError:
 def upgrade_file_ref(device: FtdDevice, body: dict[str, Any]) -> None:
     """A body may name the upgrade file ({"upgradeFile": {"id", "type"}}): it must be the device's."""
     ref = body.get("upgradeFile")
-    if ref is None:
-        return
-    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
-        raise api_error(422, "upgrade_file_ref", "Validation", "upgradeFile")
-    if ref["id"] != device.package_id:
+    if ref is not None and ref["id"] != device.package_id:
         raise api_error(422, "upgrade_file_unknown", "Validation", "upgradeFile.id", id=ref["id"])
 
 
@@ -183,8 +182,8 @@ async def get_versions(request: web.Request) -> web.Response:
 
 async def post_token(request: web.Request) -> web.Response:
     try:
-        body = json.loads(await request.text() or "null")
-    except (ValueError, LookupError):      # not JSON, not UTF-8, unknown charset
+        body = parse_json(await read_text(request) or "null")
+    except (ValueError, LookupError):      # not JSON (or too deep), not UTF-8, unknown charset
         body = None
     try:
         answer = state_of(request).sessions.grant(body)
@@ -193,16 +192,9 @@ async def post_token(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
-@cache
-def _spec_template() -> dict[str, Any]:
-    return read_yaml("kinds/ftd/api_spec.yaml")
-
-
 async def get_spec(request: web.Request) -> web.Response:
-    spec = dict(_spec_template())
-    spec["host"] = request.host
-    spec["basePath"] = f"/api/fdm/{device_of(request).train.fdm_api}"
-    return web.json_response(spec)
+    return web.json_response({**served_spec(), "host": request.host,
+                              "basePath": f"/api/fdm/{device_of(request).train.fdm_api}"})
 
 
 # -- upgrade files -----------------------------------------------------------------------
@@ -221,36 +213,51 @@ async def upload_upgrade(request: web.Request) -> web.Response:
 
 
 async def _receive_upload(request: web.Request, device: FtdDevice, folder: Path, fault: Fault | None) -> web.Response:
+    """The one part `fileToUpload`, streamed to a hidden file that becomes the
+    package only once the body ended with its closing boundary."""
     reader = await request.multipart()
-    async for part in reader:
-        if getattr(part, "name", None) != "fileToUpload":
-            continue
-        filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]  # type: ignore[union-attr]
-        if not filename or filename.startswith(".") or "\0" in filename or len(filename.encode()) > 200:
-            raise api_error(422, "upload_name", "Validation", "fileToUpload")
-        partial = folder / f".{filename}.part"
-        try:
-            with partial.open("wb") as out:
-                while chunk := await part.read_chunk(1 << 20):  # type: ignore[union-attr]
-                    out.write(chunk)
-        except BaseException:
-            partial.unlink(missing_ok=True)     # a transfer cut off leaves nothing behind
-            raise
-        try:
-            device.ctx.journal.emit(device.name, "api.upload", filename=filename, bytes=partial.stat().st_size)
-            device.require_package_slot()
-        except Refused as exc:
-            partial.unlink(missing_ok=True)
-            raise refused(exc) from None
-        path = folder / filename
-        partial.replace(path)
-        try:
-            receive_package(device, path, fault)
-        except Refused as exc:
-            path.unlink(missing_ok=True)
-            raise refused(exc) from None
-        return web.json_response(views.upload_status(filename))
-    raise api_error(422, "field_required", "Validation", "fileToUpload", name="fileToUpload")
+    part = await reader.next()
+    if not isinstance(part, BodyPartReader) or part.name != "fileToUpload":
+        raise api_error(422, "upload_field", "Validation", "fileToUpload")
+    filename = (part.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if not filename or filename.startswith(".") or "\0" in filename or len(filename.encode()) > 200:
+        raise api_error(422, "upload_name", "Validation", "fileToUpload")
+    partial = folder / f".{filename}.part"
+    try:
+        await _save(part, partial)
+        if await reader.next() is not None:
+            raise api_error(422, "upload_field", "Validation", "fileToUpload")
+    except BaseException:
+        partial.unlink(missing_ok=True)     # a transfer cut off leaves nothing behind
+        raise
+    try:
+        device.ctx.journal.emit(device.name, "api.upload", filename=filename, bytes=partial.stat().st_size)
+        device.require_package_slot()
+    except Refused as exc:
+        partial.unlink(missing_ok=True)
+        raise refused(exc) from None
+    path = folder / filename
+    partial.replace(path)
+    try:
+        receive_package(device, path, fault)
+    except Refused as exc:
+        path.unlink(missing_ok=True)
+        raise refused(exc) from None
+    return web.json_response(views.upload_status(filename))
+
+
+async def _save(part: BodyPartReader, path: Path) -> None:
+    """A part's content to `path`, at most UPLOAD_MAX bytes; a part the body
+    ends in before its boundary is an unreadable upload."""
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await part.read_chunk(1 << 20):
+            size += len(chunk)
+            if size > UPLOAD_MAX:
+                raise api_error(413, "too_large")
+            out.write(chunk)
+    if not part.at_eof():
+        raise ValueError("the body ended before the part's closing boundary")
 
 
 def _the_upgrade_file(request: web.Request) -> FtdDevice:
@@ -275,7 +282,7 @@ async def delete_upgrade_file(request: web.Request) -> web.Response:
     filename = device.delete_package()
     if filename:
         (updates_dir(site_of(request).fs_root) / filename).unlink(missing_ok=True)
-    return web.Response(status=204)
+    return no_content()
 
 
 # -- readiness, upgrade, cancel, retry, revert ---------------------------------------
@@ -310,7 +317,7 @@ async def start_upgrade(request: web.Request) -> web.Response:
     auto_cancel = flag(request, "cancelOnFailure", True)
     device.start_upgrade(auto_cancel=auto_cancel)
     if not body:
-        return web.Response(status=204)
+        return no_content()
     return web.json_response({"upgradeFile": {"id": device.package_id, "type": "upgradefile"},
                               "cancelOnFailure": auto_cancel, "id": device.new_id(), "type": "upgradeimmediate"})
 
@@ -359,7 +366,7 @@ async def list_pending(request: web.Request) -> web.Response:
 
 async def discard_pending(request: web.Request) -> web.Response:
     device_of(request).discard_changes()
-    return web.Response(status=204)
+    return no_content()
 
 
 async def start_deploy(request: web.Request) -> web.Response:
@@ -416,8 +423,7 @@ async def get_hostname(request: web.Request) -> web.Response:
 async def put_hostname(request: web.Request) -> web.Response:
     device = _the_hostname(request)
     body = await json_body(request)
-    name = field(body, "hostname", str)
-    version = field(body, "version", str, required=False)
+    name, version = body["hostname"], body.get("version")
     if version is not None and version != views.hostname(device)["version"]:
         raise api_error(422, "version_mismatch", "Validation", "version")
     if not name or len(name) > 63 or not all(c.isascii() and (c.isalnum() or c in "-.") for c in name):
@@ -427,16 +433,9 @@ async def put_hostname(request: web.Request) -> web.Response:
 
 
 def _network_fields(body: dict[str, Any]) -> tuple[str, str, str, str | None]:
-    name = field(body, "name", str)
-    sub_type = field(body, "subType", str)
-    value = field(body, "value", str)
-    description = field(body, "description", str, required=False)
-    kind = field(body, "type", str, required=False)
-    if kind is not None and kind.lower() != "networkobject":
-        raise api_error(422, "network_type", "Validation", "type", type=kind)
-    if not name.strip():
+    if not body["name"].strip():
         raise api_error(422, "empty_name", "Validation", "name")
-    return name, sub_type, value, description
+    return body["name"], body["subType"], body["value"], body.get("description")
 
 
 async def list_networks(request: web.Request) -> web.Response:
@@ -470,7 +469,7 @@ async def get_network(request: web.Request) -> web.Response:
 async def edit_network(request: web.Request) -> web.Response:
     device, obj_id, obj = _network(request)
     body = await json_body(request)
-    version = field(body, "version", str, required=False)
+    version = body.get("version")
     if version is not None and version != obj["version"]:
         raise api_error(422, "version_mismatch", "Validation", "version")
     device.save_network(obj_id, *_network_fields(body))
@@ -480,7 +479,7 @@ async def edit_network(request: web.Request) -> web.Response:
 async def delete_network(request: web.Request) -> web.Response:
     device, obj_id, _ = _network(request)
     device.delete_network(obj_id)
-    return web.Response(status=204)
+    return no_content()
 
 
 # -- high availability ------------------------------------------------------------------------
@@ -535,7 +534,9 @@ async def list_ha_configurations(request: web.Request) -> web.Response:
     return page(request, [views.ha_configuration(device_of(request))])
 
 
-ROUTES = [Route(method, path, handler, auth, operation) for method, path, handler, operation, auth in [
+BODY_LIMITS = {"postuploadupgrade": UPLOAD_MAX}     # the others: the JSON limit
+ROUTES = [Route(method, path, handler, auth, operation, BODY_LIMITS.get(operation))
+          for method, path, handler, operation, auth in [
     ("GET", "/api/versions", get_versions, "getAPIVersions", False),
     ("POST", f"{API}/fdm/token", post_token, "postToken", False),
     ("GET", "/apispec/ngfw.json", get_spec, "getApiSpec", True),
@@ -603,5 +604,5 @@ def _older(version: str, device: FtdDevice) -> bool:
     return version[:1] == "v" and version[1:].isdigit() and 1 <= int(version[1:]) <= int(own[1:])
 
 
-FDM = Api("fdm", ROUTES, FdmState, fdm_error, refused, check, max_body=4 * 1024**3)
+FDM = Api("fdm", ROUTES, FdmState, fdm_error, refused, check)
 HTTPS = Https((FDM,), web_mode, unavailable="<html><body><h1>503 Service Unavailable</h1>App initializing</body></html>")

@@ -7,18 +7,23 @@ and bodies keyed by class name holding lists of objects with a `dn`
 (api_views.py builds them). Error texts: facts.yaml `api_errors:`.
 
 `FXOS` describes the API for the HTTPS surface (its routes, `FxosSessions`:
-a chassis' login tokens, its error envelope); `HTTPS` the chassis' web server
-(`web_mode(chassis)`: what it does in its state: serve, 503, closed)."""
+a chassis' login tokens, at most facts.yaml `rest_sessions_per_user` a user,
+its error envelope); `HTTPS` the chassis' web server (`web_mode(chassis)`:
+what it does in its state: serve, 503, closed). api_spec.yaml describes the
+routes as OpenAPI (ours: the real chassis serves none), served at
+GET /api/openapi.json."""
 
 from __future__ import annotations
 
-import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 from aiohttp import web
 
+from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.fxos.api_views import (
     CLASSES,
@@ -36,7 +41,7 @@ from simulator.kinds.fxos.api_views import (
 from simulator.kinds.fxos.bundles import FxosVersion, normalize
 from simulator.kinds.fxos.facts import fxos_data, say
 from simulator.kinds.fxos.model import AppInstance, FxosChassis
-from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, state_of
+from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, parse_json, read_text, state_of
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -53,15 +58,18 @@ def web_mode(chassis: FxosChassis) -> Mode:
 
 
 class FxosSessions:
-    """Login tokens of one chassis (they do not survive a reboot)."""
+    """Login tokens of one chassis (they do not survive a reboot), at most
+    facts.yaml `rest_sessions_per_user` per user."""
 
     def __init__(self, chassis: FxosChassis) -> None:
         self._credentials = lambda: (chassis.username, chassis.password)
         self.tokens: dict[str, str] = {}
 
-    def login(self, username: str, password: str) -> str | None:
+    def login(self, username: str, password: str) -> str:
         if (username, password) != self._credentials():
-            return None
+            raise FxosError("auth_failed")
+        if list(self.tokens.values()).count(username) >= fxos_data().rest_sessions_per_user:
+            raise FxosError("session_limit")
         token = secrets.token_hex(32)
         self.tokens[token] = username
         return token
@@ -94,7 +102,7 @@ class FxosError(ApiError):
 
 def fxos_error(status: int, description: str | None) -> FxosError:
     """An error in the API's envelope for a status the shared middleware meets (no route, a fault, a bug)."""
-    key = {404: "no_route", 500: "internal", 503: "unavailable"}.get(status, "other")
+    key = {404: "no_route", 413: "too_large", 500: "internal", 503: "unavailable"}.get(status, "other")
     return FxosError(key, description, status=status)
 
 
@@ -112,13 +120,20 @@ def chassis_of(request: web.Request) -> FxosChassis:
 
 
 async def body_json(request: web.Request) -> Any:
-    text = await request.text()
-    if not text.strip():
-        return None
+    """The body: JSON when it looks like JSON, else its text (clients send
+    sched-platform-fw a bare version); None when empty."""
     try:
-        return json.loads(text)
-    except ValueError:
-        return text.strip()
+        text = (await read_text(request)).strip()
+    except (UnicodeDecodeError, LookupError) as exc:       # not UTF-8, an unknown charset
+        raise FxosError("bad_body", detail=exc) from None
+    if not text:
+        return None
+    if text[0] not in '{["':
+        return text
+    try:
+        return parse_json(text)
+    except ValueError as exc:
+        raise FxosError("bad_body", detail=exc) from None
 
 
 # -- finding objects -----------------------------------------------------------------------
@@ -185,16 +200,21 @@ def deletion(delete: Callable[[FxosChassis, dict[str, str]], None]) -> Handler:
 
 async def login(request: web.Request) -> web.Response:
     user = request.headers.get("USERNAME", "")
-    token = state_of(request).login(user, request.headers.get("PASSWORD", ""))
     chassis = chassis_of(request)
-    chassis.ctx.journal.emit(chassis.name, "api.login", user=user, ok=bool(token))
-    if token is None:
-        raise FxosError("auth_failed")
+    try:
+        token = state_of(request).login(user, request.headers.get("PASSWORD", ""))
+    except FxosError as exc:
+        chassis.ctx.journal.emit(chassis.name, "api.login", user=user, ok=False, error=exc.code)
+        raise
+    chassis.ctx.journal.emit(chassis.name, "api.login", user=user, ok=True)
     return web.json_response({"refreshPeriod": "0", "token": token})
 
 
 async def logout(request: web.Request) -> web.Response:
+    """The session of TOKEN ends (no TOKEN: 552; one the chassis does not know: 555)."""
     token = request.headers.get("TOKEN", "")
+    if not token:
+        raise FxosError("auth_required")
     if not state_of(request).logout(token):
         raise FxosError("unknown_session")
     return web.json_response({"logout": [{"token": token, "status": "success"}]})
@@ -206,35 +226,45 @@ def _firmware_running(ch: FxosChassis, match: dict[str, str]) -> dict[str, Any]:
     return firmware_running(ch, match["kind"])
 
 
+DEFAULT_PORTS = {"scp": "22", "sftp": "22", "ftp": "21", "tftp": "69", "http": "80", "https": "443"}
+DOWNLOADER_ATTRIBUTES = ("protocol", "server", "port", "user", "pwd", "remotePath", "fileName", "dn")
+
+
+def _downloader_values(item: dict[str, Any]) -> dict[str, str]:
+    """A firmwareDownloader's attributes: strings (as every attribute of the
+    API), a protocol the chassis knows, a port number."""
+    values = {key: item.get(key, "") for key in DOWNLOADER_ATTRIBUTES}
+    if not all(isinstance(value, str) for value in values.values()) or values["protocol"] not in DEFAULT_PORTS \
+            or not re.fullmatch(r"[0-9]{0,5}", values["port"]):
+        raise FxosError("downloader_values")
+    return values
+
+
 def download_url(item: dict[str, Any], filename: str | None) -> tuple[str, str | None]:
     """A firmwareDownloader object -> (URL, password)."""
-    protocol = str(item.get("protocol") or "").lower()
-    server = str(item.get("server") or "")
+    values = _downloader_values(item)
+    protocol, server, dn, remote = values["protocol"], values["server"], values["dn"], values["remotePath"]
     if "://" in server:
         server = server.split("://", 1)[1]
     server = server.rstrip("/")
-    dn = str(item.get("dn") or "")
-    filename = filename or (dn.rsplit("/dnld-", 1)[1] if "/dnld-" in dn else None) or item.get("fileName")
-    remote = str(item.get("remotePath") or "")
-    if not protocol or not server or not filename:
+    filename = filename or (dn.rsplit("/dnld-", 1)[1] if "/dnld-" in dn else None) or values["fileName"]
+    if not server or not filename:
         raise FxosError("downloader_fields")
     path = remote if remote.rstrip("/").endswith("/" + filename) or remote == filename else \
         f"{remote.rstrip('/')}/{filename}"
     if not path.startswith("/"):
         path = "/" + path
-    user = str(item.get("user") or "")
-    port = str(item.get("port") or "")
-    default_port = {"scp": "22", "sftp": "22", "ftp": "21", "tftp": "69", "http": "80", "https": "443"}
-    port_part = f":{port}" if port and port != "0" and port != default_port.get(protocol) else ""
-    user_part = f"{user}@" if user and protocol not in ("tftp",) else ""
-    return f"{protocol}://{user_part}{server}{port_part}{path}", (str(item["pwd"]) if item.get("pwd") else None)
+    user, port = values["user"], values["port"]
+    port_part = f":{port}" if port and port != "0" and port != DEFAULT_PORTS[protocol] else ""
+    user_part = f"{user}@" if user and protocol != "tftp" else ""
+    return f"{protocol}://{user_part}{server}{port_part}{path}", values["pwd"] or None
 
 
 async def post_dnld(request: web.Request) -> web.Response:
     ch = chassis_of(request)
     body = await body_json(request)
     items = body.get("firmwareDownloader") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+    if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
         raise FxosError("downloader_body")
     url, password = download_url(items[0], request.match_info.get("fileName"))
     task = ch.start_download(url, password)
@@ -256,14 +286,16 @@ async def get_validate(request: web.Request) -> web.Response:
 
 
 def _sched_version(body: Any) -> str:
+    """The version a sched-platform-fw body names: {"firmwareInfraPack": [{"platformBundleVersion": V}]}
+    (one object), {"version": V} (and the attribute's other names) or the bare version."""
     if isinstance(body, str):
         return body.strip().strip('"')
-    if isinstance(body, dict):
-        if isinstance(body.get("firmwareInfraPack"), list) and body["firmwareInfraPack"]:
-            body = body["firmwareInfraPack"][0]
-        for key in ("platformBundleVersion", "platformVers", "infraBundleVersion", "version", "platform-vers"):
-            if isinstance(body, dict) and body.get(key):
-                return str(body[key])
+    if isinstance(body, dict) and isinstance(body.get("firmwareInfraPack"), list):
+        packs = body["firmwareInfraPack"]
+        body = packs[0] if len(packs) == 1 else None
+    for key in ("platformBundleVersion", "platformVers", "infraBundleVersion", "version", "platform-vers"):
+        if isinstance(body, dict) and isinstance(body.get(key), str) and body[key]:
+            return body[key]
     raise FxosError("version_missing")
 
 
@@ -300,8 +332,19 @@ async def class_query(request: web.Request) -> web.Response:
     return web.json_response({class_id: CLASSES[class_id](chassis_of(request))})
 
 
+@cache
+def _spec() -> dict[str, Any]:
+    return dict(read_yaml("kinds/fxos/api_spec.yaml"))
+
+
+async def get_spec(request: web.Request) -> web.Response:
+    """The simulator's OpenAPI description of this API (api_spec.yaml; the real chassis serves none)."""
+    return web.json_response(_spec())
+
+
 # method, path, handler, needs a token
 ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/api/openapi.json", get_spec, False),
     ("POST", "/api/login", login, False),
     ("POST", "/api/logout", logout, False),
     ("GET", "/api/", class_query, True),
