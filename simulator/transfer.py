@@ -1,10 +1,22 @@
 """Fetching a file from where a device's copy command points (the ASA's
 `copy`, the FXOS chassis' `download image`): scp:// and sftp:// from any SSH
 server (asyncssh as the client), http:// and https:// (aiohttp; certificates
-are not checked, as the devices do not check them), or a file of the lab host.
+are not checked, as the devices do not check them), or a local path.
+
+A local path means the device's own file system, or the lab's import directory
+(a profile's `import_dir`): `LocalFiles`. It never means any other file of the
+lab host: such a path is a missing file, as on the device.
 
 Reads are bounded: the file is streamed to disk in blocks, never held in
-memory, and a transfer that grows past `limit` bytes stops (`too_big`).
+memory (at most a few blocks in flight), and a transfer that grows past
+`limit` bytes (the device's free space) stops as soon as a server declares or
+sends more (`too_big`); a server that goes silent times out.
+
+A file on its way (a download, a copy, an upload over SFTP/SCP or the FDM
+API) is written under a hidden partial name beside where it lands
+(`partial_path`: `.NAME.part`; `is_partial` knows them all) and renamed when
+whole; a lab start removes the partial files a stop or crash left
+(`remove_partials`).
 
 A kind's worker (`DeviceWorker`) takes a device's transfers while the lab runs
 and runs its fetches as tasks, telling the lab when they have all reported.
@@ -19,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +41,8 @@ import aiohttp
 import asyncssh
 
 BLOCK = 1 << 16
+SFTP_REQUESTS = 4           # SFTP reads in flight: at most this many blocks in memory
+READ_TIMEOUT = 60.0         # seconds a server may stay silent in the middle of a transfer
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,7 @@ class Source:
     """Where a file comes from."""
 
     protocol: str               # http | https | scp | sftp | file
-    path: str                   # the file on the server (or the lab host)
+    path: str                   # the file on the server (a local path: see LocalFiles)
     host: str = ""
     port: int | None = None
     user: str = ""
@@ -46,7 +59,7 @@ class Source:
     @classmethod
     def parse(cls, url: str) -> Source:
         """`scp://user:password@host:port/path`, `http(s)://...`, `sftp://...`,
-        `file:///path` or a plain path of the lab host."""
+        `file:///path` or a plain (local) path."""
         where = urlsplit(url)
         scheme = where.scheme.lower()
         if scheme in ("http", "https", "scp", "sftp"):
@@ -56,13 +69,55 @@ class Source:
         return cls("file", unquote(where.path) if scheme == "file" else url)
 
     def url(self) -> str:
-        """The URL `parse` reads back (credentials included; a file of the lab host: its path)."""
+        """The URL `parse` reads back (credentials included; a local file: its path)."""
         if self.protocol == "file":
             return self.path
         secret = f":{quote(self.password, safe='')}" if self.password is not None else ""
         login = f"{quote(self.user, safe='')}{secret}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         return f"{self.protocol}://{login}{self.host}{port}{quote(self.path)}"
+
+
+def partial_path(path: Path) -> Path:
+    """Where a file on its way to `path` is written until it is whole."""
+    return path.with_name(f".{path.name}.part")
+
+
+def is_partial(path: Path) -> bool:
+    """A partial file: `partial_path`'s name, or any hidden `.*.part` (SFTP/SCP add a random part)."""
+    return path.name.startswith(".") and path.name.endswith(".part")
+
+
+def remove_partials(folder: Path) -> None:
+    """Remove the partial files a stopped or killed lab left in `folder` (at lab start)."""
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if is_partial(path) and path.is_file():
+                path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class LocalFiles:
+    """The files a device's local path may name: its own file system (`root`,
+    a path read from there) and the lab's import directory (`imports`, a file
+    by its own path); nothing else of the lab host, symbolic links included."""
+
+    root: Path
+    imports: Path | None = None
+
+    def find(self, path: str) -> Path | None:
+        """The file `path` names, if the device may read it."""
+        places = [(self.root / path.lstrip("/"), self.root)]
+        if self.imports is not None and path.startswith("/"):
+            places.append((Path(path), self.imports))
+        for candidate, inside in places:
+            try:
+                real = candidate.resolve()
+                if real.is_relative_to(inside.resolve()) and real.is_file():
+                    return real
+            except (OSError, ValueError):      # a name too long, a NUL byte, a link loop
+                continue
+        return None
 
 
 class TransferError(Exception):
@@ -80,21 +135,36 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or "I/O error"
 
 
-async def fetch(source: Source, target: Path, *, limit: int | None = None, connect_timeout: float = 10.0) -> int:
-    """Copy `source` to `target`; the bytes written. On a TransferError `target`
-    may hold part of the file: the caller removes it."""
+async def fetch(source: Source, target: Path, *, limit: int | None = None, connect_timeout: float = 10.0,
+                local: LocalFiles | None = None) -> int:
+    """Copy `source` to `target`; the bytes written. A local path is looked up in
+    `local` (none: no local file exists). On a TransferError `target` may hold
+    part of the file: the caller removes it."""
     if source.protocol in ("scp", "sftp"):
         await _ssh(source, target, limit, connect_timeout)
     elif source.protocol in ("http", "https"):
         await _http(source, target, limit, connect_timeout)
     else:
-        await _local(source, target, limit)
+        origin = local.find(source.path) if local is not None else None
+        if origin is None:
+            raise TransferError("missing")
+        await _local(origin, target, limit)
     return target.stat().st_size
 
 
 def _check_limit(size: int, limit: int | None) -> None:
     if limit is not None and size > limit:
         raise TransferError("too_big", size=size, limit=limit)
+
+
+def _guard(limit: int | None) -> Callable[[bytes, bytes, int, int], None] | None:
+    """An SFTP/SCP progress handler that stops a transfer whose declared or copied size passes `limit`."""
+    if limit is None:
+        return None
+
+    def progress(_source: bytes, _target: bytes, done: int, total: int) -> None:
+        _check_limit(max(done, total), limit)
+    return progress
 
 
 async def _ssh(source: Source, target: Path, limit: int | None, connect_timeout: float) -> None:
@@ -118,9 +188,11 @@ async def _ssh(source: Source, target: Path, limit: int | None, connect_timeout:
                 async with conn.start_sftp_client() as sftp:
                     if limit is not None:
                         _check_limit((await sftp.stat(source.path)).size or 0, limit)
-                    await sftp.get(source.path, str(target), block_size=BLOCK)
+                    await sftp.get(source.path, str(target), block_size=BLOCK, max_requests=SFTP_REQUESTS,
+                                   progress_handler=_guard(limit))
             else:
-                await asyncssh.scp((conn, source.path), str(target), block_size=BLOCK)
+                await asyncssh.scp((conn, source.path), str(target), block_size=BLOCK,
+                                   progress_handler=_guard(limit))
     except asyncssh.SFTPNoSuchFile:
         raise TransferError("missing") from None
     except asyncssh.SFTPPermissionDenied:
@@ -138,7 +210,7 @@ async def _http(source: Source, target: Path, limit: int | None, connect_timeout
     port = f":{source.port}" if source.port else ""
     url = f"{source.protocol}://{source.host}{port}{source.path}"
     auth = aiohttp.BasicAuth(source.user, source.password or "") if source.user else None
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=READ_TIMEOUT)
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session, \
                 session.get(url, auth=auth, ssl=False) as resp:
@@ -163,16 +235,23 @@ async def _http(source: Source, target: Path, limit: int | None, connect_timeout
         raise TransferError("transfer", reason=f"{type(exc).__name__}: {exc}") from None
 
 
-async def _local(source: Source, target: Path, limit: int | None) -> None:
-    origin = Path(source.path)
-    if not origin.is_file():
-        raise TransferError("missing")
-    _check_limit(origin.stat().st_size, limit)
+async def _local(origin: Path, target: Path, limit: int | None) -> None:
     try:
-        await asyncio.to_thread(shutil.copyfile, origin, target)
+        _check_limit(origin.stat().st_size, limit)
+        await asyncio.to_thread(_copy_file, origin, target, limit)
     except OSError as exc:
         raise TransferError("denied" if isinstance(exc, PermissionError) else "transfer", reason=os_reason(exc)) \
             from None
+
+
+def _copy_file(origin: Path, target: Path, limit: int | None) -> None:
+    """Copy in blocks, stopping past `limit` (a file that grows while it is read)."""
+    size = 0
+    with origin.open("rb") as src, target.open("wb") as out:
+        while block := src.read(BLOCK):
+            size += len(block)
+            _check_limit(size, limit)
+            out.write(block)
 
 
 class Transfers:

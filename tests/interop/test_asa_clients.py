@@ -130,7 +130,9 @@ def test_netmiko_drives_the_seed_003_upgrade(background, tmp_path):
     bg = background()
     new = "asa9-20-2-smp-k8.bin"
     from simulator.kinds.asa.images import write_image
-    image = write_image(tmp_path / new, "9.20(2)", size=32 * 1024)
+    folder = bg.rig.a.import_dir                 # the lab's import directory: `copy` reads the host there only
+    folder.mkdir(parents=True, exist_ok=True)
+    image = write_image(folder / new, "9.20(2)", size=32 * 1024)
     active = _netmiko(bg.port("asa-a"), secret=PASSWORD)
     try:
         for command in (f"copy /noconfirm {image} disk0:/{new}",
@@ -236,15 +238,15 @@ def test_ntc_templates_parse_active_standby_mixed_versions(background):
     from simulator.kinds.asa.ssh import SSH
     image = "asa9-20-2-smp-k8.bin"
 
-    def stage() -> None:
+    async def stage() -> None:
         for unit in (rig.a, rig.b):     # as if uploaded by SCP
-            SSH.file_arrived(unit, write_image(rig.disk(unit) / image, "9.20(2)"), None)
+            await SSH.file_arrived(unit, write_image(rig.disk(unit) / image, "9.20(2)"), None)
         rig.a.clear_boot_system()
         rig.a.add_boot_system(f"disk0:/{image}")
         rig.a.write_memory()
         rig.pair.reload_standby(rig.a)
 
-    bg.do(stage)
+    bg.call(stage())
     bg.wait_for(lambda: rig.state(rig.b) == "Standby Ready")
     ours = parse_output(platform="cisco_asa", command="show failover", data=bg.do(lambda: show_failover(rig.a)))[0]
     mate = parse_output(platform="cisco_asa", command="show failover", data=bg.do(lambda: show_failover(rig.b)))[0]

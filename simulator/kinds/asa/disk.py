@@ -3,10 +3,12 @@ what an image file says, its MD5) and the copies in flight into it. The bytes
 live in the lab's state directory; the kind's worker (worker.py) and the SSH
 surface move them and report each arrival here, so the model never does I/O.
 
-Stand-in images: the lab does not ship Cisco's images, it writes a small file
-whose first line names the version (`ASA-SIM-IMAGE 9.20(2)`) and pads it to
-the size asked for. A file whose header names another version (or was spoiled
-by a `corrupt` transfer fault) fails the signature check and does not boot."""
+Stand-in images: the lab does not ship Cisco's images, it writes a file whose
+first line names the version (`ASA-SIM-IMAGE 9.20(2)`), whose second line is
+a sealed manifest (simulator/signed.py: the version, the file's size and the
+SHA-256 of the zeros that pad it to that size). A file whose header names
+another version, or that was cut, altered or spoiled by a `corrupt` transfer
+fault, fails the signature check and does not boot."""
 
 from __future__ import annotations
 
@@ -18,23 +20,70 @@ from typing import Any
 
 from simulator.kinds.asa.facts import say
 from simulator.kinds.base import Refused
+from simulator.signed import seal, sealed
 
 MARKER = b"ASA-SIM-IMAGE"
 SPOILED = MARKER + b" CORRUPT\n"
+HEAD = 4096                     # the bytes of a file read for its header
+MIN_IMAGE = 512                 # a stand-in image is at least this long (its header fits)
 FOLDERS = ("log", "crypto_archive", "coredumpinfo")      # a fresh disk0: (ntc-templates `dir` sample)
 FOLDER_SIZE = 4096
+_SIGNING_KEY = b"simulator: Cisco ASA image signing key stand-in"
+_ZEROS = bytes(1 << 20)
+
+
+def image_header(version: str, size: int) -> bytes:
+    """The header of a stand-in image of `version` of max(size, MIN_IMAGE)
+    bytes in all: zeros follow it to that size."""
+    size = max(size, MIN_IMAGE)
+
+    def header(digest: str) -> bytes:
+        manifest = seal({"version": version, "size": size, "sha256": digest}, _SIGNING_KEY)
+        return MARKER + b" " + version.encode() + b"\n" + json.dumps(manifest, sort_keys=True).encode() + b"\n"
+
+    body = size - len(header("0" * 64))        # a digest's length does not depend on its value
+    digest = hashlib.sha256()
+    while body > 0:
+        digest.update(memoryview(_ZEROS)[:min(body, len(_ZEROS))])
+        body -= len(_ZEROS)
+    return header(digest.hexdigest())
 
 
 def stand_in(version: str, size: int = 4096) -> bytes:
-    """The bytes of a stand-in image of `version`, `size` long."""
-    header = MARKER + b" " + version.encode() + b"\n" + json.dumps({"version": version}).encode() + b"\n"
-    return header + b"\0" * max(0, size - len(header))
+    """The bytes of a stand-in image of `version`, max(size, MIN_IMAGE) long."""
+    header = image_header(version, size)
+    return header + bytes(max(size, MIN_IMAGE) - len(header))
 
 
 def header_of(head: bytes) -> str | None:
     """What a file's first bytes say: a stand-in image's header line, None for any other file."""
     line = head.split(b"\n", 1)[0]
     return line.decode(errors="replace") if line.startswith(MARKER) else None
+
+
+def body_start(head: bytes) -> int:
+    """Where the zeros of a stand-in image start: after its two header lines."""
+    first = head.find(b"\n")
+    second = head.find(b"\n", first + 1) if first >= 0 else -1
+    return second + 1 if second >= 0 else len(head)
+
+
+def checked_header(head: bytes, size: int, body_sha256: str) -> str | None:
+    """What the unit records of a file from its first bytes, its size and the
+    SHA-256 of what follows the header: None for a file that is no stand-in
+    image, the first line of a whole image, the spoiled line of one that was
+    cut, altered or re-labelled."""
+    line = header_of(head)
+    if line is None:
+        return None
+    try:
+        manifest = json.loads(head[head.find(b"\n") + 1:body_start(head)])
+        whole = (isinstance(manifest, dict) and sealed(manifest, _SIGNING_KEY)
+                 and line == signed_for(str(manifest["version"])) and manifest["size"] == size
+                 and manifest["sha256"] == body_sha256)
+    except (ValueError, KeyError):
+        whole = False
+    return line if whole else SPOILED.decode().rstrip("\n")
 
 
 def signed_for(version: str) -> str:
@@ -60,7 +109,7 @@ class DiskFile:
 
 def made_image(name: str, version: str, at: float, size: int = 4096) -> DiskFile:
     data = stand_in(version, size)
-    return DiskFile(name, size, at, header=header_of(data), md5=hashlib.md5(data).hexdigest(), made=True)
+    return DiskFile(name, len(data), at, header=header_of(data), md5=hashlib.md5(data).hexdigest(), made=True)
 
 
 @dataclass
@@ -68,7 +117,7 @@ class CopyJob:
     """A `copy` into disk0:: the worker moves the bytes, the unit registers the file."""
 
     id: int
-    source: str             # a URL with its credentials, `disk0:/<file>`, or a file of the lab host
+    source: str             # a URL with its credentials, `disk0:/<file>`, or a local path (transfer.LocalFiles)
     name: str               # where it goes in disk0:
     shown: str              # the source as the unit prints it (no password)
     limit: int              # free bytes when it started

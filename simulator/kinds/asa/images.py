@@ -1,22 +1,23 @@
 """ASA image files made by the lab (`simulator package make asa9-20-2-smp-k8.bin`,
-tests): stand-in images whose header names their version (disk.py)."""
+tests): stand-in images whose sealed header names their version, size and
+digest (disk.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.kinds.asa.disk import stand_in
+from simulator.kinds.asa.disk import MIN_IMAGE, image_header
 from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.versions import AsaVersion, ImageName, image_name
 
 
 def write_image(path: Path, version: AsaVersion | str, size: int = 4096) -> Path:
-    """A small stand-in image file for `version` (what a lab or test copies to disk0:)."""
-    header = stand_in(str(AsaVersion.parse(str(version))), 0)
+    """A stand-in image file for `version`, max(size, MIN_IMAGE) bytes (what a lab or test copies to disk0:)."""
+    header = image_header(str(AsaVersion.parse(str(version))), size)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
         out.write(header)
-        out.truncate(max(size, len(header)))     # zeros, without holding them in memory
+        out.truncate(max(size, MIN_IMAGE))     # zeros, without holding them in memory
     return path
 
 

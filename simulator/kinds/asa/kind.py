@@ -33,6 +33,7 @@ class AsaSpec(DeviceSpec, SshPort, ConsolePorts):
     model: Annotated[str, AfterValidator(_known_model)]
     version: Annotated[str, AfterValidator(lambda value: str(AsaVersion.parse(value)))]
     enable_password: str | None = None          # default: the password
+    import_dir: str | None = None               # a lab host folder `copy /path` may read (README)
 
     @model_validator(mode="after")
     def _hardware_runs(self) -> AsaSpec:
@@ -61,9 +62,11 @@ class AsaPairSpec(PairSpec):
 
 
 def build(ctx: Build, spec: AsaSpec) -> AsaDevice:
-    return AsaDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname or spec.name,
-                     username=spec.username or ctx.username, password=spec.password or ctx.password,
-                     enable_password=spec.enable_password)
+    device = AsaDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname or spec.name,
+                       username=spec.username or ctx.username, password=spec.password or ctx.password,
+                       enable_password=spec.enable_password)
+    device.import_dir = Path(spec.import_dir).expanduser() if spec.import_dir else None
+    return device
 
 
 def build_pair(spec: AsaPairSpec, primary: AsaDevice, secondary: AsaDevice) -> Pair:

@@ -23,6 +23,7 @@ import copy
 from collections import deque
 from collections.abc import Callable
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from simulator.clock import Timer
@@ -63,6 +64,7 @@ def clone(config: dict[str, Any]) -> dict[str, Any]:
 
 class AsaDevice(DeviceBase):
     kind = "asa"
+    import_dir: Path | None = None    # a lab host folder `copy` may read from (the profile's `import_dir`)
     power_up: Trigger
     cut_power: Trigger
     restart: Trigger

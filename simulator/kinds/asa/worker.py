@@ -3,11 +3,14 @@ folder of the lab's state directory (SFTP and SCP see the same folder), and
 the worker keeps that folder and the unit's catalogue (disk.py) in step:
 
 - at attach, files the unit knows are put in place (its own image) or
-  reported gone, files found in the folder are reported as arrivals;
+  reported gone, files found in the folder are reported as arrivals, partial
+  files of copies and uploads a stopped or killed lab left are removed, and
+  so are files bigger than disk0: itself;
 - a file the unit deletes is removed, an image it makes at a reimage written;
-- `copy` jobs: the bytes are fetched (simulator/transfer.py, or a copy inside
-  disk0:), inspected (size, header, MD5) and reported to the unit, which keeps
-  the file or refuses it (no space)."""
+- `copy` jobs: the bytes are fetched (simulator/transfer.py: a URL, or a local
+  path of disk0: or the lab's import directory, never another file of the lab
+  host) under a partial name, inspected (size, checked header, MD5) and
+  reported to the unit, which keeps the file or refuses it (no space)."""
 
 from __future__ import annotations
 
@@ -16,22 +19,31 @@ import hashlib
 from pathlib import Path
 
 from simulator.journal import Event
-from simulator.kinds.asa.disk import SPOILED, CopyJob, disk_name, header_of
+from simulator.kinds.asa.disk import HEAD, SPOILED, CopyJob, body_start, checked_header, disk_name, header_of
 from simulator.kinds.asa.images import write_image
 from simulator.kinds.asa.model import AsaDevice
 from simulator.kinds.asa.versions import ImageName
-from simulator.transfer import BLOCK, DeviceWorker, Source, fetch
+from simulator.transfer import BLOCK, DeviceWorker, LocalFiles, Source, fetch, partial_path, remove_partials
 
 
-def inspect(path: Path) -> tuple[int, str | None, str]:
-    """(size, header, MD5) of a file, read in blocks."""
-    digest = hashlib.md5()
-    head = b""
+def inspect(path: Path, limit: int | None = None) -> tuple[int, str | None, str]:
+    """(size, header, MD5) of a file, read in blocks: a stand-in image's header
+    is checked against the size and digest it declares. ValueError for a file
+    bigger than `limit` (nothing of it is read)."""
+    if limit is not None and path.stat().st_size > limit:
+        raise ValueError(f"{path.name}: bigger than {limit} bytes")
+    md5 = hashlib.md5()
     with path.open("rb") as f:
+        head = f.read(HEAD)
+        body = hashlib.sha256(head[body_start(head):]) if header_of(head) else None
+        md5.update(head)
+        size = len(head)
         while block := f.read(BLOCK):
-            head = head or block[:256]
-            digest.update(block)
-    return path.stat().st_size, header_of(head), digest.hexdigest()
+            md5.update(block)
+            if body is not None:
+                body.update(block)
+            size += len(block)
+    return size, checked_header(head, size, body.hexdigest()) if body is not None else None, md5.hexdigest()
 
 
 def spoil(path: Path) -> None:
@@ -49,6 +61,7 @@ class AsaDiskWorker(DeviceWorker):
         super().__init__(device)
         self.folder = folder
         self.connect_timeout = connect_timeout
+        self.local = LocalFiles(folder, device.import_dir)
 
     def attach(self) -> AsaDiskWorker:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -68,13 +81,22 @@ class AsaDiskWorker(DeviceWorker):
                 path.mkdir(exist_ok=True)
             elif not path.is_file() and not self._write_made(entry.name):
                 device.file_gone(entry.name)
-        for part in self.folder.glob(".*.part"):       # a copy the last run did not finish
-            part.unlink()
+        remove_partials(self.folder)           # copies and uploads the last run did not finish
         for path in sorted(self.folder.iterdir()):
             known = device.disk.entries.get(path.name)
             if path.is_file() and not path.name.startswith(".") and (known is None or known.size !=
                                                                        path.stat().st_size):
-                device.file_arrived(path.name, *inspect(path), source="disk0")
+                self._found(path)
+
+    def _found(self, path: Path) -> None:
+        """A file in the folder the unit does not know (as it is): reported, or
+        removed when it is bigger than disk0: (it could not have been written)."""
+        try:
+            found = inspect(path, limit=self.device.disk.total)
+        except ValueError:
+            path.unlink()
+            return
+        self.device.file_arrived(path.name, *found, source="disk0")
 
     def _write_made(self, name: str) -> bool:
         """Write the unit's own image (made at a reimage) if it is not there; False for other files."""
@@ -98,10 +120,10 @@ class AsaDiskWorker(DeviceWorker):
     # -- copy ---------------------------------------------------------------------------------------
     async def _copy(self, job: CopyJob) -> None:
         device = self.device
-        part = self.folder / f".{job.name}.part"
+        part = partial_path(self.folder / job.name)
         inside = disk_name(job.source)           # a copy inside disk0:
-        source = Source("file", str(self.folder / inside)) if inside is not None else Source.parse(job.source)
-        fetching = fetch(source, part, limit=job.limit, connect_timeout=self.connect_timeout)
+        source = Source("file", "/" + inside) if inside is not None else Source.parse(job.source)
+        fetching = fetch(source, part, limit=job.limit, connect_timeout=self.connect_timeout, local=self.local)
         if not await self.fetched(part, fetching, lambda cause, values: device.copy_failed(job.id, cause, values)):
             return
         if job.corrupt:

@@ -1,5 +1,12 @@
-"""The FTD's file system as surfaces see it: the folders clients expect and
-what happens when a file lands in the upgrade folder."""
+"""The FTD's file system as surfaces see it: the folders clients expect, what
+happens when a file lands in the upgrade folder, and what a lab start clears.
+
+Uploads (SFTP/SCP, the FDM API) are written under a hidden partial name
+(simulator.transfer.is_partial: `.NAME.part`, `.NAME.<random>.part`) and
+renamed when whole; the
+partial files a stopped or killed lab left go when the lab starts again
+(`tidy_device_fs`, the kind's worker) — not when a session makes the folders,
+as another session's upload may be on its way then."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from pathlib import Path
 from simulator.faults import Fault
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import PackageInfo, cut_short, inspect_package
+from simulator.transfer import remove_partials
 
 UPDATES_DIR = "/var/sf/updates"
 
@@ -16,6 +24,25 @@ def make_device_fs(root: Path) -> None:
     """The folders of the device file system that clients expect (made on first use)."""
     for folder in (UPDATES_DIR.lstrip("/"), "home/admin"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+
+
+class _NoWork:
+    """The worker of a device whose file system needs nothing while the lab runs."""
+
+    def detach(self) -> None:
+        return None
+
+    async def settled(self) -> None:
+        return None
+
+
+NO_WORK = _NoWork()
+
+
+def tidy_device_fs(device: FtdDevice, root: Path) -> _NoWork:
+    """At lab start (a kind's worker): the partial uploads of the last run go."""
+    remove_partials(updates_dir(root))
+    return NO_WORK
 
 
 def updates_dir(root: Path) -> Path:

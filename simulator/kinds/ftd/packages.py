@@ -2,8 +2,8 @@
 
 A package is a signed vendor file (simulator/signed.py) named as the vendor
 names it; its manifest says its platform, kind, version and declared
-installed size. The readiness check tells a good package from an unsigned,
-renamed or corrupt one."""
+installed size, and the signature covers the whole file. The readiness check
+tells a good package from an unsigned, renamed, cut or altered one."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def make_package(filename: str, directory: Path, size_mb: int | None = None,
     declared = size_mb if size_mb is not None else ftd_facts.ftd().package_size_mb[name.kind]
     path = write_signed(directory / filename, {"platform": name.platform, "kind": name.kind,
                                                "version": str(name.version), "size_mb": declared},
-                        _SIGNING_KEY, unsigned=unsigned)
+                        _SIGNING_KEY, payload="upgrade.sh", unsigned=unsigned)
     if corrupt:
         cut_short(path)
     return path
@@ -60,7 +60,8 @@ def cut_short(path: Path) -> None:
 
 
 def inspect_package(path: Path) -> PackageInfo:
-    """Read what a package file says about itself, as the device would on upload."""
+    """Read what a package file says about itself, as the device would on upload
+    (bounded reads: a sparse or huge file costs a few blocks)."""
     file_bytes = path.stat().st_size
     try:
         meta, signed = read_signed(path, _SIGNING_KEY)

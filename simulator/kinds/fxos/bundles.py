@@ -3,9 +3,11 @@
 A platform bundle is named `fxos-k9.<a>.<b>.<c>.<build>.SPA` (seed 000,
 table 4: `fxos-k9.fxos_version.SPA`) and installs platform version
 `<a>.<b>(<c>.<build>)`, e.g. `fxos-k9.2.14.1.131.SPA` <-> `2.14(1.131)`.
-The file is a tar holding `manifest.json` (version, declared size, the
-chassis families it supports) and a `signature`, like the FTD packages of
-simulator/packages.py, so a lab models an 850 MB bundle without writing one."""
+The file is a signed vendor file (simulator/signed.py): a tar holding
+`manifest.json` (version, declared size, the chassis families it supports, its
+payload's digest), a `signature` and a small payload, like the FTD packages,
+so a lab models an 850 MB bundle without writing one and a cut or altered
+bundle fails verification."""
 
 from __future__ import annotations
 
@@ -105,16 +107,16 @@ def make_fxos_bundle(filename: str, directory: Path, size_kb: int | None = None,
         raise ValueError(f"platforms must be among {', '.join(PLATFORMS)}")
     manifest = {"kind": "fxos-platform-bundle", "version": str(version),
                 "size_kb": size_kb if size_kb is not None else DEFAULT_SIZE_KB, "platforms": sorted(platforms)}
-    # a little filler so the file is more than its manifest (and a cut lands inside it)
-    path = write_signed(directory / filename, manifest, _SIGNING_KEY, unsigned=unsigned,
-                        filler={"images/fxos-k9-system.bin": b"FXOS" * 512})
+    path = write_signed(directory / filename, manifest, _SIGNING_KEY, payload="images/fxos-k9-system.bin",
+                        unsigned=unsigned)
     if corrupt:
         cut_short(path, at=BUNDLE_CUT_AT)
     return path
 
 
 def inspect_fxos_bundle(path: Path) -> BundleInfo:
-    """Read what a bundle file says about itself, as the chassis does after a download."""
+    """Read what a bundle file says about itself, as the chassis does after a
+    download (bounded reads: a sparse or huge file costs a few blocks)."""
     try:
         meta, signed = read_signed(path, _SIGNING_KEY)
         version = str(FxosVersion.parse(meta["version"]))

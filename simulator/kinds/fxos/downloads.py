@@ -7,6 +7,7 @@ declared size, and keeps the bundle once it is whole and readable."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,7 +23,8 @@ PROTOCOLS = ("scp", "sftp", "ftp", "tftp", "http", "https", "local")
 
 def parse_url(url: str) -> dict[str, Any]:
     """`scp://user@host:port/path/file`, `tftp://host:port/path/file`, a plain
-    path: protocol, server, port, userid, password (if in the URL), path, filename.
+    path (of the chassis' own file system or the lab's import directory):
+    protocol, server, port, userid, password (if in the URL), path, filename.
     ValueError when it is not a URL the chassis takes."""
     text = url.strip()
     if "://" not in text:
@@ -64,6 +66,7 @@ class ImageStore(DeviceBase):
     downloads: dict[str, DownloadTask]
     # Set by the surface-side transfer helper: called with (task, password) to move the bytes.
     transfer: Callable[[DownloadTask, str | None], None] | None
+    import_dir: Path | None = None     # a lab host folder a local path may name (the profile's `import_dir`)
     install: Install | None
     _download_timers: dict[str, Timer]
 

@@ -73,6 +73,7 @@ class FxosData(Facts):
     texts: dict[str, str]
     download_errors: dict[str, DownloadError]
     faults: dict[str, Fault]
+    rest_sessions_per_user: int
     api_errors: dict[str, ApiError]
 
     def supported_trains(self, fxos: str) -> list[str]:

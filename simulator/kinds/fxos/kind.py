@@ -36,7 +36,7 @@ from simulator.kinds.fxos.machine import TABLE
 from simulator.kinds.fxos.model import FxosChassis
 from simulator.kinds.fxos.spec import FxosModuleSpec, check_profile
 from simulator.kinds.fxos.ssh import SSH
-from simulator.kinds.fxos.transfer import FxosDownloader, images_dir
+from simulator.kinds.fxos.transfer import FxosDownloader
 from simulator.kinds.kind import Build, Kind
 from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, SshPort
 
@@ -53,6 +53,7 @@ class FxosSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     model: Annotated[str, AfterValidator(_chassis_model)]
     version: Annotated[str, BeforeValidator(lambda value: normalize(str(value)))]
     modules: list[FxosModuleSpec] = Field(default_factory=list)   # security modules and their apps
+    import_dir: str | None = None       # a lab host folder `download image /path` may read (README)
 
 
 def check(specs: Sequence[DeviceSpec]) -> list[str]:
@@ -64,9 +65,11 @@ def check(specs: Sequence[DeviceSpec]) -> list[str]:
 def build(ctx: Build, spec: FxosSpec) -> FxosChassis:
     """The chassis of one profile entry; its hosted FTDs are built already."""
     modules = {m.slot: [(a.identifier or a.device, ctx.devices[a.device]) for a in m.apps] for m in spec.modules}
-    return FxosChassis(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
-                       username=spec.username or ctx.username, password=spec.password or ctx.password,
-                       modules=modules)  # type: ignore[arg-type]
+    chassis = FxosChassis(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
+                          username=spec.username or ctx.username, password=spec.password or ctx.password,
+                          modules=modules)  # type: ignore[arg-type]
+    chassis.import_dir = Path(spec.import_dir).expanduser() if spec.import_dir else None
+    return chassis
 
 
 def endpoint(chassis: FxosChassis) -> dict[str, Any]:
@@ -93,5 +96,5 @@ class FxosBundles:
 KIND = Kind(
     name="fxos", spec=FxosSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE, packages=FxosBundles(),
     endpoint=endpoint, check=check, machines=(TABLE,),
-    workers=(lambda chassis, fs_root: FxosDownloader(chassis, images_dir(fs_root)).attach(),), hosts=True,
+    workers=(lambda chassis, fs_root: FxosDownloader(chassis, fs_root).attach(),), hosts=True,
 )

@@ -5,13 +5,17 @@ attached to one chassis, does the network I/O the task asks for and reports
 back: `download_received` once the file is on the chassis' disk,
 `download_failed` with a cause (unreachable, auth, missing, transfer).
 
-- scp://, sftp://, http://, https:// and a local file through the shared
-  downloader (simulator/transfer.py), its failures worded as the chassis
-  words them (`_worded`);
+- scp://, sftp://, http://, https:// and a local path (of the chassis' own
+  file system or the lab's import directory, never another file of the lab
+  host) through the shared downloader (simulator/transfer.py), bounded by the
+  image store's free space, its failures worded as the chassis words them
+  (`_worded`);
 - tftp:// and ftp:// are not served by the lab: the chassis tries for a while
   (simulated time) and fails as with an unreachable server.
 
-A failed or deleted download leaves no file behind."""
+A download is written under its partial name until it is whole. A failed or
+deleted download leaves no file behind, nor does a lab stopped or killed in
+the middle of one: at attach the images folder keeps only the chassis' bundles."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from simulator.journal import Event
 from simulator.kinds.fxos.bundles import BUNDLE_CUT_AT, inspect_fxos_bundle
 from simulator.kinds.fxos.model import DownloadTask, FxosChassis, fxos_data
 from simulator.signed import cut_short
-from simulator.transfer import DeviceWorker, Source, TransferError, fetch
+from simulator.transfer import DeviceWorker, LocalFiles, Source, TransferError, fetch, partial_path
 
 IMAGES_DIR = "workspace/fxos/images"
 
@@ -34,16 +38,22 @@ def images_dir(fs_root: Path) -> Path:
 
 
 class FxosDownloader(DeviceWorker):
-    """The transfer service of one chassis."""
+    """The transfer service of one chassis, over its file system folder `fs_root`."""
 
-    def __init__(self, chassis: FxosChassis, directory: Path, connect_timeout: float = 10.0) -> None:
+    def __init__(self, chassis: FxosChassis, fs_root: Path, connect_timeout: float = 10.0) -> None:
         super().__init__(chassis)
         self.chassis = chassis
-        self.directory = directory
+        self.directory = fs_root / IMAGES_DIR
+        self.local = LocalFiles(fs_root, chassis.import_dir)
         self.connect_timeout = connect_timeout
 
     def attach(self) -> FxosDownloader:
+        """Attached at lab start: files of the images folder that are not the
+        chassis' bundles (partial or unfinished downloads of the last run) go."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        for path in self.directory.iterdir():
+            if path.is_file() and path.name not in self.chassis.packages:
+                path.unlink()
         return super().attach()
 
     def start(self, task: DownloadTask, password: str | None) -> None:
@@ -62,7 +72,7 @@ class FxosDownloader(DeviceWorker):
     async def _run(self, task: DownloadTask, password: str | None) -> None:
         chassis = self.chassis
         dest = self.directory / task.filename
-        part = self.directory / (task.filename + ".part")
+        part = partial_path(dest)
         if not await self.fetched(part, self._fetch(task, password, part),
                                   lambda cause, values: chassis.download_failed(task.filename, cause, values)):
             return
@@ -80,7 +90,8 @@ class FxosDownloader(DeviceWorker):
         user = task.userid or ("admin" if task.protocol in ("scp", "sftp") else "")
         source = Source(task.protocol, task.path, task.server, task.port or None, user, password)
         try:
-            await fetch(source, part, connect_timeout=self.connect_timeout)
+            await fetch(source, part, limit=self.chassis.image_store_free_kb() * 1024,
+                        connect_timeout=self.connect_timeout, local=self.local)
         except TransferError as exc:
             raise _worded(task, exc) from None
 
@@ -100,6 +111,8 @@ def _worded(task: DownloadTask, exc: TransferError) -> TransferError:
     reason = values.get("reason", "")
     if cause in ("auth", "missing"):
         return TransferError(cause)
+    if cause == "too_big":
+        return TransferError("disk_full", needed_kb=-(-values["size"] // 1024), free_kb=values["limit"] // 1024)
     if cause == "unreachable":
         if task.protocol in ("scp", "sftp"):
             return TransferError(cause, detail=f"ssh: connect to host {task.server} port {values['port']}: {reason}")

@@ -59,8 +59,11 @@ class Rig:
         self.pair = AsaFailoverPair("fw-pair", self.a, self.b, mode=mode, groups=groups, vpn_tunnels=vpn_tunnels)
         self.traffic = TrafficMonitor("fw-pair", self.clock, self.journal, [self.a.name, self.b.name],
                                       self.pair.traffic_up, self.pair.carries)
-        # The lab's own SSH surface and disk0: workers: each unit's file system root is its disk0:.
+        # The lab's own SSH surface and disk0: workers: each unit's file system root is its disk0:;
+        # `copy` reads local paths from there and from the import directory.
         self.ssh = SSHSurface(self.journal, "127.0.0.1", _HOST_KEY)
+        for unit in (self.a, self.b):
+            unit.import_dir = tmp / "import"
         self.workers = {unit.name: AsaDiskWorker(unit, tmp / unit.name).attach() for unit in (self.a, self.b)}
         for unit in (self.a, self.b):
             self.ssh.add(unit, 0, self.disk(unit), SSH)
@@ -410,9 +413,10 @@ async def test_copy_from_scp_local_files_delete_and_a_corrupt_transfer(rig, tmp_
         assert "20000 bytes copied in" in out and r.a.image_of("asa9-20-2-smp-k8.bin") is not None
         out = await term.cmd(f"copy /noconfirm scp://files:wrong@127.0.0.1:{port}/asa9-20-2-smp-k8.bin disk0:/x.bin")
         assert "(Permission denied)" in out
-        # a file of the lab host, and a copy inside disk0:
-        (tmp_path / "notes.txt").write_text("hello")
-        out = await term.cmd(f"copy /noconfirm {tmp_path / 'notes.txt'} disk0:/notes.txt")
+        # a file of the lab's import directory, and a copy inside disk0:
+        (r.tmp / "import").mkdir()
+        (r.tmp / "import" / "notes.txt").write_text("hello")
+        out = await term.cmd(f"copy /noconfirm {r.tmp / 'import' / 'notes.txt'} disk0:/notes.txt")
         assert "INFO: No digital signature found" in out and "5 bytes copied" in out
         out = await term.cmd("copy /noconfirm disk0:/notes.txt disk0:/notes2.txt")
         assert "5 bytes copied" in out

@@ -1,6 +1,7 @@
 """disk0: as a catalogue in the model and a folder kept in step by the kind's
 worker: the unit's own image, files found there, deletes, reimages, copies
-(from the lab host, inside disk0:, over HTTP) and how they fail."""
+(from the lab's import directory, inside disk0:, over HTTP; never another
+file of the lab host) and how they fail."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ def unit(tmp_path):
     clock = Clock(virtual=True, start=START)
     ctx = DeviceContext(clock, Journal(clock.now), FaultPlan(lambda: 0.0), random.Random(1))
     asa = AsaDevice(ctx, "asa-1", "ASAv", "9.19(1)")
+    asa.import_dir = tmp_path / "import"
+    asa.import_dir.mkdir()
     worker = AsaDiskWorker(asa, tmp_path / "disk0")
     yield asa, worker
     worker.detach()
@@ -75,10 +78,10 @@ def test_the_catalogue_survives_a_snapshot(unit):
     assert refused.value.message == say("refuse", "no_file", name="log/../../x")
 
 
-async def test_copies_from_the_lab_host_and_inside_disk0(unit, tmp_path):
+async def test_copies_from_the_import_directory_and_inside_disk0(unit, tmp_path):
     asa, worker = unit
     worker.attach()
-    local = write_image(tmp_path / "asa9-20-2-smp-k8.bin", "9.20(2)", size=20_000)
+    local = write_image(tmp_path / "import" / "asa9-20-2-smp-k8.bin", "9.20(2)", size=20_000)
     job = await _copy(asa, worker, str(local), "asa9-20-2-smp-k8.bin", str(local))
     assert job.state == "done" and job.size == 20_000
     entry = asa.disk.file("asa9-20-2-smp-k8.bin")
@@ -94,11 +97,11 @@ async def test_copies_from_the_lab_host_and_inside_disk0(unit, tmp_path):
 async def test_failed_copies_in_the_units_words(unit, tmp_path):
     asa, worker = unit
     worker.attach()
-    job = await _copy(asa, worker, str(tmp_path / "none.bin"), "x.bin", "/none.bin")
+    job = await _copy(asa, worker, str(tmp_path / "import" / "none.bin"), "x.bin", "/none.bin")
     assert job.message == "%Error opening /none.bin (No such file or directory)"
     refused = await _copy(asa, worker, "http://127.0.0.1:1/x.bin", "x.bin", "http://127.0.0.1:1/x.bin")
     assert refused.message == "%Error opening http://127.0.0.1:1/x.bin (Connection refused)"
-    big = tmp_path / "big.bin"
+    big = tmp_path / "import" / "big.bin"
     big.write_bytes(b"\0" * 100)
     asa.disk.total = asa.disk.used + 50
     job = await _copy(asa, worker, str(big), "big.bin", str(big))
@@ -112,7 +115,7 @@ async def test_failed_copies_in_the_units_words(unit, tmp_path):
 async def test_a_corrupt_transfer_leaves_an_image_that_does_not_boot(unit, tmp_path):
     asa, worker = unit
     worker.attach()
-    local = write_image(tmp_path / "asa9-20-2-smp-k8.bin", "9.20(2)", size=20_000)
+    local = write_image(tmp_path / "import" / "asa9-20-2-smp-k8.bin", "9.20(2)", size=20_000)
     asa.ctx.faults.add("package.transfer", "corrupt", device=asa.name)
     job = await _copy(asa, worker, str(local), local.name, str(local))
     assert job.state == "done" and asa.image_of(local.name) is None
@@ -140,7 +143,7 @@ async def test_a_restarted_lab_finds_disk0_as_it_was(tmp_path):
     async with Lab("asa-ha", state_dir=state, virtual_time=True, seed=7) as lab:
         unit = lab.devices["asa-a"]
         folder = lab.store.device_fs("asa-a")
-        SSH.file_arrived(unit, write_image(folder / "asa9-20-2-smp-k8.bin", "9.20(2)"), None)    # an SCP upload
+        await SSH.file_arrived(unit, write_image(folder / "asa9-20-2-smp-k8.bin", "9.20(2)"), None)  # an SCP upload
         unit.delete_file("asa9-19-1-smp-k8.bin")
     (folder / "notes.txt").write_text("hello")           # put there while the lab was stopped
     async with Lab("asa-ha", state_dir=state, virtual_time=True) as lab:

@@ -13,7 +13,7 @@ from aiohttp import web
 from simulator.kinds.asa.facts import say
 from simulator.kinds.fxos.model import DownloadTask
 from simulator.kinds.fxos.transfer import _worded
-from simulator.transfer import Source, TransferError, Transfers, fetch
+from simulator.transfer import LocalFiles, Source, TransferError, Transfers, fetch
 from tests.kinds.asa.test_asa import _HOST_KEY, _ScpServer
 
 
@@ -52,8 +52,9 @@ async def test_every_protocol_fetches_the_same_bytes(servers, tmp_path):
     sources = [Source("http", "/pub/image.bin", "127.0.0.1", http), Source("file", str(folder / "image.bin")),
                Source("scp", "/image.bin", "127.0.0.1", ssh, "files", "secret"),
                Source("sftp", "/image.bin", "127.0.0.1", ssh, "files", "secret")]
+    local = LocalFiles(tmp_path / "device", imports=folder)
     for i, source in enumerate(sources):
-        assert await fetch(source, tmp_path / f"got{i}") == 200_000, source
+        assert await fetch(source, tmp_path / f"got{i}", local=local) == 200_000, source
         assert (tmp_path / f"got{i}").read_bytes() == (folder / "image.bin").read_bytes()
 
 
@@ -78,7 +79,7 @@ async def test_reads_are_bounded(servers, tmp_path):
     for source in (Source("http", "/pub/image.bin", "127.0.0.1", http), Source("file", str(folder / "image.bin")),
                    Source("sftp", "/image.bin", "127.0.0.1", ssh, "files", "secret"),
                    Source("scp", "/image.bin", "127.0.0.1", ssh, "files", "secret")):
-        failed = await _cause(source, tmp_path / "part", limit=100_000)
+        failed = await _cause(source, tmp_path / "part", limit=100_000, local=LocalFiles(tmp_path, imports=folder))
         assert failed.cause == "too_big", source
 
 

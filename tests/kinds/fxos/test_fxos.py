@@ -274,15 +274,15 @@ async def test_install_refusals(rig, images, tmp_path):
     with pytest.raises(Refused, match="Downgrade of the FXOS platform bundle from 2.12"):
         ch.start_platform_install("2.10(1.179)")
     # an unsigned bundle fails verification
-    make_fxos_bundle("fxos-k9.2.13.0.212.SPA", tmp_path / "local", unsigned=True)
-    await download(rig, str(tmp_path / "local" / "fxos-k9.2.13.0.212.SPA"))
+    make_fxos_bundle("fxos-k9.2.13.0.212.SPA", rig.fs(ch.name) / "local", unsigned=True)
+    await download(rig, "/local/fxos-k9.2.13.0.212.SPA")
     check = ch.verify_platform("2.13(0.212)")
     assert not check.ok and "digital signature" in check.errors[0]
     with pytest.raises(Refused, match="digital signature"):
         ch.start_platform_install("2.13(0.212)")
     # a bundle for the 9300 only is refused on a 4100 at verification
-    make_fxos_bundle("fxos-k9.2.14.1.131.SPA", tmp_path / "fp9k", platforms=("fp9k",))
-    await download(rig, str(tmp_path / "fp9k" / BUNDLE))
+    make_fxos_bundle("fxos-k9.2.14.1.131.SPA", rig.fs(ch.name) / "fp9k", platforms=("fp9k",))
+    await download(rig, f"/fp9k/{BUNDLE}")
     with pytest.raises(Refused, match="does not support Cisco Firepower 4145"):
         ch.start_platform_install(TARGET)
     assert ch.install is None and ch.state == "online"
@@ -329,7 +329,10 @@ async def test_failed_downloads_leave_nothing(rig, images, tmp_path):
     ftp = await download(rig, "ftp://images@127.0.0.1/" + BUNDLE)
     assert ftp.state == "Failed" and "Connection timed out" in ftp.error_text
     big = make_fxos_bundle("fxos-k9.2.16.1.147.SPA", tmp_path / "big", size_kb=5_000_000)
-    full = await download(rig, str(big))
+    host = await download(rig, str(big))             # a file of the lab host is not the chassis'
+    assert host.state == "Failed" and host.error_code == "ERR-DNLD-no-file"
+    big.replace(rig.fs(ch.name) / big.name)
+    full = await download(rig, f"/{big.name}")
     assert full.state == "Failed" and full.error_code == "ERR-DNLD-no-space"
     rig.faults.add("package.transfer", "corrupt", ch.name)
     bad = await download(rig, scp_url(port))
