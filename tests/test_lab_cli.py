@@ -32,6 +32,10 @@ def run_cli(*args, cwd=ROOT):
     ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: 7.4.1-172}\n  - {name: a, model: FTDv, "
      "version: 7.4.1-172}\n", "device name 'a' is used twice"),
     ("lab: x\ndevices: [\n", "not valid YAML"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: 7.4.1-172, ssh_login: {tries: 5}}\n",
+     "devices[0].ssh_login.tries: unknown key"),
+    ("lab: x\ndevices:\n  - {name: a, model: FTDv, version: 7.4.1-172, ssh_login: {delay: -1}}\n",
+     "devices[0].ssh_login.delay"),
     ("- just\n- a list\n", "expected a mapping"),
 ])
 def test_broken_profiles_name_file_key_and_expectation(tmp_path, body, expected):

@@ -48,7 +48,7 @@ class DeviceSpec(Strict):
         out = []
         for i in range(self.count):
             n = self.start + i
-            fields: dict[str, Any] = self.model_dump()
+            fields: dict[str, Any] = {key: getattr(self, key) for key in type(self).model_fields}  # nested models kept
             fields.update(name=self.name.format(n=n), count=None,
                           hostname=self.hostname.format(n=n) if self.hostname else None)
             for key, value in fields.items():
@@ -58,8 +58,25 @@ class DeviceSpec(Strict):
         return out
 
 
+class LoginSettings(Strict):
+    """A profile's changes to a kind's brake on SSH password guessing
+    (simulator/terminal/logins.py LoginPolicy; keys left out keep the kind's value)."""
+
+    max_tries: int | None = Field(default=None, ge=0)
+    free_failures: int | None = Field(default=None, ge=0)
+    delay: float | None = Field(default=None, ge=0)
+    max_delay: float | None = Field(default=None, ge=0)
+    interval: float | None = Field(default=None, gt=0)
+    deny: int | None = Field(default=None, ge=0)
+    unlock: float | None = Field(default=None, ge=0)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class SshPort(BaseModel):
     ssh_port: int = Port
+    ssh_login: LoginSettings | None = None
 
 
 class HttpsPort(BaseModel):

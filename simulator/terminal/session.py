@@ -1,10 +1,21 @@
 """A terminal session: line editing over a byte-less text channel, and a stack
 of shells (FTD CLI -> diagnostic CLI, expert ...). Transport-agnostic: the SSH
-surface (and later a console) hands it a `Channel`."""
+surface and the consoles hand it a `Channel`.
+
+Input is taken a chunk at a time (what one read returns) and the echo and
+answers it causes are sent as one write; between chunks, and whenever
+`OUTPUT_BATCH` characters are waiting, the session sends them, waits while
+the client is behind (`Channel.drain`: a client that does not read stops the
+session from reading, so its output stops growing) and lets the other tasks of
+the lab run. A closed channel ends all work at once. A command that fails
+with an exception answers with the shell's own error text, the bug is logged
+once, and the session goes on."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,18 +28,38 @@ from simulator.terminal.tree import (
     split_filters,
 )
 
-MAX_LINE = 1024
-CTRL_C, CTRL_D, CTRL_U, BS, DEL, TAB, ESC = "\x03", "\x04", "\x15", "\x08", "\x7f", "\t", "\x1b"
+MAX_LINE = 1024             # characters in a command line; the rest of a paste is dropped
+OUTPUT_BATCH = 16384        # characters of output sent in one write at most before the client must keep up
+SLICE = 256                 # characters of input handled before other tasks get a turn
+CTRL_C, CTRL_D, CTRL_U, BS, DEL, TAB, ESC, BELL = "\x03", "\x04", "\x15", "\x08", "\x7f", "\t", "\x1b", "\a"
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str, int]] = set()
+
+
+def report_bug(where: str, line: str, exc: BaseException) -> None:
+    """Log a failing command with its traceback, once per place it fails."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    key = (type(exc).__name__, frame.filename if frame else "", frame.lineno or 0 if frame else 0)
+    if key in _reported:
+        log.debug("%s: %r failed again: %r", where, line, exc)
+        return
+    _reported.add(key)
+    log.error("%s: %r failed", where, line, exc_info=exc)
 
 
 class Channel(Protocol):
     async def read(self) -> str: ...          # "" at end of input
-    def write(self, text: str) -> None: ...
+    def write(self, text: str) -> None: ...   # raises once the client is gone
+    async def drain(self) -> None: ...        # returns when the client has taken most of what was written
     def close(self) -> None: ...
 
 
 class Hotkey(str):
     """A key sequence a shell bound (e.g. Ctrl-a d), returned instead of a line."""
+
+
+EOF = Hotkey(CTRL_D)        # Ctrl-D at an empty prompt
 
 
 class Shell:
@@ -63,6 +94,20 @@ class Shell:
 
     async def on_hotkey(self, name: str) -> None:
         """A bound key sequence was typed."""
+
+    async def on_eof(self) -> None:
+        """Ctrl-D at an empty prompt: the shell ends (the session, at the top); shells
+        whose real counterpart reads it as "delete a character" ignore it."""
+        self.session.pop()
+
+    def failure_text(self, line: str) -> str:
+        """What the shell answers when a command fails unexpectedly: its own
+        error for a command it cannot run."""
+        if self.tree is None:
+            return ""
+        words = line.split()
+        return self.tree.error_text(CliError("unknown", line.find(words[0]) if words else 0,
+                                             words[0] if words else ""), line, self.prompt)
 
     @staticmethod
     def _refusable(call: Callable[[], object]) -> str | None:
@@ -107,7 +152,12 @@ class Session:
         self.interactive = interactive      # a PTY: echo, line editing, CRLF
         self.stack: list[Shell] = []
         self.context = context
-        self._pending = ""
+        self._pending = ""                  # the input chunk being handled ...
+        self._next = 0                      # ... and where in it
+        self._out: list[str] = []           # output held while a chunk of input is handled
+        self._out_size = 0
+        self._holding = False
+        self._full = False                  # the line reached MAX_LINE (the bell has rung)
         self._on_command = on_command
         self.closed = False
 
@@ -117,10 +167,37 @@ class Session:
             return
         if self.interactive:
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        self._out.append(text)
+        self._out_size += len(text)
+        if not self._holding:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._out:
+            return
+        text = "".join(self._out)
+        self._out.clear()
+        self._out_size = 0
+        if self.closed:
+            return
         try:
             self.channel.write(text)
-        except Exception:  # the transport went away under us (e.g. reboot)
+        except Exception:  # the transport went away under us (client gone, reboot)
             self.closed = True
+
+    async def drain(self) -> None:
+        """Send what is held and wait while the client is behind; then let the
+        lab's other tasks run. Long outputs call it between their blocks."""
+        holding, self._holding = self._holding, False
+        try:
+            self._send()
+            if not self.closed:
+                await self.channel.drain()
+            await asyncio.sleep(0)
+        except Exception:  # the transport went away while waiting
+            self.closed = True
+        finally:
+            self._holding = holding
 
     # -- shell stack ------------------------------------------------------------
     @property
@@ -137,6 +214,7 @@ class Session:
 
     def close(self) -> None:
         if not self.closed:
+            self._send()
             self.closed = True
             self.channel.close()
 
@@ -145,35 +223,77 @@ class Session:
         self.push(first)
         while not self.closed and self.stack:
             shell = self.shell
+            try:
+                if not await self._step(shell):
+                    break
+            except Refused as refused:
+                self.write(refused.message + "\n")
+        self.close()
+
+    async def _step(self, shell: Shell) -> bool:
+        """One line (or bound key) read and acted on; False at end of input."""
+        line: str | None = ""
+        try:
             line = await self.readline(shell.prompt, shell)
             if line is None:
-                break
-            if isinstance(line, Hotkey):
+                return False
+            if line is EOF:
+                await shell.on_eof()
+            elif isinstance(line, Hotkey):
                 await shell.on_hotkey(line)
-                continue
-            if self._on_command and line.strip():
-                self._on_command(type(shell).__name__, line.strip())
-            await shell.execute(line)
-        self.close()
+            else:
+                if self._on_command and line.strip():
+                    self._on_command(type(shell).__name__, line.strip())
+                await shell.execute(line)
+        except (Refused, asyncio.CancelledError):
+            raise
+        except Exception as exc:       # a bug: the device answers as for a command it cannot run
+            self._failed(shell, line or "", exc)
+        return True
+
+    def _failed(self, shell: Shell, line: str, exc: Exception) -> None:
+        report_bug(type(shell).__name__, line, exc)
+        self.write(shell.failure_text(line) + "\n")
 
     async def run_one(self, shell: Shell, line: str) -> None:
         """An exec request: one command, no prompt."""
         self.push(shell)
         if self._on_command:
             self._on_command(type(shell).__name__, line.strip())
-        await shell.execute(line)
+        try:
+            await shell.execute(line)
+        except (Refused, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            self._failed(shell, line, exc)
 
     # -- input ---------------------------------------------------------------------
     async def _next_char(self) -> str | None:
-        while not self._pending:
-            if self.closed:
+        if self._next >= len(self._pending):
+            if not await self._refill():
                 return None
-            data = await self.channel.read()
-            if not data:
-                return None
-            self._pending = data
-        ch, self._pending = self._pending[0], self._pending[1:]
+        elif self._out_size >= OUTPUT_BATCH or self._next % SLICE == 0:
+            await self.drain()
+        if self.closed:
+            return None
+        ch = self._pending[self._next]
+        self._next += 1
         return ch
+
+    async def _refill(self) -> bool:
+        """Send the answers to the last chunk, then read the next one; False at end of input."""
+        await self.drain()
+        if self.closed:
+            return False
+        holding, self._holding = self._holding, False     # what others write while we wait goes out at once
+        try:
+            data = await self.channel.read()
+        finally:
+            self._holding = holding
+        if not data or self.closed:
+            return False
+        self._pending, self._next = data, 0
+        return True
 
     async def ask(self, prompt: str, secret: bool = False) -> str | None:
         """A question (confirmation, password): plain line, no help or completion."""
@@ -181,9 +301,18 @@ class Session:
 
     async def readline(self, prompt: str, shell: Shell | None, secret: bool = False) -> str | Hotkey | None:
         """One line as the user edits it (echo, backspace, Ctrl-U, Tab, ?); a bound
-        key sequence instead of a line; "" on Ctrl-C; None at end of input."""
-        self.write(prompt)
-        buf = ""
+        key sequence instead of a line (EOF for Ctrl-D at an empty prompt); "" on
+        Ctrl-C; None at end of input. What it prints goes out a chunk at a time."""
+        self._holding = True
+        try:
+            self.write(prompt)
+            return await self._edit_line(prompt, shell, secret)
+        finally:
+            self._holding = False
+            self._send()
+
+    async def _edit_line(self, prompt: str, shell: Shell | None, secret: bool) -> str | Hotkey | None:
+        buf, self._full = "", False
         echo = self.interactive and not secret
         hotkeys = shell.hotkeys if shell else {}
         while True:
@@ -205,7 +334,7 @@ class Session:
                     self.write("^C\n")
                 return ""
             if ch == CTRL_D and not buf and shell is not None:
-                return None
+                return EOF
             if ch == ESC:
                 await self._swallow_escape()
             elif shell is not None and self.interactive and ch in (TAB, "?"):
@@ -214,8 +343,8 @@ class Session:
                 buf = self._edit(ch, buf, echo)
 
     def _end_line(self, ch: str) -> None:
-        if ch == "\r" and self._pending.startswith("\n"):
-            self._pending = self._pending[1:]
+        if ch == "\r" and self._pending.startswith("\n", self._next):
+            self._next += 1
         if self.interactive:
             self.write("\n")
 
@@ -265,9 +394,11 @@ class Session:
         if not ch.isprintable():
             return buf
         if len(buf) >= MAX_LINE:
-            if echo:
-                self.write("\a")
+            if echo and not self._full:         # one bell for all of a paste that does not fit
+                self.write(BELL)
+            self._full = True
             return buf
+        self._full = False
         if echo:
             self.write(ch)
         return buf + ch

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
 FILTERS = ("include", "exclude", "begin", "grep")
 
 
@@ -215,7 +217,7 @@ def _common_prefix(words: list[str]) -> str:
 
 def split_filters(line: str) -> tuple[str, list[tuple[str, str]]] | None:
     """`show x | include y | exclude z` -> ("show x", [("include","y"), ("exclude","z")]).
-    None when a filter is malformed."""
+    None when a filter is malformed or its pattern is one the shell cannot take."""
     parts = line.split("|")
     command, filters = parts[0], []
     for part in parts[1:]:
@@ -223,19 +225,46 @@ def split_filters(line: str) -> tuple[str, list[tuple[str, str]]] | None:
         if len(words) != 2:
             return None
         kinds = [f for f in FILTERS if f.startswith(words[0].lower())]
-        if len(kinds) != 1:
+        if len(kinds) != 1 or _matcher(words[1]) is None:
             return None
         filters.append((kinds[0], words[1]))
     return command, filters
 
 
+def _re2_options(literal: bool) -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 1 << 20       # a command line's pattern never needs more
+    options.literal = literal
+    return options
+
+
+_PATTERN, _LITERAL = _re2_options(False), _re2_options(True)
+
+
+def _matcher(pattern: str) -> Any | None:
+    """A filter's pattern compiled for a linear-time engine (RE2), so no pattern
+    can hold up the lab (RE2 keeps the last 128 compiled). A pattern Python's
+    `re` cannot compile either matches as plain text, as it always did; one
+    only a backtracking engine takes (back-references, look-around) has no
+    matcher: the shell's error."""
+    try:
+        return re2.compile(pattern, _PATTERN)
+    except re2.error:
+        pass
+    try:
+        re.compile(pattern)
+    except re.error:
+        return re2.compile(pattern, _LITERAL)
+    return None
+
+
 def apply_filters(text: str, filters: list[tuple[str, str]]) -> str:
     lines = text.split("\n")
     for kind, pattern in filters:
-        try:
-            rx = re.compile(pattern)
-        except re.error:
-            rx = re.compile(re.escape(pattern))
+        rx = _matcher(pattern)
+        if rx is None:
+            return ""
         if kind in ("include", "grep"):
             lines = [ln for ln in lines if rx.search(ln)]
         elif kind == "exclude":

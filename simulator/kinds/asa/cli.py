@@ -167,6 +167,12 @@ class AsaShell(Shell):
         return {"user": f"{base}> ", "exec": f"{base}# ", "config": f"{base}(config)# ",
                 "fover_group": f"{base}(config-fover-group)# "}[self.mode]
 
+    async def on_eof(self) -> None:
+        """Ctrl-D deletes the character under the cursor on the ASA: nothing at an empty
+        prompt of a mode; at the session's first prompt the session ends, as everywhere."""
+        if self.mode == "user":
+            await super().on_eof()
+
     def on_device_event(self, event: Event) -> None:
         """Messages the unit prints on its terminals while the session is open."""
         kind = event["kind"]
@@ -604,6 +610,9 @@ class _CaptureChannel:
 
     def write(self, data: str) -> None:
         self.out.append(data)
+
+    async def drain(self) -> None:
+        pass
 
     def close(self) -> None:
         pass

@@ -75,6 +75,9 @@ class RommonShell(Shell):
     def prompt(self) -> str:
         return self.kind.rescue_text("prompt", self.device, number=self.number)
 
+    async def on_eof(self) -> None:
+        """ROMMON has nothing to leave to: Ctrl-D does nothing."""
+
     async def execute(self, line: str) -> None:
         words = line.split()
         if not words:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
 import asyncssh
 
+from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.journal import Event
 from simulator.kinds.asa.cli import AsaContext, AsaShell
@@ -18,11 +20,14 @@ from simulator.kinds.asa.views import banner
 from simulator.kinds.asa.worker import inspect, spoil
 from simulator.surfaces.ssh.cli import peer_of, serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+from simulator.terminal.logins import LoginPolicy
 from simulator.terminal.session import Session, Shell
 
 
 class AsaSsh(SshKind):
     """The ASA CLI; the device's file system is its disk0: (`scp f admin@asa:disk0:/f`)."""
+
+    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: AsaDevice = endpoint.device
@@ -50,10 +55,14 @@ class AsaSsh(SshKind):
         name = disk_name(path.decode(errors="replace"))
         return ("/" + name).encode() if name is not None else path
 
-    def file_arrived(self, device: AsaDevice, path: Path, fault: Fault | None) -> None:
+    def write_limit(self, device: AsaDevice, path: Path) -> int:
+        entry = device.disk.entries.get(path.name)
+        return device.disk.free + (entry.size if entry is not None else 0)
+
+    async def file_arrived(self, device: AsaDevice, path: Path, fault: Fault | None) -> None:
         if fault is not None and fault.action == "corrupt":
             spoil(path)
-        device.file_arrived(path.name, *inspect(path), source="scp")
+        device.file_arrived(path.name, *await asyncio.to_thread(inspect, path), source="scp")
 
     def login_failed(self, device: AsaDevice, username: str, peer: str) -> None:
         device.record_login(username, peer, False)     # the next banner counts failed logins

@@ -147,6 +147,9 @@ class DiagShell(Shell):
     def _text(self, key: str, **values) -> str:
         return views.template("cli_diag", key, **values).rstrip("\n")
 
+    async def on_eof(self) -> None:
+        """Lina's line editor reads Ctrl-D as "delete the character under the cursor": nothing here."""
+
     async def on_hotkey(self, name: str) -> None:
         if name == "detach":
             self.session.write(views.ftd_text("diag_detach") + "\n")

@@ -1,20 +1,39 @@
 """The FTD's expert shell (`expert` from the CLI; `sudo su -` for root): the
 few Linux commands upgrade runbooks use, over the device's file system, with
-the upgrade's status log generated from the job. Texts in expert.yaml."""
+the upgrade's status log generated from the job. Texts in expert.yaml.
+
+Files are read a block at a time and never more than `read_limit` bytes of
+one (`tail` reads from the end), so a huge or sparse file costs no memory;
+paths are checked against Linux's limits before the host sees them, and a
+file error answers with the text the command prints on Linux. sudo counts
+wrong passwords per user as pam_faillock does and locks the account after
+`faillock.deny` failures in a row."""
 
 from __future__ import annotations
 
+import codecs
+import errno
+import math
 import posixpath
+import re
 import shlex
+from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from weakref import WeakKeyDictionary
 
 from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.ftd import views
 from simulator.kinds.ftd.context import FtdContext, follow_upgrade
+from simulator.kinds.ftd.model import FtdDevice
+from simulator.terminal.logins import LoginPolicy, Tally
 from simulator.terminal.session import Session, Shell
+
+NAME_MAX, PATH_MAX = 255, 4096      # Linux: bytes in one path component, in a whole path
+BLOCK = 65536                       # bytes read from a file at a time
+LINES = re.compile(r"[+-]?\d+")
 
 
 @cache
@@ -22,11 +41,40 @@ def _facts() -> dict[str, Any]:
     return dict(read_yaml("kinds/ftd/expert.yaml"))
 
 
-def _text(key: str, **values: str) -> str:
+def _text(key: str, **values: object) -> str:
     return str(_facts()["texts"][key]).format(**values)
 
 
+def _reason(error: OSError) -> str:
+    """strerror as the device's C library words it."""
+    reasons = _facts()["errno"]
+    return str(reasons.get(errno.errorcode.get(error.errno or 0, ""), reasons["EIO"]))
+
+
 LOG_DIR = str(_facts()["log_dir"])
+READ_LIMIT = int(_facts()["read_limit"])
+FAILLOCK = LoginPolicy.model_validate(_facts()["faillock"])
+_faillock: WeakKeyDictionary[FtdDevice, Tally] = WeakKeyDictionary()
+
+
+def faillock(device: FtdDevice) -> Tally:
+    """The device's pam_faillock tally (kept in /run: gone when the lab restarts)."""
+    if device not in _faillock:
+        _faillock[device] = Tally(FAILLOCK.interval, device.ctx.clock.now)
+    return _faillock[device]
+
+
+def _tail_bytes(fh: IO[bytes], count: int) -> bytes:
+    """The end of a file holding its last `count` lines, read backwards a block
+    at a time; at most READ_LIMIT bytes of it."""
+    end = fh.seek(0, 2)
+    start, data = end, b""
+    while start > 0 and data.count(b"\n") <= count and end - start < READ_LIMIT:
+        step = min(BLOCK, start, READ_LIMIT - (end - start))
+        start -= step
+        fh.seek(start)
+        data = fh.read(step) + data
+    return data
 
 
 class ExpertShell(Shell):
@@ -49,7 +97,14 @@ class ExpertShell(Shell):
     def help(self, line: str) -> str:
         return ""
 
-    def _say(self, key: str, **values: str) -> None:
+    def failure_text(self, line: str) -> str:
+        return _text("failure", name=(line.split() or [""])[0])
+
+    async def on_eof(self) -> None:
+        """Ctrl-D at an empty prompt: bash leaves as `exit` does."""
+        await self._exit([])
+
+    def _say(self, key: str, **values: object) -> None:
         self.session.write(_text(key, **values) + "\n")
 
     async def execute(self, line: str) -> None:
@@ -67,9 +122,11 @@ class ExpertShell(Shell):
 
     async def _run(self, argv: list[str]) -> None:
         name = argv[0]
-        handler = {"exit": self._exit, "logout": self._exit, "ls": self._ls, "df": self._df, "cat": self._cat,
-                   "tail": self._tail, "pwd": self._pwd, "cd": self._cd, "whoami": self._whoami,
-                   "install_update.pl": self._install_update}.get(name)
+        handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
+            "exit": self._exit, "logout": self._exit, "ls": self._ls, "df": self._df, "cat": self._cat,
+            "tail": self._tail, "pwd": self._pwd, "cd": self._cd, "whoami": self._whoami,
+            "install_update.pl": self._install_update}
+        handler = handlers.get(name)
         if handler is None:
             self._say("not_found", name=name)
             return
@@ -78,24 +135,13 @@ class ExpertShell(Shell):
             return
         await handler(argv[1:])
 
+    # -- sudo -----------------------------------------------------------------------------
     async def _sudo(self, argv: list[str]) -> None:
         if not argv:
             self._say("sudo_usage")
             return
-        if not self.root:
-            user = self.device.username
-            if user not in self.ctx.sudo_lectured:
-                self.session.write(_text("sudo_lecture"))
-            for attempt in range(3):
-                answer = await self.session.ask(_text("sudo_password"), secret=True)
-                if answer is None:
-                    return
-                if answer == self.device.password:
-                    self.ctx.sudo_lectured.add(user)
-                    break
-                self._say("sudo_retry" if attempt < 2 else "sudo_failed")
-            else:
-                return
+        if not self.root and not await self._authenticate():
+            return
         if argv[:2] in (["su", "-"], ["su"]) or argv == ["-i"]:
             self.session.push(ExpertShell(self.session, self.ctx, root=True))
             return
@@ -103,9 +149,31 @@ class ExpertShell(Shell):
         elevated.cwd = self.cwd
         await elevated._run(argv)
 
+    async def _authenticate(self) -> bool:
+        """sudo's three tries; pam_faillock says so while the account is locked."""
+        user, tally = self.device.username, faillock(self.device)
+        if user not in self.ctx.sudo_lectured:
+            self.session.write(_text("sudo_lecture"))
+        for attempt in range(3):
+            locked = tally.locked_for(user, FAILLOCK.deny, FAILLOCK.unlock)
+            if locked:
+                self._say("faillock_locked", failures=tally.count(user))
+                self._say("faillock_left", minutes=math.ceil(locked / 60))
+            answer = await self.session.ask(_text("sudo_password"), secret=True)
+            if answer is None:
+                return False
+            if answer == self.device.password and not locked:
+                self.ctx.sudo_lectured.add(user)
+                tally.passed(user)
+                return True
+            tally.failed(user)
+            self._say("sudo_retry" if attempt < 2 else "sudo_failed")
+        return False
+
+    # -- navigation -----------------------------------------------------------------------
     async def _exit(self, _: list[str]) -> None:
-        if self.root:
-            self._say("logout")
+        """bash says which shell it leaves: root's login shell (`sudo su -`) "logout", admin's "exit"."""
+        self._say("logout" if self.root else "exit")
         self.session.pop()
 
     async def _pwd(self, _: list[str]) -> None:
@@ -115,15 +183,29 @@ class ExpertShell(Shell):
         self.session.write(("root" if self.root else "admin") + "\n")
 
     async def _cd(self, args: list[str]) -> None:
-        target = posixpath.normpath(posixpath.join(self.cwd, args[0])) if args else (
-            "/root" if self.root else "/home/admin")
-        if not self._real(target).is_dir() and target not in ("/", "/root", "/home/admin", LOG_DIR):
-            self._say("cd_missing", path=args[0])
+        target = self._absolute(args[0]) if args else ("/root" if self.root else "/home/admin")
+        if target in ("/", "/root", "/home/admin", LOG_DIR):
+            self.cwd = target
+            return
+        try:
+            real = self._real(target)
+            if not real.is_dir():
+                raise OSError(errno.ENOTDIR if real.exists() else errno.ENOENT, "", target)
+        except OSError as error:
+            self._say("cd_error", path=args[0], reason=_reason(error))
             return
         self.cwd = target
 
+    # -- the file system ----------------------------------------------------------------------
+    def _absolute(self, path: str) -> str:
+        return posixpath.normpath(posixpath.join(self.cwd, path))
+
     def _real(self, path: str) -> Path:
-        return self.ctx.fs_root / posixpath.normpath(posixpath.join(self.cwd, path)).lstrip("/")
+        """The host file behind a device path; ENAMETOOLONG where Linux would refuse the name."""
+        absolute = self._absolute(path)
+        if len(path.encode()) >= PATH_MAX or any(len(part.encode()) > NAME_MAX for part in absolute.split("/")):
+            raise OSError(errno.ENAMETOOLONG, "", path)
+        return self.ctx.fs_root / absolute.lstrip("/")
 
     def _virtual_logs(self) -> dict[str, str]:
         """status.log of the current/last upgrade, generated from the job log."""
@@ -138,68 +220,110 @@ class ExpertShell(Shell):
         lines.append("ui:" + views.upgrade_status(self.device))
         return {f"{folder}/status.log": "\n".join(lines) + "\n"}
 
-    def _read(self, path: str) -> str | None:
-        absolute = posixpath.normpath(posixpath.join(self.cwd, path))
-        logs = self._virtual_logs()
-        if absolute in logs:
-            return logs[absolute]
+    def _open(self, path: str) -> IO[bytes] | str:
+        """A device file to read: its generated text (status.log) or the host file; OSError if none."""
+        text = self._virtual_logs().get(self._absolute(path))
+        if text is not None:
+            return text
         real = self._real(path)
-        if real.is_file():
-            return real.read_text(errors="replace")
-        return None
+        if real.is_dir():
+            raise OSError(errno.EISDIR, "", path)
+        return real.open("rb")
 
     async def _ls(self, args: list[str]) -> None:
-        paths = [a for a in args if not a.startswith("-")] or [self.cwd]
-        long = any(a.startswith("-") and "l" in a for a in args)
-        for p in paths:
-            absolute = posixpath.normpath(posixpath.join(self.cwd, p))
-            names = sorted(posixpath.basename(k) for k in self._virtual_logs()
-                           if posixpath.dirname(k) == absolute)
-            real = self._real(p)
-            if real.is_dir():
-                names += sorted(child.name for child in real.iterdir())
-            elif real.is_file():
-                names = [p]
-            elif not names:
-                self._say("ls_missing", path=p)
-                continue
-            if long:
-                for n in names:
-                    f = real / n if real.is_dir() else real
-                    size = f.stat().st_size if f.exists() else 0
-                    self.session.write(f"-rw-r--r-- 1 root root {size:>10} {n}\n")
-            elif names:
-                self.session.write("  ".join(names) + "\n")
+        flags = "".join(a[1:] for a in args if a.startswith("-"))
+        for p in [a for a in args if not a.startswith("-")] or [self.cwd]:
+            try:
+                self._ls_one(p, long="l" in flags, hidden="a" in flags)
+            except OSError as error:
+                self._say("ls_error", path=p, reason=_reason(error))
+
+    def _ls_one(self, path: str, long: bool, hidden: bool) -> None:
+        absolute = self._absolute(path)
+        names = sorted(posixpath.basename(k) for k in self._virtual_logs() if posixpath.dirname(k) == absolute)
+        real = self._real(path)
+        if real.is_dir():
+            names += sorted(c.name for c in real.iterdir() if hidden or not c.name.startswith("."))
+        elif real.is_file():
+            names = [path]
+        elif not names:
+            raise OSError(errno.ENOENT, "", path)
+        if not long:
+            self.session.write("  ".join(names) + "\n" if names else "")
+            return
+        for n in names:
+            f = real / n if real.is_dir() else real
+            size = f.stat().st_size if f.exists() else 0
+            self.session.write(f"-rw-r--r-- 1 root root {size:>10} {n}\n")
 
     async def _df(self, _: list[str]) -> None:
         self.session.write(views.disk(self.device) + "\n")
 
     async def _cat(self, args: list[str]) -> None:
         for p in args:
-            text = self._read(p)
-            self.session.write(text) if text is not None else self._say("cat_missing", path=p)
+            try:
+                source = self._open(p)
+            except OSError as error:
+                self._say("cat_error", path=p, reason=_reason(error))
+                continue
+            if isinstance(source, str):
+                self.session.write(source)
+                continue
+            with source:
+                await self._stream(source)
+
+    async def _stream(self, fh: IO[bytes]) -> None:
+        """A file to the terminal a block at a time, as fast as the client reads, up to READ_LIMIT."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        left = READ_LIMIT
+        while left > 0 and not self.session.closed:
+            block = fh.read(min(BLOCK, left))
+            if not block:
+                break
+            left -= len(block)
+            self.session.write(decoder.decode(block))
+            await self.session.drain()
+        self.session.write(decoder.decode(b"", final=True))
 
     async def _tail(self, args: list[str]) -> None:
-        follow = any(a in ("-f", "-F") for a in args)
-        count = 10
-        files = []
+        count, files, follow = "10", [], False
         it = iter(args)
         for a in it:
             if a == "-n":
-                count = int(next(it, "10"))
-            elif a.startswith("-n") and a[2:].isdigit():
-                count = int(a[2:])
+                count = next(it, "")
+            elif a.startswith("-n"):
+                count = a[2:]
+            elif a in ("-f", "-F"):
+                follow = True
             elif not a.startswith("-"):
                 files.append(a)
+        if not LINES.fullmatch(count):
+            self._say("tail_lines", count=count)
+            return
         for p in files:
-            text = self._read(p)
-            if text is None:
-                self._say("tail_missing", path=p)
-                continue
-            self.session.write("\n".join(text.splitlines()[-count:]) + "\n")
+            self._tail_one(p, count)
         if follow and files and self.device.job is not None:
             await follow_upgrade(self.session, self.device, detail=True)
 
+    def _tail_one(self, path: str, count: str) -> None:
+        try:
+            source = self._open(path)
+        except OSError as error:
+            key = "tail_read_error" if error.errno == errno.EISDIR else "tail_error"
+            self._say(key, path=path, reason=_reason(error))
+            return
+        from_start = count.startswith("+")        # `+N`: from line N on
+        if isinstance(source, str):
+            text = source
+        else:
+            with source:
+                data = source.read(READ_LIMIT) if from_start else _tail_bytes(source, abs(int(count)))
+            text = data.decode(errors="replace")
+        lines = text.splitlines()
+        shown = lines[max(int(count) - 1, 0):] if from_start else lines[len(lines) - abs(int(count)):]
+        self.session.write("".join(line + "\n" for line in shown))
+
+    # -- upgrades -------------------------------------------------------------------------------
     async def _install_update(self, args: list[str]) -> None:
         detach = "--detach" in args
         readiness_only = "--readiness-check" in args
@@ -207,9 +331,13 @@ class ExpertShell(Shell):
         if len(paths) != 1:
             self._say("install_usage")
             return
-        absolute = posixpath.normpath(posixpath.join(self.cwd, paths[0]))
-        real = self.ctx.fs_root / absolute.lstrip("/")
-        if not real.is_file():
+        absolute = self._absolute(paths[0])
+        try:
+            real = self._real(absolute)
+            found = real.is_file()
+        except OSError:
+            found = False
+        if not found:
             self._say("install_missing", path=absolute)
             return
         device = self.device

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncssh
 
+from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.kinds.ftd import views
 from simulator.kinds.ftd.cli import FtdCliShell
@@ -16,10 +17,13 @@ from simulator.kinds.ftd.files import receive_package, updates_dir
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+from simulator.terminal.logins import LoginPolicy
 
 
 class FtdSsh(SshKind):
     """The FTD CLI (CLISH); packages arrive in /var/sf/updates."""
+
+    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: FtdDevice = endpoint.device
@@ -39,7 +43,7 @@ class FtdSsh(SshKind):
     def upload_dir(self, fs_root: Path) -> Path | None:
         return updates_dir(fs_root)
 
-    def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
+    async def file_arrived(self, device: FtdDevice, path: Path, fault: Fault | None) -> None:
         receive_package(device, path, fault)
 
 

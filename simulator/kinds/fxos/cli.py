@@ -109,6 +109,11 @@ class FxosShell(Shell):
             return prompt("top_pending" if star else "top", name=name)
         return prompt("scope", name=name, path="/".join(SCOPES[key][1] for key, _arg in self.scopes), star=star)
 
+    async def on_eof(self) -> None:
+        """Ctrl-D deletes a character in a scope (nothing at an empty prompt); at the top it ends the session."""
+        if not self.scopes:
+            await super().on_eof()
+
     def _arg(self, key: str) -> str | None:
         return next((arg for k, arg in reversed(self.scopes) if k == key), None)
 
@@ -366,6 +371,9 @@ class _ConnectedShell(Shell):
     def prompt(self) -> str:
         return prompt(self.prompt_key, name=self.ctx.chassis.prompt_name)
 
+    async def on_eof(self) -> None:
+        """NX-OS style line editing: Ctrl-D deletes a character, nothing at an empty prompt."""
+
     async def cmd_exit(self, _: Parsed) -> None:
         self.session.pop()
 
@@ -415,6 +423,9 @@ class ModuleShell(Shell):
                 return
         await super().execute(line)
 
+    async def on_eof(self) -> None:
+        """A serial line passes Ctrl-D to the module's prompt, which ignores it."""
+
     async def on_hotkey(self, name: str) -> None:
         if name != "escape":
             return
@@ -452,7 +463,11 @@ class ModuleShell(Shell):
 
 
 class HostedFtdShell(FtdCliShell):
-    """A hosted FTD's CLI on the module console: `exit` returns to the module."""
+    """A hosted FTD's CLI on the module console: `exit` (or Ctrl-D, as at any
+    CLISH prompt) returns to the module."""
+
+    async def on_eof(self) -> None:
+        await self.cmd_exit(Parsed("exit", {}, set()))
 
     async def cmd_exit(self, _: Parsed) -> None:
         self.session.write(say("ftd_disconnect") + "\n")

@@ -7,15 +7,19 @@ import time
 
 import asyncssh
 
+from simulator.facts import read_yaml
 from simulator.kinds.fxos import views
 from simulator.kinds.fxos.cli import FxosContext, FxosShell
 from simulator.kinds.fxos.facts import say
 from simulator.kinds.fxos.model import FxosChassis
 from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+from simulator.terminal.logins import LoginPolicy
 
 
 class FxosSsh(SshKind):
+    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         chassis: FxosChassis = endpoint.device
         ctx = FxosContext(chassis, endpoint.fs_root)

@@ -27,13 +27,17 @@ from simulator.clock import Timer
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
 from simulator.surfaces.console.transcript import ConsoleKind
+from simulator.terminal.logins import LoginBrake, LoginPolicy
 from simulator.terminal.session import Session
 
 log = logging.getLogger(__name__)
+TYPE_AHEAD = 65536      # characters a line holds for its program; more is lost, as when a UART overruns
 
 
 class ConsoleClient(Protocol):
-    """One attached client (a telnet or SSH connection)."""
+    """One attached client (a telnet or SSH connection). A client may also have
+    `async drain()`, returning when it has taken most of what was written: the
+    line's program then waits for its slowest client, as a serial line does."""
 
     def write(self, text: str) -> None: ...
     def close(self) -> None: ...
@@ -51,6 +55,15 @@ class _LineChannel:
 
     def write(self, text: str) -> None:
         self.line.broadcast(text)
+
+    async def drain(self) -> None:
+        for client in list(self.line.clients):
+            drain = getattr(client, "drain", None)
+            if drain is not None:
+                try:
+                    await drain()
+                except Exception:       # the client went away: the line goes on without it
+                    self.line.detach(client)
 
     def close(self) -> None:
         pass
@@ -84,8 +97,10 @@ class ConsoleLine:
         self.phase = "off"          # off | down (shutting down, booting) | up (getty) | failed (rescue)
         self.stage = ""             # what the program waits for: login | password | shell | rescue
         self.last_login: str | None = None
+        self.brake = LoginBrake(LoginPolicy.model_validate((kind.data.get("login") or {}).get("brake") or {}))
         self.channel = _LineChannel(self)
         self._input: asyncio.Queue[str | None] = asyncio.Queue()
+        self._queued = 0            # characters in _input
         self._waiting = False
         self._task: asyncio.Task[None] | None = None
         self._session: Session | None = None
@@ -144,8 +159,11 @@ class ConsoleLine:
                 self._input.put_nowait(None)     # hang up: the program sees end of input
 
     def feed(self, text: str) -> None:
-        """What a client typed. Without a program on the line it goes nowhere."""
+        """What a client typed. Without a program on the line it goes nowhere;
+        past TYPE_AHEAD characters waiting for the program, it is lost."""
+        text = text[:TYPE_AHEAD - self._queued]
         if text and self._task is not None and not self._task.done():
+            self._queued += len(text)
             self._input.put_nowait(text)
 
     def broadcast(self, text: str) -> None:
@@ -179,6 +197,7 @@ class ConsoleLine:
             item = await self._input.get()
         finally:
             self._waiting = False
+        self._queued -= len(item or "")
         return item or ""
 
     # -- device events -------------------------------------------------------------
@@ -288,7 +307,7 @@ class ConsoleLine:
     def _start(self, program: Callable[[], object], phase: str) -> None:
         self._end_program()
         self.phase = phase
-        self._input = asyncio.Queue()      # type-ahead from before does not count
+        self._input, self._queued = asyncio.Queue(), 0      # type-ahead from before does not count
         self._task = asyncio.get_running_loop().create_task(program())  # type: ignore[arg-type]
 
     def _end_program(self) -> asyncio.Task[None] | None:
@@ -346,7 +365,10 @@ class ConsoleLine:
             return False
         ok = user.strip() == device.username and password == device.password
         self.journal.emit(device.name, "console.login", user=user.strip(), ok=ok)
-        if not ok:
+        if ok:
+            self.brake.passed("console", user.strip())
+        else:
+            await self.brake.failed("console", user.strip())
             session.write(self.kind.login_text("incorrect", device) + "\n")
         return ok
 

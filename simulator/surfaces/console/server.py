@@ -8,14 +8,18 @@ offers it, always listening whatever the device's state.
 Both attach to the device's one shared `ConsoleLine`: boot messages through
 reboots, the login prompt and the CLI when the device is up, the failure
 text and a rescue prompt when it cannot boot (what each says: the kind's
-`ConsoleKind`)."""
+`ConsoleKind`).
+
+A connection on which nothing moves either way for `IDLE` wall seconds is
+closed, as a terminal server's line times out (an SSH connection that opens
+no session too; its login has asyncssh's login timeout)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncssh
 
@@ -25,19 +29,46 @@ from simulator.surfaces.console.line import ConsoleLine
 from simulator.surfaces.console.transcript import ConsoleKind
 
 CONSOLE_USER = "console"
+IDLE = 600.0       # wall seconds: a terminal server line's exec-timeout (10 minutes); tests make it short
+T = TypeVar("T")
+
+
+class _Activity:
+    """When a byte last moved either way on a connection."""
+
+    def __init__(self) -> None:
+        self.at = asyncio.get_running_loop().time()
+
+    def touch(self) -> None:
+        self.at = asyncio.get_running_loop().time()
+
+    async def read(self, read: Callable[[], Awaitable[T]], idle: float) -> T | None:
+        """The next input, or None once nothing moved for `idle` seconds."""
+        loop = asyncio.get_running_loop()
+        while (left := self.at + idle - loop.time()) > 0:
+            try:
+                data = await asyncio.wait_for(read(), left)
+            except TimeoutError:
+                continue            # output may have moved meanwhile
+            self.touch()
+            return data
+        return None
 
 
 class _TelnetClient:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
+        self.activity = _Activity()
 
     def raw(self, data: bytes) -> None:
         if not self.writer.is_closing():
+            self.activity.touch()
             self.writer.write(data)
 
     def write(self, text: str) -> None:
         if self.writer.is_closing():
             raise ConnectionError("telnet client gone")
+        self.activity.touch()
         self.writer.write(telnet.encode(text))
 
     def close(self) -> None:
@@ -47,8 +78,10 @@ class _TelnetClient:
 class _SSHClient:
     def __init__(self, process: asyncssh.SSHServerProcess) -> None:
         self.process = process
+        self.activity = _Activity()
 
     def write(self, text: str) -> None:
+        self.activity.touch()
         self.process.stdout.write(text)
 
     def close(self) -> None:
@@ -116,7 +149,7 @@ class ConsoleEndpoint:
         client.raw(telnet.GREETING)
         self.line.attach(client)
         try:
-            while data := await reader.read(4096):
+            while data := await client.activity.read(lambda: reader.read(4096), self.surface.idle):
                 text = codec.feed(data)
                 if text:
                     self.line.feed(text)
@@ -135,12 +168,12 @@ class ConsoleEndpoint:
         try:
             while True:
                 try:
-                    data = await process.stdin.read(4096)
+                    data = await client.activity.read(lambda: process.stdin.read(4096), self.surface.idle)
                 except (asyncssh.BreakReceived, asyncssh.SignalReceived):
                     data = "\x03"
                 except asyncssh.TerminalSizeChanged:
                     continue
-                if not data:
+                if not data:        # end of input, or idle
                     break
                 self.line.feed(normalizer.feed(data))
         except (asyncssh.Error, OSError, ConnectionError, asyncio.IncompleteReadError):
@@ -154,12 +187,22 @@ class _ConsoleSSHServer(asyncssh.SSHServer):
     def __init__(self, endpoint: ConsoleEndpoint) -> None:
         self.endpoint = endpoint
         self.conn: asyncssh.SSHServerConnection | None = None
+        self.no_session: asyncio.TimerHandle | None = None     # closes a connection without a session
+
+    def between_sessions(self, between: bool) -> None:
+        """Without a session the connection closes after the idle time; a session disarms that."""
+        if self.no_session is not None:
+            self.no_session.cancel()
+        self.no_session = asyncio.get_running_loop().call_later(self.endpoint.surface.idle, self.conn.close) \
+            if between and self.conn is not None else None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         self.endpoint._ssh_connections.add(conn)
+        self.between_sessions(True)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.between_sessions(False)
         if self.conn is not None:
             self.endpoint._ssh_connections.discard(self.conn)
 
@@ -179,10 +222,12 @@ class _ConsoleSSHServer(asyncssh.SSHServer):
 class ConsoleSurface:
     """Every device's console port; listening from start() to stop(), whatever the devices do."""
 
-    def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey | None = None) -> None:
+    def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey | None = None,
+                 idle: float | None = None) -> None:
         self.journal = journal
         self.host = host
         self.host_key = host_key
+        self.idle = idle or IDLE
         self.endpoints: dict[str, ConsoleEndpoint] = {}
         self._ssh_options: asyncssh.SSHServerConnectionOptions | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -230,4 +275,8 @@ class ConsoleSurface:
     async def _process(self, process: asyncssh.SSHServerProcess) -> None:
         owner = process.get_extra_info("connection").get_owner()
         assert isinstance(owner, _ConsoleSSHServer)
-        await owner.endpoint._serve_ssh(process)
+        owner.between_sessions(False)
+        try:
+            await owner.endpoint._serve_ssh(process)
+        finally:
+            owner.between_sessions(True)

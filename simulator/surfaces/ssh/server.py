@@ -10,16 +10,29 @@ per device is kept while idle beyond the listening socket."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import asyncssh
 
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
+from simulator.sockets import HeldPort
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
+from simulator.terminal.logins import LoginBrake, LoginPolicy
 from simulator.terminal.session import Session
+
+TOO_MANY_FAILURES = "Too many authentication failures"      # OpenSSH's words when MaxAuthTries is reached
+PARTIAL = ".part"       # the suffix of an upload not yet complete (`.<name>.<random>.part`)
+WRITE_MAX = 4 * 1024**3     # bytes in one file written by SFTP/SCP (the largest packages are about 2.5 GB)
+NO_SPACE = "No space left on device"
 
 
 def load_host_key(path: Path) -> asyncssh.SSHKey:
@@ -34,13 +47,15 @@ def load_host_key(path: Path) -> asyncssh.SSHKey:
 class DeviceEndpoint(DeviceListener):
     """One device's SSH listener and the connections it accepted."""
 
-    def __init__(self, surface: SSHSurface, device: Any, port: int, fs_root: Path, kind: SshKind) -> None:
+    def __init__(self, surface: SSHSurface, device: Any, port: HeldPort, fs_root: Path, kind: SshKind,
+                 login: LoginPolicy) -> None:
         super().__init__(device, port, fs_root)
         self.surface = surface
         self.kind = kind
         self.server: asyncssh.SSHAcceptor | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[Session] = set()
+        self.brake = LoginBrake(login)
         self.last_login: str | None = None
         self.logins = 0                 # since the lab started (some banners count them)
 
@@ -54,15 +69,13 @@ class DeviceEndpoint(DeviceListener):
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
-            lambda: _DeviceSSHServer(self), self.surface.host, self.port,
-            options=self.surface.options, reuse_address=True)
-        if self.port == 0:
-            self.port = self.server.sockets[0].getsockname()[1]
+            lambda: _DeviceSSHServer(self), sock=self.held.listen(), options=self.surface.options)
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
         if server is not None:
             server.close()
+        self.held.refuse()
         text = self.kind.reboot_notice(self.device) if reason else None
         if text:
             for session in list(self.sessions):
@@ -87,6 +100,7 @@ class _DeviceSSHServer(asyncssh.SSHServer):
         self.endpoint = endpoint
         self.conn: asyncssh.SSHServerConnection | None = None
         self.fault: Fault | None = None
+        self.failures = 0           # wrong passwords on this connection
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
@@ -111,15 +125,22 @@ class _DeviceSSHServer(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        device = self.endpoint.device
+        device, brake = self.endpoint.device, self.endpoint.brake
         if self.fault is not None and self.fault.action == "delay":
             await device.ctx.clock.sleep(self.fault.seconds or 0)
-        ok = username == device.username and password == device.password
+        ok = username == device.username and password == device.password and not brake.locked(username)
         device.ctx.journal.emit(device.name, "ssh.login", user=username, ok=ok, method="password")
-        if not ok and self.conn is not None:
-            peer = (self.conn.get_extra_info("peername") or ("127.0.0.1", 0))[0]
-            self.endpoint.kind.login_failed(device, username, peer)
-        return ok
+        peer = (self.conn.get_extra_info("peername") or ("127.0.0.1", 0))[0] if self.conn else "127.0.0.1"
+        if ok:
+            brake.passed(peer, username)
+            return True
+        self.endpoint.kind.login_failed(device, username, peer)
+        await brake.failed(peer, username)
+        self.failures += 1
+        if self.conn is not None and 0 < brake.policy.max_tries <= self.failures:
+            asyncio.get_running_loop().call_soon(self.conn.disconnect, asyncssh.DISC_PROTOCOL_ERROR,
+                                                 TOO_MANY_FAILURES)
+        return False
 
     def public_key_auth_supported(self) -> bool:
         return self.endpoint.surface.authorized_keys is not None
@@ -127,8 +148,11 @@ class _DeviceSSHServer(asyncssh.SSHServer):
 
 class SshKind:
     """What SSH means for one device kind (its `ssh.py` subclasses this): its
-    CLI, and its file uploads. The defaults: no reboot notice, uploads mean
-    nothing to the device, paths as the client gives them."""
+    CLI, its file uploads and its brake on password guessing (`login`). The
+    defaults: no reboot notice, uploads mean nothing to the device, paths as
+    the client gives them, no brake."""
+
+    login = LoginPolicy()
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         """Serve an interactive shell or an exec request."""
@@ -146,8 +170,13 @@ class SshKind:
         """A path as an SFTP/SCP client names it, in the device file system's terms."""
         return path
 
-    def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
-        """A file written by SFTP/SCP into upload_dir was closed; may raise Refused."""
+    def write_limit(self, device: Any, path: Path) -> int:
+        """The size a file written by SFTP/SCP may reach (the device's free space, at most)."""
+        return WRITE_MAX
+
+    async def file_arrived(self, device: Any, path: Path, fault: Fault | None) -> None:
+        """A file written by SFTP/SCP into upload_dir was closed; may raise Refused.
+        Reading a big file is work for a thread, not for the lab's event loop."""
 
     def login_failed(self, device: Any, username: str, peer: str) -> None:
         """A wrong password (devices that count them show it at the next login)."""
@@ -164,12 +193,16 @@ class SSHSurface(FollowingSurface):
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
         self.options = asyncssh.SSHServerConnectionOptions(
             server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
-            allow_scp=True, line_editor=False, encoding="utf-8", keepalive_interval=0,
+            allow_scp=True, line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
+            keepalive_interval=0,
             login_timeout=60, server_version="OpenSSH_8.8")
 
-    def add(self, device: Any, port: int, fs_root: Path, kind: SshKind) -> DeviceEndpoint:
-        """Serve `device` on `port` (0: any) with what SSH means for its kind."""
-        endpoint = DeviceEndpoint(self, device, port, fs_root, kind)
+    def add(self, device: Any, port: int, fs_root: Path, kind: SshKind,
+            login: dict[str, Any] | None = None) -> DeviceEndpoint:
+        """Serve `device` on `port` (0: any) with what SSH means for its kind
+        (`login`: changes to the kind's brake on password guessing)."""
+        policy = kind.login.model_copy(update=login) if login else kind.login
+        endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port), fs_root, kind, policy)
         self.endpoints[device.name] = endpoint
         return endpoint
 
@@ -182,6 +215,8 @@ class SSHSurface(FollowingSurface):
     async def stop(self) -> None:
         await super().stop()
         await asyncio.gather(*(e.stop() for e in self.endpoints.values()), return_exceptions=True)
+        for endpoint in self.endpoints.values():
+            endpoint.held.close()
 
     @staticmethod
     def _endpoint_of(conn: Any) -> DeviceEndpoint:
@@ -198,14 +233,27 @@ class SSHSurface(FollowingSurface):
         return _DeviceSFTP(chan, endpoint)
 
 
+@dataclass
+class _Upload:
+    """A file being written into the upload folder: under a temporary name until complete."""
+
+    partial: Path
+    final: Path
+    fault: Fault | None
+
+
 class _DeviceSFTP(asyncssh.SFTPServer):
     """The device's file system, rooted in its state directory. A file written
-    into the kind's upload folder (an FTD's /var/sf/updates) is handed to the
-    device when closed."""
+    into the kind's upload folder (an FTD's /var/sf/updates) lands under a
+    temporary name (`.<name>.<random>.part`, hidden from `ls`) and becomes the
+    file, handed to the device, only when the client closes it while still
+    talking; a client gone mid-transfer (connection lost, scp killed) leaves
+    nothing behind. Serves SCP the same way."""
 
     def __init__(self, chan: asyncssh.SSHServerChannel, endpoint: DeviceEndpoint) -> None:
         self.endpoint = endpoint
-        self._faults: dict[int, Fault] = {}    # open file -> its transfer fault (corrupt)
+        self._uploads: dict[int, _Upload] = {}     # open file -> where it goes
+        self._limits: dict[int, int] = {}          # open file -> the size it may reach
         self.uploads = endpoint.kind.upload_dir(endpoint.fs_root)
         endpoint.fs_root.mkdir(parents=True, exist_ok=True)
         if self.uploads is not None:
@@ -219,30 +267,60 @@ class _DeviceSFTP(asyncssh.SFTPServer):
         return self.uploads is not None and path.parent == self.uploads
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
-        real = Path(self.map_path(path).decode())
-        fault = None
-        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND) and self._in_uploads(real):
+        real = Path(os.fsdecode(self.map_path(path)))
+        writing = bool(pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND))
+        if not (writing and self._in_uploads(real)):
+            file_obj = super().open(path, pflags, attrs)
+        else:
             try:
                 fault = transfer_fault(self.endpoint.device)
             except Refused as refused:
                 raise asyncssh.SFTPFailure(refused.message) from None
-        file_obj = super().open(path, pflags, attrs)
-        if fault is not None:
-            self._faults[id(file_obj)] = fault
+            file_obj, partial = _open_partial(real, pflags, attrs)
+            self._uploads[id(file_obj)] = _Upload(partial, real, fault)
+        if writing:
+            self._limits[id(file_obj)] = self.endpoint.kind.write_limit(self.endpoint.device, real)
         return file_obj
 
-    def close(self, file_obj: object) -> None:
+    def write(self, file_obj: object, offset: int, data: bytes) -> int | Awaitable[int]:
+        """Writes past the file's limit fail as a full disk does (a sparse write far out included)."""
+        if offset + len(data) > self._limits.get(id(file_obj), WRITE_MAX):
+            raise asyncssh.SFTPFailure(NO_SPACE)
+        return super().write(file_obj, offset, data)
+
+    async def close(self, file_obj: object) -> None:
         super().close(file_obj)
-        fault = self._faults.pop(id(file_obj), None)
-        name = getattr(file_obj, "name", None)
-        mode = getattr(file_obj, "mode", "")
-        if not isinstance(name, (str, bytes)) or not any(c in mode for c in "wa+"):
+        self._limits.pop(id(file_obj), None)
+        upload = self._uploads.pop(id(file_obj), None)
+        if upload is None:
             return
-        path = Path(name.decode() if isinstance(name, bytes) else name)
-        if self._in_uploads(path):
-            device = self.endpoint.device
-            try:
-                self.endpoint.kind.file_arrived(device, path, fault)
-            except Refused as refused:
-                device.ctx.journal.emit(device.name, "package", action="rejected", filename=path.name,
-                                        reason=refused.message)
+        device = self.endpoint.device
+        if not self._client_sending():
+            upload.partial.unlink(missing_ok=True)
+            device.ctx.journal.emit(device.name, "upload", action="aborted", filename=upload.final.name)
+            return
+        os.replace(upload.partial, upload.final)
+        try:
+            await self.endpoint.kind.file_arrived(device, upload.final, upload.fault)
+        except Refused as refused:
+            device.ctx.journal.emit(device.name, "package", action="rejected", filename=upload.final.name,
+                                    reason=refused.message)
+
+    def _client_sending(self) -> bool:
+        """Whether the client still talks on this session. SFTP and SCP clients
+        wait for the answer to their close; files still open when a connection
+        drops or the input ends (a killed scp) are closed too, and are not whole."""
+        chan = self.channel
+        return not chan.is_closing() and getattr(chan, "_recv_state", "open") == "open"
+
+
+def _open_partial(final: Path, pflags: int, attrs: asyncssh.SFTPAttrs) -> tuple[BinaryIO, Path]:
+    """The temporary file an upload to `final` is written to (with `final`'s
+    content when the client opens it to append or to write in place)."""
+    if pflags & asyncssh.FXF_EXCL and final.exists():
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(final))
+    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=PARTIAL, dir=final.parent)
+    os.fchmod(fd, 0o644 if attrs.permissions is None else attrs.permissions & 0o7777)
+    if not pflags & asyncssh.FXF_TRUNC and final.is_file():
+        shutil.copyfile(final, name)
+    return os.fdopen(fd, "ab" if pflags & asyncssh.FXF_APPEND else "r+b", buffering=0), Path(name)

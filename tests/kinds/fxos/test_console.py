@@ -111,8 +111,8 @@ async def test_an_install_boots_the_new_fxos_on_the_console(lab: Lab, tmp_path: 
     chassis = lab.devices["fpr4k-1"]
     term = await TelnetClient.open(console_of(lab)["telnet"]["port"])
     await term.read_until(LOGIN)
-    make_fxos_bundle(BUNDLE, tmp_path / "local")
-    task = chassis.start_download(str(tmp_path / "local" / BUNDLE))
+    make_fxos_bundle(BUNDLE, lab.store.device_fs(chassis.name) / "local")   # a file of the chassis' own
+    task = chassis.start_download(f"/local/{BUNDLE}")
     await lab.settle()
     await lab.clock.run_until(lambda: task.state == "Downloaded")
     chassis.start_platform_install("2.14(1.131)")
