@@ -1,6 +1,11 @@
 """The lab's journal: every event (state change, command, upgrade step, fault
 fired) as a record with simulated and wall time, kept in memory, appended to a
-JSON-lines file, and handed to subscribers (surfaces, the store, tests)."""
+JSON-lines file, and handed to subscribers (surfaces, the store, tests).
+
+A restarted lab appends to the same file and goes on numbering (`seq` is
+unique in a journal); a line a kill cut short is dropped when the file is
+opened again. `write_ahead` (the store) sees each event before it is written,
+so what the journal says happened is already in the state directory."""
 
 from __future__ import annotations
 
@@ -19,21 +24,38 @@ class Journal:
     def __init__(self, clock_now: Callable[[], float], path: Path | None = None, keep: int = 100_000) -> None:
         self._now = clock_now
         self.events: deque[Event] = deque(maxlen=keep)
+        self._seq = _last_seq(path) if path is not None and path.exists() else 0
         self._file: IO[str] | None = path.open("a", encoding="utf-8", buffering=1) if path else None
         self._subscribers: list[tuple[str | None, Subscriber]] = []
-        self._seq = 0
+        self.write_ahead: Subscriber | None = None
+
+    @property
+    def last_seq(self) -> int:
+        return self._seq
 
     def emit(self, device: str | None, kind: str, **fields: Any) -> Event:
         self._seq += 1
         event: Event = {"seq": self._seq, "sim_time": round(self._now(), 3), "wall_time": round(time.time(), 3),
                         "device": device, "kind": kind, **fields}
         self.events.append(event)
-        if self._file is not None:
-            self._file.write(json.dumps(event, default=str) + "\n")
+        if self.write_ahead is not None:
+            self.write_ahead(event)
+        self._write(event)
         for wanted, callback in list(self._subscribers):
             if wanted is None or wanted == device:
                 callback(event)
         return event
+
+    def recover(self, events: list[Event]) -> None:
+        """Events a kill kept from the file after the state directory had them: written now, in order."""
+        for event in sorted(events, key=lambda e: e["seq"]):
+            if event["seq"] > self._seq:
+                self._seq = event["seq"]
+                self._write(event)
+
+    def _write(self, event: Event) -> None:
+        if self._file is not None:
+            self._file.write(json.dumps(event, default=str) + "\n")
 
     def subscribe(self, callback: Subscriber, device: str | None = None) -> Callable[[], None]:
         """Call `callback` for every new event (of one device, if given).
@@ -58,3 +80,21 @@ class Journal:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _last_seq(path: Path) -> int:
+    """The `seq` of the file's last whole event; a line cut short by a kill is dropped."""
+    with path.open("rb+") as fh:
+        size = fh.seek(0, 2)
+        start = max(0, size - 65536)
+        fh.seek(start)
+        tail = fh.read()
+        end = tail.rfind(b"\n") + 1
+        if 0 < end < len(tail):                 # an unfinished last line
+            fh.truncate(start + end)
+        for line in reversed(tail[:end].splitlines()):
+            try:
+                return int(json.loads(line)["seq"])
+            except (ValueError, KeyError, TypeError):
+                continue
+    return 0

@@ -13,6 +13,7 @@ import asyncio
 import json
 import random
 import tempfile
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.control.server import ControlServer
 from simulator.faults import TIMED, Fault, FaultPlan
-from simulator.journal import Journal
+from simulator.journal import Event, Journal
 from simulator.kinds.base import DeviceBase, DeviceContext
 from simulator.kinds.kind import Build, Kind, Pair, Worker
 from simulator.kinds.registry import KINDS
@@ -33,6 +34,9 @@ from simulator.surfaces.ssh.server import SSHSurface, load_host_key
 from simulator.tls import LabCertificates
 from simulator.traffic import TrafficMonitor
 
+# Events that change what the endpoints file says (a state, an HA role, a power change).
+ENDPOINT_EVENTS = frozenset({"state", "ha.unit", "ha.state", "power", "fxos.slot"})
+ENDPOINTS_DELAY = 0.2           # wall seconds: the file is rewritten at most this often
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 
 
@@ -76,6 +80,8 @@ class Lab:
         self.certificates = LabCertificates(self.state_dir / "tls", host)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
+        self._unfollow_endpoints: Callable[[], None] | None = None
+        self._endpoints_due: asyncio.TimerHandle | None = None
         self.running = False
 
     def kind_of(self, name: str) -> Kind:
@@ -86,12 +92,17 @@ class Lab:
         specs = self.profile.expanded()
         built: dict[str, DeviceBase] = {}
         build = Build(self.context, self.profile.username, self.profile.password, built, self.store.device_fs)
+        unwritten = []         # events the state directory has and a kill kept from the journal
         for spec in sorted(specs, key=lambda spec: KINDS[spec.kind].hosts):
             device = KINDS[spec.kind].build(build, spec)
             saved = self.store.load_device(spec.name)
             if saved is not None:
-                device.restore(saved)
+                snapshot, event = saved
+                device.restore(snapshot)
+                if event is not None and event["seq"] > self.journal.last_seq:
+                    unwritten.append(event)
             built[spec.name] = device
+        self.journal.recover(unwritten)
         return {spec.name: built[spec.name] for spec in specs}
 
     def _build_pairs(self, saved: dict[str, Any]) -> dict[str, Pair]:
@@ -124,7 +135,7 @@ class Lab:
 
     async def start(self) -> Lab:
         self.clock.start()
-        self.store.track(self.devices, self.journal, on_flush=self._save_lab)  # type: ignore[arg-type]
+        self.store.track(self.devices, self.journal, self._save_lab)  # type: ignore[arg-type]
         for fault in self.faults.faults:
             self._schedule(fault)
         self.faults.on_add = self._fault_added
@@ -149,15 +160,26 @@ class Lab:
             self._jumper = asyncio.get_running_loop().create_task(self.clock.autojump())
         if self.endpoints_file:
             self.write_endpoints(self.endpoints_file)
+            self._unfollow_endpoints = self.journal.subscribe(self._endpoints_changed)
         self.running = True
         return self
+
+    def _endpoints_changed(self, event: Event) -> None:
+        """A device's state or role changed: rewrite the endpoints file soon (coalesced: it is O(devices))."""
+        if event["kind"] in ENDPOINT_EVENTS and self._endpoints_due is None:
+            self._endpoints_due = asyncio.get_running_loop().call_later(ENDPOINTS_DELAY, self._rewrite_endpoints)
+
+    def _rewrite_endpoints(self) -> None:
+        self._endpoints_due = None
+        if self.endpoints_file and self.running:
+            self.write_endpoints(self.endpoints_file)
 
     def _serve(self, spec: Any, device: DeviceBase, kind: Kind) -> None:
         """Put a device on the surfaces its kind has, on its profile's ports."""
         assert self.ssh is not None and self.https is not None and self.console is not None
         fs_root = self.store.device_fs(spec.name)
         if kind.ssh is not None:
-            self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh)
+            self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh, spec.ssh_login.changes() if spec.ssh_login else None)
         if kind.https is not None:
             self.https.add(device, spec.https_port, fs_root, kind.https)
         if kind.console is not None:
@@ -177,6 +199,10 @@ class Lab:
         self.running = False
         if self._jumper:
             self._jumper.cancel()
+        if self._unfollow_endpoints:
+            self._unfollow_endpoints()
+        if self._endpoints_due:
+            self._endpoints_due.cancel()
         if self.ssh:
             await self.ssh.stop()
         if self.https:

@@ -8,11 +8,11 @@ Layout:
   devices/<name>.json      one device's snapshot (version, package, job, history ...)
   devices/<name>/fs/       the device's file system as SFTP/SCP see it (var/sf/updates)
 
-Devices are saved shortly after any event of theirs (coalesced), and all at stop."""
+A device is saved before each event of its own is journaled (write-ahead),
+and all devices at stop."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable
@@ -32,11 +32,9 @@ class Store:
     def __init__(self, root: Path) -> None:
         self.root = root
         (root / "devices").mkdir(parents=True, exist_ok=True)
-        self._dirty: set[str] = set()
         self._devices: dict[str, Persistent] = {}
-        self._flush_handle: asyncio.TimerHandle | None = None
-        self._unsubscribe: Callable[[], None] | None = None
-        self._on_flush: Callable[[], None] | None = None
+        self._journal: Journal | None = None
+        self._save_lab: Callable[[], None] | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -45,11 +43,13 @@ class Store:
     def device_fs(self, name: str) -> Path:
         return self.root / "devices" / name / "fs"
 
-    def load_device(self, name: str) -> dict[str, Any] | None:
+    def load_device(self, name: str) -> tuple[dict[str, Any], Event | None] | None:
+        """A device's snapshot, and the last event it reflects (None: no snapshot)."""
         path = self.root / "devices" / f"{name}.json"
         if not path.exists():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data, data.pop(_EVENT, None)
 
     def load_lab(self) -> dict[str, Any] | None:
         path = self.root / "lab.json"
@@ -65,46 +65,40 @@ class Store:
     def save_faults(self, faults: list[dict[str, Any]]) -> None:
         _write_json(self.root / "faults.json", faults)
 
-    def track(self, devices: dict[str, Persistent], journal: Journal,
-              on_flush: Callable[[], None] | None = None) -> None:
-        """Save each device shortly after its events (and, with them, what
-        `on_flush` saves: the lab's clock and fault plan)."""
+    def track(self, devices: dict[str, Persistent], journal: Journal, save_lab: Callable[[], None]) -> None:
+        """Write ahead of the journal: before an event is written, the device it
+        is about (or, for a lab or pair event, the lab: pairs, faults, clock) is
+        saved with it, so after any kill the state directory holds at least
+        what the journal says (and `Journal.recover` adds what it lacks)."""
         self._devices = devices
-        self._on_flush = on_flush
-        self._unsubscribe = journal.subscribe(self._on_event)
+        self._save_lab = save_lab
+        self._journal = journal
+        journal.write_ahead = self._write_ahead
 
-    def _on_event(self, event: Event) -> None:
+    def _write_ahead(self, event: Event) -> None:
         name = event.get("device")
         if event["kind"] == "command":
             return
         if name in self._devices:
-            self._dirty.add(name)
-        if self._flush_handle is None:
-            try:
-                self._flush_handle = asyncio.get_running_loop().call_later(0.05, self.flush)
-            except RuntimeError:
-                self.flush()
+            self.save_device(self._devices[name], event)
+        if (name is None or event["kind"].startswith(("ha.", "fault"))) and self._save_lab is not None:
+            self._save_lab()
 
-    def flush(self) -> None:
-        self._flush_handle = None
-        dirty, self._dirty = self._dirty, set()
-        for name in dirty:
-            self.save_device(self._devices[name])
-        if self._on_flush is not None:
-            self._on_flush()
+    def save_device(self, device: Persistent, event: Event | None = None) -> None:
+        data = device.snapshot()
+        if event is not None:
+            data[_EVENT] = event
+        _write_json(self.root / "devices" / f"{device.name}.json", data)
 
-    def save_device(self, device: Persistent) -> None:
-        _write_json(self.root / "devices" / f"{device.name}.json", device.snapshot())
+    def close(self) -> None:
+        """Save every device as it is (the lab stops)."""
+        if self._journal is not None and self._journal.write_ahead == self._write_ahead:
+            self._journal.write_ahead = None
+        for device in self._devices.values():
+            self.save_device(device)
 
-    def close(self, save_all: bool = True) -> None:
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
-        self._dirty.clear()
-        if save_all:
-            for device in self._devices.values():
-                self.save_device(device)
-        if self._unsubscribe:
-            self._unsubscribe()
+
+_EVENT = "_journal_event"      # in a device's snapshot: the last event it reflects
 
 
 def _write_json(path: Path, data: Any) -> None:
