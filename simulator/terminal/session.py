@@ -296,13 +296,14 @@ class Session:
         return True
 
     async def ask(self, prompt: str, secret: bool = False) -> str | None:
-        """A question (confirmation, password): plain line, no help or completion."""
+        """A question (confirmation, password): plain line, no help or completion.
+        None when Ctrl-C aborts it (as on every real box) or the input ends."""
         return await self.readline(prompt, None, secret=secret)
 
     async def readline(self, prompt: str, shell: Shell | None, secret: bool = False) -> str | Hotkey | None:
         """One line as the user edits it (echo, backspace, Ctrl-U, Tab, ?); a bound
         key sequence instead of a line (EOF for Ctrl-D at an empty prompt); "" on
-        Ctrl-C; None at end of input. What it prints goes out a chunk at a time."""
+        Ctrl-C at a shell's prompt, None at a question's (it aborts); None at end of input. What it prints goes out a chunk at a time."""
         self._holding = True
         try:
             self.write(prompt)
@@ -332,7 +333,7 @@ class Session:
             if ch == CTRL_C:
                 if self.interactive:
                     self.write("^C\n")
-                return ""
+                return "" if shell is not None else None
             if ch == CTRL_D and not buf and shell is not None:
                 return EOF
             if ch == ESC:
