@@ -256,6 +256,10 @@ class AsaShell(Shell):
     async def cmd_terminal_pager(self, p: Parsed) -> None:
         self.pager = int(p.args["lines"])
 
+    async def cmd_terminal_no_pager(self, _: Parsed) -> None:
+        """`no terminal pager` (what Ansible's cisco.asa sends first): no pagination."""
+        self.pager = 0
+
     async def cmd_terminal_width(self, _: Parsed) -> None:
         return None
 

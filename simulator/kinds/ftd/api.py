@@ -444,6 +444,9 @@ async def list_networks(request: web.Request) -> web.Response:
     wanted = request.query.get("filter", "")
     if wanted.startswith("name:"):
         items = [i for i in items if i["name"] == wanted[5:]]
+    elif wanted.startswith("fts~"):         # full-text search (6.4 and later): any field holding the text
+        text = wanted[4:].lower()
+        items = [i for i in items if any(text in str(v).lower() for v in i.values() if isinstance(v, str))]
     return page(request, items)
 
 

@@ -125,7 +125,8 @@ def system_info(device: FtdDevice, host: str) -> dict[str, Any]:
         "vdbVersion": {"vdbCurrentVersion": train.vdb, "vdbCurrentBuild": "0", "type": "vdbversion"},
         "sruVersion": {"sruVersion": sru, "lspVersions": [train.lsp], "type": "sruversion"},
         "snortVersion": {"snortVersion": "3", "type": "snortversion"},
-        "databaseInfo": {"softwareVersion": device.version, "type": "databaseinfo"},
+        # buildVersion: community.network's FDM modules pick their filter syntax by it (>= 6.4.0: fts~)
+        "databaseInfo": {"softwareVersion": device.version, "buildVersion": device.version, "type": "databaseinfo"},
         "platformModel": info.description, "modelId": str(info.type_id), "modelNumber": device.model,
         "currentTime": epoch_ms(device.local_time()), "serialNumber": device.serial,
         "applianceUuid": device.uuid, "managementInterfaceName": "Management0/0",

@@ -296,6 +296,8 @@ async def test_login_banner_enable_prompts_and_errors(rig):
     await term.read_until("<--- More --->")
     term.proc.stdin.write("q")
     await term.read_until(r"fw/pri/act# $")
+    await term.cmd("no terminal pager", r"fw/pri/act# $")        # as Ansible's cisco.asa does first
+    assert "<--- More --->" not in await term.cmd("show running-config", r"fw/pri/act# $")
     out = await term.cmd("exit", r"Logoff")
     assert "Logoff" in out
     with pytest.raises(EOFError):

@@ -77,6 +77,7 @@ async def test_discovery_token_and_auth_required(lab):
         assert token["refresh_expires_in"] == 2400
         info = (await client.get("/api/fdm/v6/operational/systeminfo/default")).json()
         assert info["softwareVersion"] == "7.4.1-172" and info["type"] == "systeminformation"
+        assert info["databaseInfo"]["buildVersion"] == "7.4.1-172"      # community.network's FDM modules read it
         assert info["serialNumber"] == lab.devices["ftd-1"].serial
         assert (await client.get("/api/fdm/v9/operational/systeminfo/default")).status_code == 404
 
@@ -170,6 +171,10 @@ async def test_fdm_upgrade_procedure_with_reboot_timeline(lab, api, packages):
     assert device.job is None
     pending = (await api.get(f"{API}/operational/pendingchanges")).json()["items"]
     assert [(p["entityName"], p["entityType"]) for p in pending] == [("mgmt-net", "networkobject")]
+    for wanted, names in (("name:mgmt-net", ["mgmt-net"]), ("fts~MGMT", ["mgmt-net"]), ("fts~10.1.0", ["mgmt-net"]),
+                          ("name:mgmt", []), ("fts~nothing", [])):        # fts~: full-text search, 6.4 and later
+        found = (await api.get(f"{API}/object/networks", params={"filter": wanted})).json()["items"]
+        assert [n["name"] for n in found] == names, wanted
     deployment = (await api.post(f"{API}/operational/deploy")).json()
     assert deployment["endTime"] == -1 and deployment["state"] in ("QUEUED", "DEPLOYING")
     done = await poll(lab, api, f"{API}/operational/deploy/{deployment['id']}", lambda d: d["endTime"] != -1)
