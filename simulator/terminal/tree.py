@@ -217,17 +217,22 @@ def _common_prefix(words: list[str]) -> str:
 
 def split_filters(line: str) -> tuple[str, list[tuple[str, str]]] | None:
     """`show x | include y | exclude z` -> ("show x", [("include","y"), ("exclude","z")]).
-    None when a filter is malformed or its pattern is one the shell cannot take."""
+    A `|` not followed by a filter word belongs to the pattern before it
+    (`| include host|Version`: alternation). None when a filter is malformed
+    or its pattern is one the shell cannot take."""
     parts = line.split("|")
     command, filters = parts[0], []
     for part in parts[1:]:
         words = part.strip().split(None, 1)
-        if len(words) != 2:
+        kinds = [f for f in FILTERS if f.startswith(words[0].lower())] if len(words) == 2 else []
+        if len(kinds) == 1:
+            filters.append((kinds[0], words[1]))
+        elif filters:
+            filters[-1] = (filters[-1][0], filters[-1][1] + "|" + part.rstrip())
+        else:
             return None
-        kinds = [f for f in FILTERS if f.startswith(words[0].lower())]
-        if len(kinds) != 1 or _matcher(words[1]) is None:
-            return None
-        filters.append((kinds[0], words[1]))
+    if any(_matcher(pattern) is None for _, pattern in filters):
+        return None
     return command, filters
 
 

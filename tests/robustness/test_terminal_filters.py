@@ -65,3 +65,12 @@ async def test_a_filter_never_holds_up_another_device(tmp_path, kind, refusal):
         assert watch.worst < LAG_BUDGET
         await term.close()
         await asyncio.sleep(0)
+
+
+def test_a_bar_not_followed_by_a_filter_word_belongs_to_the_pattern():
+    """`| include host|Version` is alternation, as on the ASA and IOS (issue 13)."""
+    assert split_filters("show failover | include host|Version") == ("show failover ", [("include", "host|Version")])
+    assert split_filters("show x | include (a|b) | exclude c") == ("show x ", [("include", "(a|b)"), ("exclude", "c")])
+    assert split_filters("show x | bogus y") is None and split_filters("show x |") is None
+    text = "This host: Primary - Active\n  Version: Ours 9.19(1)\nOther host: Secondary\nLast Failover at: x"
+    assert apply_filters(text, [("include", "host|Version")]).count("\n") == 2

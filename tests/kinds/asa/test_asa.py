@@ -290,6 +290,9 @@ async def test_login_banner_enable_prompts_and_errors(rig):
     await term.cmd("prompt hostname priority state", r"fw/pri/act\(config\)# $")
     await term.cmd("end", r"fw/pri/act# $")
     assert "Cisco Adaptive Security Appliance Software Version 9.19(1)" in await term.cmd("show version | include Version")
+    out = await term.cmd("show failover | include host|Version")          # alternation in a pipe
+    assert "This host: Primary - Active" in out and "Other host: Secondary - Standby Ready" in out
+    assert "Version: Ours 9.19(1), Mate 9.19(1)" in out and "ERROR" not in out
     # paging: 24 lines then <--- More --->
     await term.cmd("terminal pager 24", r"fw/pri/act# $")
     term.proc.stdin.write("show running-config\r")
