@@ -73,10 +73,11 @@ def test_openssh_scp_and_sftp_put_packages(lab_process, tmp_path):
     ssh = _ssh(endpoints)
     opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     package = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path)
-    out = subprocess.run(["sshpass", "-p", ssh["password"], "scp", "-O", *opts, "-P", str(ssh["port"]), str(package),
-                          f"{ssh['username']}@{ssh['host']}:/var/sf/updates/"], capture_output=True, text=True,
-                         timeout=30)
-    assert out.returncode == 0, out.stderr
+    for mode in (["-O"], []):           # the scp protocol, then OpenSSH 9's default (SFTP underneath)
+        out = subprocess.run(["sshpass", "-p", ssh["password"], "scp", *mode, *opts, "-P", str(ssh["port"]),
+                              str(package), f"{ssh['username']}@{ssh['host']}:/var/sf/updates/"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, (mode, out.stderr)
     out = subprocess.run(["sshpass", "-p", ssh["password"], "sftp", *opts, "-P", str(ssh["port"]),
                           f"{ssh['username']}@{ssh['host']}"], input="ls /var/sf/updates\nbye\n",
                          capture_output=True, text=True, timeout=30)

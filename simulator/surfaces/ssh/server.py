@@ -306,6 +306,11 @@ class _DeviceSFTP(asyncssh.SFTPServer):
             device.ctx.journal.emit(device.name, "package", action="rejected", filename=upload.final.name,
                                     reason=refused.message)
 
+    def exit(self) -> None:
+        """The session ends: report exit status 0, as OpenSSH's sftp-server does
+        (OpenSSH 9's scp, which speaks SFTP, exits 1 without it). SCP sent its own."""
+        self.channel.exit(0)
+
     def _client_sending(self) -> bool:
         """Whether the client still talks on this session. SFTP and SCP clients
         wait for the answer to their close; files still open when a connection
