@@ -222,3 +222,13 @@ async def test_public_key_login(tmp_path):
         with pytest.raises(asyncssh.PermissionDenied):
             await asyncssh.connect("127.0.0.1", port, username="admin", client_keys=[other],
                                    known_hosts=None, password=None)
+
+
+async def test_each_kind_announces_its_own_ssh_server(tmp_path):
+    """The identification string a client (and a scanner) sees: Cisco's own on an ASA."""
+    from tests.robustness.terminal_lab import lab_with, port_of
+    async with lab_with("asa", tmp_path / "state") as lab:
+        for name, expected in (("dut", "SSH-2.0-Cisco-1.25"), ("bystander", "SSH-2.0-OpenSSH_8.8")):
+            async with asyncssh.connect("127.0.0.1", port_of(lab, name), username="admin", password="Admin123",
+                                        known_hosts=None) as conn:
+                assert conn.get_extra_info("server_version") == expected

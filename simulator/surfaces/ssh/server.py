@@ -69,7 +69,7 @@ class DeviceEndpoint(DeviceListener):
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
-            lambda: _DeviceSSHServer(self), sock=self.held.listen(), options=self.surface.options)
+            lambda: _DeviceSSHServer(self), sock=self.held.listen(), options=self.surface.options_for(self.kind))
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
@@ -153,6 +153,7 @@ class SshKind:
     the client gives them, no brake."""
 
     login = LoginPolicy()
+    server_version = "OpenSSH_8.8"      # what follows `SSH-2.0-` in the identification string
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         """Serve an interactive shell or an exec request."""
@@ -195,7 +196,15 @@ class SSHSurface(FollowingSurface):
             server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
             allow_scp=True, line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
             keepalive_interval=0,
-            login_timeout=60, server_version="OpenSSH_8.8")
+            login_timeout=60, server_version=SshKind.server_version)
+        self._options = {SshKind.server_version: self.options}
+
+    def options_for(self, kind: SshKind) -> asyncssh.SSHServerConnectionOptions:
+        """The connection options of a kind: the shared ones, with the kind's identification string."""
+        if kind.server_version not in self._options:
+            self._options[kind.server_version] = asyncssh.SSHServerConnectionOptions(
+                options=self.options, server_version=kind.server_version)
+        return self._options[kind.server_version]
 
     def add(self, device: Any, port: int, fs_root: Path, kind: SshKind,
             login: dict[str, Any] | None = None) -> DeviceEndpoint:
