@@ -323,6 +323,15 @@ async def _serve(lab, faults: Path | None = None) -> int:
     return 0
 
 
+def _ha_cell(ha: dict | None) -> str:
+    """`secondary/Standby Ready`; Active/Active units by group: `secondary/g1 Standby Ready, g2 Active`."""
+    if not ha:
+        return "-"
+    if ha.get("groups"):
+        return f"{ha['role']}/" + ", ".join(f"g{g} {state}" for g, state in ha["groups"].items())
+    return f"{ha['role']}/{ha['state']}"
+
+
 def _print_lab(lab, elapsed: float) -> None:
     clock = "virtual (jumps when idle)" if lab.clock.virtual else f"scaled x{lab.clock.scale:g}"
     table = Table(title=f"lab {lab.name}: {len(lab.devices)} devices, started in {elapsed:.2f} s, time {clock}",
@@ -335,7 +344,7 @@ def _print_lab(lab, elapsed: float) -> None:
         ssh, https, ha = entry.get("ssh"), entry.get("https"), entry.get("ha")
         telnet = (entry.get("console") or {}).get("telnet")
         table.add_row(entry["name"], entry["kind"], entry["model"], entry["version"], entry["state"],
-                      f"{ha['role']}/{ha['state']}" if ha else "-",
+                      _ha_cell(ha),
                       f"{ssh['host']}:{ssh['port']}" if ssh else "-", https["url"] if https else "-",
                       f"{telnet['port']}" if telnet else "-",
                       f"{ssh['username']} / {ssh['password']}" if ssh else "-")

@@ -159,3 +159,20 @@ async def test_lab_stopped_mid_upgrade_resumes_it(tmp_path, packages):
         assert ftd.state == "upgrade_install"
         await lab.clock.run_until(lambda: ftd.job.state == "COMPLETED")
         assert ftd.version == "7.6.0-113"
+
+
+async def test_active_active_units_show_their_groups_in_the_up_table_and_the_control_api(tmp_path):
+    """asa-b holds group 2 active: neither the table nor /api/pairs may call it plain "Standby Ready"."""
+    import httpx
+
+    from simulator import cli
+    async with Lab("asa-active-active", state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
+        with cli.console.capture() as captured:
+            cli._print_lab(lab, 0.1)
+        table = captured.get()
+        row = next(line for line in table.splitlines() if line.strip().startswith("asa-b"))
+        assert "secondary/g1 Standby Ready, g2 Active" in row
+        async with httpx.AsyncClient(base_url=lab.control.url) as control:
+            pair = (await control.get("/api/pairs")).json()["items"][0]
+        assert pair["groups"] == {"1": {"asa-a": "Active", "asa-b": "Standby Ready"},
+                                  "2": {"asa-a": "Standby Ready", "asa-b": "Active"}}

@@ -121,6 +121,13 @@ class AsaFailoverPair(FailoverRules):
             entry["groups"] = {g: self.member(g, unit).shown for g in self.groups}
         return entry
 
+    def status(self) -> dict[str, Any]:
+        """Active/Active: `units` is the system's state (group 1's); `groups` says who holds what."""
+        status = super().status()
+        if self.mode == "active-active":
+            status["groups"] = {str(g): dict(self.state_of[g]) for g in self.groups}
+        return status
+
     @property
     def active_unit(self) -> AsaDevice | None:
         return self.unit(self.active) if self.active else None
