@@ -11,8 +11,10 @@ wrong passwords per user as pam_faillock does and locks the account after
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import errno
+import hashlib
 import math
 import posixpath
 import re
@@ -39,6 +41,13 @@ LINES = re.compile(r"[+-]?\d+")
 @cache
 def _facts() -> dict[str, Any]:
     return dict(read_yaml("kinds/ftd/expert.yaml"))
+
+
+def _md5(fh: IO[bytes]) -> str:
+    digest = hashlib.md5()
+    while block := fh.read(BLOCK):
+        digest.update(block)
+    return digest.hexdigest()
 
 
 def _text(key: str, **values: object) -> str:
@@ -125,6 +134,7 @@ class ExpertShell(Shell):
         handlers: dict[str, Callable[[list[str]], Awaitable[None]]] = {
             "exit": self._exit, "logout": self._exit, "ls": self._ls, "df": self._df, "cat": self._cat,
             "tail": self._tail, "pwd": self._pwd, "cd": self._cd, "whoami": self._whoami,
+            "uname": self._uname, "id": self._id, "md5sum": self._md5sum,
             "install_update.pl": self._install_update}
         handler = handlers.get(name)
         if handler is None:
@@ -181,6 +191,40 @@ class ExpertShell(Shell):
 
     async def _whoami(self, _: list[str]) -> None:
         self.session.write(("root" if self.root else "admin") + "\n")
+
+    async def _id(self, _: list[str]) -> None:
+        self.session.write(_facts()["ids"]["root" if self.root else "admin"] + "\n")
+
+    async def _uname(self, args: list[str]) -> None:
+        """GNU uname: -s (the default), -n, -r, -v, -m, -o; -a for all of them."""
+        facts = _facts()["uname"]
+        fields = {"s": facts["kernel"], "n": self.device.hostname, "r": facts["release"], "v": facts["version"],
+                  "m": facts["machine"], "o": facts["os"]}
+        flags = "".join(a[1:] for a in args if a.startswith("-")) or "s"
+        wrong = next((c for c in flags if c not in "snrvmoa"), None)
+        if wrong is not None:
+            self._say("uname_option", option=wrong)
+            return
+        if "a" in flags:        # GNU's -a: processor and hardware platform repeat the machine on Linux
+            shown = [fields[f] for f in "snrvm"] + [facts["machine"]] * 2 + [fields["o"]]
+        else:
+            shown = [fields[f] for f in "snrvmo" if f in flags]
+        self.session.write(" ".join(shown) + "\n")
+
+    async def _md5sum(self, args: list[str]) -> None:
+        """Digests read in a thread, a block at a time: a big file holds up neither memory nor the lab."""
+        for p in args:
+            try:
+                source = self._open(p)
+            except OSError as error:
+                self._say("md5sum_error", path=p, reason=_reason(error))
+                continue
+            if isinstance(source, str):
+                digest = hashlib.md5(source.encode()).hexdigest()
+            else:
+                with source:
+                    digest = await asyncio.to_thread(_md5, source)
+            self.session.write(f"{digest}  {p}\n")
 
     async def _cd(self, args: list[str]) -> None:
         target = self._absolute(args[0]) if args else ("/root" if self.root else "/home/admin")
