@@ -248,10 +248,15 @@ def test_ntc_templates_parse_ftd_show_failover_into_the_pair_roles(lab_process):
         conn = ConnectHandler(device_type="cisco_ftd", host=ssh["host"], port=ssh["port"],
                               username=ssh["username"], password=ssh["password"])
         try:
-            parsed = parse_output(platform="cisco_asa", command="show failover",
-                                  data=conn.send_command("show failover"))
+            raw = conn.send_command("show failover")
+            parsed = parse_output(platform="cisco_asa", command="show failover", data=raw)
         finally:
             conn.disconnect()
+        lines = raw.splitlines()                    # the real layout (reference/cli-samples.md)
+        assert f"        This host: {role} - {ours} " in lines
+        assert any(line.startswith("                slot 0: ") and "hw/sw rev (0.0/9.20(1)172)" in line
+                   for line in lines)
+        assert "        Logical Update Queue Information" in lines and not any("\t" in line for line in lines)
         assert parsed[0]["state"] == "On" and parsed[0]["role"] == role
         assert parsed[0]["service_state"] == [ours] and parsed[0]["service_state_mate"] == [mate]
         assert parsed[0]["sw_version"] == parsed[0]["sw_version_mate"] == "9.20(1)172"

@@ -52,7 +52,8 @@ def show_failover(unit: FtdDevice) -> str:
         our_active_time=_active_time(pair, unit), mate_active_time=_active_time(pair, peer),
         our_model=unit.info.asa_hardware.split(",")[0], mate_model=peer.info.asa_hardware.split(",")[0],
         our_inside=ours["inside"], our_outside=ours["outside"], mate_inside=mate["inside"],
-        mate_outside=mate["outside"], xmit=exchanged, rcv=exchanged if peer_seen else 0)
+        mate_outside=mate["outside"], xmit=exchanged, rcv=exchanged if peer_seen else 0,
+        queue_max=min(exchanged, 23))      # the deepest either queue got: a few updates at once
 
 
 def _as_seen(pair: HaPair, peer: FtdDevice) -> str:
