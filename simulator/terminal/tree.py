@@ -18,6 +18,7 @@ an argument; a node may have
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,7 +259,9 @@ def _matcher(pattern: str) -> Any | None:
     except re2.error:
         pass
     try:
-        re.compile(pattern)
+        with warnings.catch_warnings():     # a user's odd pattern ("[[") is not the lab's warning
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
     except re.error:
         return re2.compile(pattern, _LITERAL)
     return None
