@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from simulator.journal import Event
+from simulator.kinds.asa.cli_network import NetworkCommands
 from simulator.kinds.asa.copying import CopyDialog
 from simulator.kinds.asa.disk import DiskFile, disk_name
 from simulator.kinds.asa.facts import say
@@ -135,7 +136,7 @@ class _MoreKey(Shell):
         return MORE
 
 
-class AsaShell(Shell):
+class AsaShell(NetworkCommands, Shell):
     def __init__(self, session: Session, ctx: AsaContext, mode: str = "user") -> None:
         super().__init__(session)
         self.ctx = ctx

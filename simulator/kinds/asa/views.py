@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 from simulator.facts import read_yaml
+from simulator.kinds.asa import policy
 from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.model import AsaDevice
 from simulator.kinds.asa.versions import AsaVersion
@@ -279,7 +280,7 @@ def config_text(device: AsaDevice, config: dict[str, Any], saved: bool) -> str:
              f"hostname {config['hostname']}"]
     if config.get("domain"):
         lines.append(f"domain-name {config['domain']}")
-    lines += ["enable password ***** pbkdf2", "names", "no mac-address auto", ""]
+    lines += ["enable password ***** pbkdf2", "names", *policy.config_lines(), "no mac-address auto", ""]
     fo = config.get("failover")
     addresses = asa_data().failover.addresses
     for name, interface in info.data_interfaces.items():
@@ -291,7 +292,7 @@ def config_text(device: AsaDevice, config: dict[str, Any], saved: bool) -> str:
         lines += [f"interface {fo['lan_interface']}", " description LAN/STATE Failover Interface", "!"]
     lines += [f"boot system {entry}" for entry in config["boot_system"]]
     lines += ["ftp mode passive", "pager lines 24", "logging enable", "logging buffered informational",
-              "mtu outside 1500", "mtu inside 1500"]
+              "mtu outside 1500", "mtu inside 1500", *policy.policy_lines()]
     if fo:
         lines += failover_lines(config)
     lines += list(config.get("lines", []))
