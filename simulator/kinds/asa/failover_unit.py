@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.kinds.asa.facts import say
 from simulator.kinds.asa.machine import UNIT, shown
 from simulator.machines import Trigger
 
@@ -65,7 +66,11 @@ class FailoverUnit:
 
     # -- after every change ----------------------------------------------------------------------------
     def _changed(self) -> None:
+        was_active = self.active_since is not None
         self.active_since = self.pair.ctx.clock.now() if self.state == "Active" else None
+        if was_active != (self.active_since is not None):
+            code = "104001" if self.state == "Active" else "104002"
+            self.device.log(say("syslog", code, role=self.pair.role_of(self.device)))
         self.pair.ctx.journal.emit(self.device.name, "ha.unit", pair=self.pair.name, group=self.group,
                                    role=self.pair.role_of(self.device), state=self.shown)
         self.pair.unit_changed()

@@ -103,7 +103,7 @@ class AsaDevice(DeviceBase):
         self.boot_variable: list[str] = list(self.startup["boot_system"])   # as read at the last boot
         self.booted_at = ctx.clock.now()
         self.modified_by: tuple[str, float] = ("enable_15", ctx.clock.now())
-        self.syslog: deque[tuple[float, str]] = deque(maxlen=500)
+        self.syslog: deque[tuple[float, str]] = deque([(self.local_time(), say("syslog", "199002"))], maxlen=500)
         self.last_login: tuple[float, str] | None = None
         self.logins: list[float] = []
         self.failed_logins = 0
@@ -166,6 +166,8 @@ class AsaDevice(DeviceBase):
         """Count a login; returns (logins over the last day, failed logins since the
         last good one, the previous login) for the banner."""
         now = self.ctx.clock.now()
+        if peer != "console":
+            self._log_login(user, peer, ok)
         if not ok:
             self.failed_logins += 1
             return 0, self.failed_logins, self.last_login
@@ -173,6 +175,11 @@ class AsaDevice(DeviceBase):
         failed, self.failed_logins = self.failed_logins, 0
         previous, self.last_login = self.last_login, (now, peer)
         return len(self.logins), failed, previous
+
+    def _log_login(self, user: str, peer: str, ok: bool) -> None:
+        active = self.ha is None or self.ha.is_active(self)
+        address = asa_data().failover.addresses.management[0 if active else 1]
+        self.log(say("syslog", "605005" if ok else "605004", peer=peer, address=address, user=user))
 
     # -- disk0: ---------------------------------------------------------------------------------
     def file_arrived(self, name: str, size: int, header: str | None, md5: str, source: str = "",
@@ -440,6 +447,7 @@ class AsaDevice(DeviceBase):
         self.history.append({"from": previous, "to": self.version, "image": self.image,
                              "at": round(self.booted_at, 3)})
         self._emit("boot", phase="done", version=self.version, image=self.image, previous=previous)
+        self.log(say("syslog", "199002"))
 
     def _stop_in_rommon(self, reason: str) -> None:
         self._timer = None
