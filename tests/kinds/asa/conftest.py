@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp import web
 
 from simulator.kinds.asa.images import write_image
 from simulator.kinds.asa.versions import ImageName
+from tests.kinds.asa.test_asa import Rig
 
 
 @pytest.fixture
@@ -29,3 +32,18 @@ async def images(tmp_path):
 
     yield url
     await runner.cleanup()
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    """make(**options) -> a started Rig (a failover pair with SSH), stopped at the end."""
+    made: list[Rig] = []
+
+    async def make(**options: Any) -> Rig:
+        r = await Rig(tmp_path / f"rig{len(made)}", **options).start()
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        await r.stop()

@@ -102,20 +102,6 @@ class Rig:
         return self.pair.state_of[group][device.name]
 
 
-@pytest.fixture
-async def rig(tmp_path):
-    made: list[Rig] = []
-
-    async def make(**options: Any) -> Rig:
-        r = await Rig(tmp_path / f"rig{len(made)}", **options).start()
-        made.append(r)
-        return r
-
-    yield make
-    for r in made:
-        await r.stop()
-
-
 class Terminal(SshTerminal):
     """An interactive SSH session on an ASA: `\n` line ends in all it reads, `#` prompts."""
 
