@@ -170,7 +170,7 @@ class HaPair(PairBase):
             return
         if not self.is_active(unit):
             raise Refused("ha_standby", self._say("deploy_standby"))
-        if self.peer_of(unit).installing:
+        if self.peer_of(unit).upgrading:      # seed 000 table 6, through the post-upgrade tasks
             raise Refused("app_sync", self._say("app_sync"))
 
     def config_deployed(self, unit: FtdDevice) -> None:

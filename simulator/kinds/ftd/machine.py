@@ -105,6 +105,8 @@ APPS_UP = frozenset({"online", "readiness", "upgrade_readiness"})
 # A reboot or power loss here leaves the software half-installed.
 INSTALLING = frozenset({*_INSTALLING, "upgrade_reboot_shutdown", "upgrade_reboot_os", "upgrade_reboot_apps",
                         "revert_reboot_shutdown", "revert_reboot_os", "revert_reboot_apps"})
+# The software is changing, up to the end of the post-upgrade tasks (seed 000 table 6: no deploys meanwhile).
+UPGRADING = frozenset({*INSTALLING, "upgrade_post", "upgrade_rollback"})
 
 TABLE = Table(
     name="ftd", title="Firepower Threat Defense", states=STATES, transitions=TRANSITIONS, initial="online",

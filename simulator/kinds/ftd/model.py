@@ -23,6 +23,7 @@ from simulator.kinds.ftd.machine import (
     NOT_NOW,
     SERVICES_UP,
     TABLE,
+    UPGRADING,
 )
 from simulator.kinds.ftd.packages import PackageInfo
 from simulator.kinds.ftd.upgrade import Job, Readiness, RevertSnapshot, Upgrades
@@ -123,6 +124,11 @@ class FtdDevice(Configuration, Upgrades):
     def installing(self) -> bool:
         """A reboot or power loss now leaves the software half-installed."""
         return self.state in INSTALLING
+
+    @property
+    def upgrading(self) -> bool:
+        """Its software is changing: installing, rebooting into it, or finishing its post-upgrade tasks."""
+        return self.state in UPGRADING
 
     @property
     def boot_phase(self) -> str | None:

@@ -115,6 +115,10 @@ async def test_seed_ha_upgrade_standby_first_loses_no_traffic(ha_lab, packages):
     # After its reboot HA is briefly suspended on B while it finishes its tasks, then resumes.
     await run_until(lab, lambda: b.device.version == "7.6.0-113" and b.device.state == "upgrade_post")
     assert pair.unit_state["ftd-b"] == "Disabled"
+    r = await a.api.post("/object/networks", json={"name": "lan", "subType": "NETWORK", "value": "10.0.0.0/8"})
+    r = await a.api.post("/operational/deploy")         # still upgrading (seed 000 table 6)
+    assert r.status_code == 422 and "application synchronization error" in r.json()["error"]["messages"][0]["description"]
+    assert (await a.api.delete("/operational/pendingchanges")).status_code == 204
     await run_until(lab, lambda: pair.unit_state["ftd-b"] == "Standby Ready")
     assert pair.state == "mixed"
     out = await a.cli("show failover")
