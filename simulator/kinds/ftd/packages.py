@@ -33,6 +33,13 @@ class PackageInfo(SignedFile):
     signed: bool
     intact: bool
 
+    @property
+    def problem(self) -> str | None:
+        """A whole vendor file that is no FTD package (an FXOS bundle) is for another platform, not corrupt."""
+        if self.intact and self.kind is None:
+            return "model"
+        return super().problem
+
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
@@ -65,13 +72,22 @@ def inspect_package(path: Path) -> PackageInfo:
     file_bytes = path.stat().st_size
     try:
         meta, signed = read_signed(path, _SIGNING_KEY)
+    except ValueError:
+        return _unreadable(path, file_bytes)
+    try:
         Version.parse(meta["version"])
         return PackageInfo(path.name, meta["platform"], meta["kind"], meta["version"], int(meta["size_mb"]),
                            file_bytes, signed=signed, intact=True)
     except (KeyError, ValueError, TypeError):
-        try:
-            name: PackageName | None = PackageName.parse(path.name)
-        except ValueError:
-            name = None
-        return PackageInfo(path.name, name.platform if name else None, name.kind if name else None,
-                           str(name.version) if name else None, 0, file_bytes, signed=False, intact=False)
+        # whole, but another product's file (an FXOS bundle, an ASA image): not for this platform
+        return PackageInfo(path.name, None, None, None, 0, file_bytes, signed=False, intact=True)
+
+
+def _unreadable(path: Path, file_bytes: int) -> PackageInfo:
+    """A file cut short or not a vendor file: what its name says, and corrupt."""
+    try:
+        name: PackageName | None = PackageName.parse(path.name)
+    except ValueError:
+        name = None
+    return PackageInfo(path.name, name.platform if name else None, name.kind if name else None,
+                       str(name.version) if name else None, 0, file_bytes, signed=False, intact=False)

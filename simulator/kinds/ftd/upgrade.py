@@ -189,7 +189,7 @@ class Upgrades(DeviceBase):
     def readiness_problems(self, package: PackageInfo) -> list[str]:
         """The readiness check's findings for `package` on this device (empty: ready)."""
         if package.problem:
-            return [self._say("readiness", package.problem, package=package.filename)]
+            return [self._say("readiness", package.problem, package=package.filename, model=self.info.description)]
         target = Version.parse(package.version or "")
         checks = (self._model_problem, self._path_problem, self._fxos_problem, self._disk_problem)
         return [problem for check in checks if (problem := check(package, target)) is not None]

@@ -316,3 +316,17 @@ async def test_upgrade_waits_for_pending_changes_and_first_deploy_restarts_snort
     deployment = ftd.deploy()
     await ftd.ctx.clock.run_until(lambda: deployment.state == "DEPLOYED")
     assert len(ftd.ctx.journal.select(device=ftd.name, kind="snort.restart")) == 1
+
+
+async def test_an_fxos_bundle_uploaded_to_an_ftd_is_for_another_platform_not_corrupt(lab, tmp_path):
+    """Whole and signed by Cisco, but an FXOS bundle: the readiness check says so (issue 13)."""
+    from simulator.kinds.fxos.bundles import make_fxos_bundle
+    from tests.conftest import ssh_port, upload
+    await upload(ssh_port(lab), make_fxos_bundle("fxos-k9.2.14.1.131.SPA", tmp_path))
+    ftd = lab.devices["ftd-1"]
+    assert ftd.package.filename == "fxos-k9.2.14.1.131.SPA"
+    check = ftd.run_readiness_check()
+    while ftd.state == "readiness":
+        await lab.clock.advance(30)
+    assert check.state == "FAILED" and "Unsupported device model" in check.messages[0], check.messages
+    assert not any("corrupt" in m for m in check.messages)
