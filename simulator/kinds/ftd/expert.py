@@ -252,17 +252,24 @@ class ExpertShell(Shell):
         return self.ctx.fs_root / absolute.lstrip("/")
 
     def _virtual_logs(self) -> dict[str, str]:
-        """status.log of the current/last upgrade, generated from the job log."""
-        job = self.device.job
-        if job is None or not job.package:
-            return {}
-        folder = f"{LOG_DIR}/{views.status_log_name(job.package)}"
-        lines = [views.status_line(e) for e in job.log]
-        state = {"IN_PROGRESS": "running", "COMPLETED": "finished", "FAILED": "failed",
-                 "CANCELLED": "cancelled"}[job.state]
-        lines.append(f"state:{state}")
-        lines.append("ui:" + views.upgrade_status(self.device))
-        return {f"{folder}/status.log": "\n".join(lines) + "\n"}
+        """The logs install_update.pl names, generated: status.log of the current/last
+        upgrade (from the job log) and the last readiness check's main script log."""
+        logs, job, check = {}, self.device.job, self.device.readiness
+        if job is not None and job.package:
+            lines = [views.status_line(e) for e in job.log]
+            state = {"IN_PROGRESS": "running", "COMPLETED": "finished", "FAILED": "failed",
+                     "CANCELLED": "cancelled"}[job.state]
+            lines += [f"state:{state}", "ui:" + views.upgrade_status(self.device)]
+            logs[f"{LOG_DIR}/{views.status_log_name(job.package)}/status.log"] = "\n".join(lines) + "\n"
+        if check is not None:
+            lines = [_text("readiness_log_start", time=views.stamp(check.started), package=check.package)]
+            lines += [_text("readiness_log_line", time=views.stamp(check.finished or check.started), text=m)
+                      for m in check.messages]
+            if check.finished is not None:
+                lines.append(_text("readiness_log_end", time=views.stamp(check.finished), state=check.state))
+            folder = f"{LOG_DIR}/{views.status_log_name(check.package)}/upgrade_readiness"
+            logs[f"{folder}/main_upgrade_script.log"] = "\n".join(lines) + "\n"
+        return logs
 
     def _open(self, path: str) -> IO[bytes] | str:
         """A device file to read: its generated text (status.log) or the host file; OSError if none."""

@@ -34,3 +34,27 @@ async def test_uname_id_and_md5sum(tmp_path):
         assert await run(term, "md5sum /var/sf/updates/f.bin nope") == (
             f"{hashlib.md5(data).hexdigest()}  /var/sf/updates/f.bin\nmd5sum: nope: No such file or directory")
         await term.close()
+
+
+async def test_the_logs_install_update_names_exist(tmp_path):
+    """`install_update.pl` names its log files; `cat` finds them (issue 13)."""
+    import re
+
+    from simulator.kinds.ftd.packages import make_package
+    from tests.conftest import upload
+    async with lab_with("ftd", tmp_path / "state") as lab:
+        package = make_package("Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar", tmp_path / "pkg")
+        await upload(port_of(lab), package)
+        term = await RawTerminal.open(port_of(lab), PROMPTS["ftd"])
+        term.send(b"expert\r")
+        await term.until(EXPERT)
+        term.send(f"sudo install_update.pl --readiness-check /var/sf/updates/{package.name}\r".encode())
+        await term.until(rb"Password: $")
+        said = await run(term, "Admin123")
+        log = re.search(r"Log: (\S+)", said)
+        assert log is not None, said
+        assert f"Readiness check of {package.name} begins." in await run(term, f"cat {log.group(1)}")
+        while lab.device("dut").state == "readiness":
+            await lab.clock.advance(30)
+        assert "Readiness check finished: SUCCESS" in await run(term, f"tail -n 1 {log.group(1)}")
+        await term.close()
