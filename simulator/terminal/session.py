@@ -295,6 +295,13 @@ class Session:
         self._pending, self._next = data, 0
         return True
 
+    async def going_down(self) -> None:
+        """The device goes down under this session (a reload it confirmed): no
+        prompt comes back; input is read and dropped until the connection goes."""
+        self._pending, self._next = "", 0
+        while await self._refill():
+            self._next = len(self._pending)
+
     async def ask(self, prompt: str, secret: bool = False) -> str | None:
         """A question (confirmation, password): plain line, no help or completion.
         None when Ctrl-C aborts it (as on every real box) or the input ends."""

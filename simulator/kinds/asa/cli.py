@@ -505,7 +505,10 @@ class AsaShell(NetworkCommands, Shell):
                 return None
         if not self.session.interactive:       # a terminal sees the unit's shutdown messages as they come
             self.session.write(say("console", "shutdown"))
-        return self._refusable(lambda: self.device.reload(cause="operator"))
+        refused = self._refusable(lambda: self.device.reload(cause="operator"))
+        if refused is None:
+            await self.session.going_down()     # "SHUTDOWN NOW", then the connection drops: no prompt
+        return refused
 
     # -- files --------------------------------------------------------------------------------------------------
     async def _ask(self, prompt: str, default: str, confirm: bool) -> str | None:

@@ -367,6 +367,7 @@ async def test_reload_asks_to_save_then_confirm(rig):
     assert r.b.state == "reloading"
     with pytest.raises(EOFError):
         await term.read_until("never")
+    assert not term.buffer.rstrip().endswith("#"), term.buffer      # no prompt after SHUTDOWN NOW
     await r.settle()
     with pytest.raises(OSError):
         await asyncssh.connect("127.0.0.1", r.port(r.b), username="admin", password=PASSWORD, known_hosts=None)
