@@ -54,6 +54,8 @@ class Terminal:
                 chunk = await asyncio.wait_for(self.proc.stdout.read(65536), remaining)
             except asyncio.TimeoutError:
                 continue
+            except asyncssh.ConnectionLost:       # the box went down: its sshd died with it
+                chunk = ""
             if not chunk:
                 raise EOFError(f"session closed; got {self.buffer[-500:]!r}")
             self.buffer += chunk

@@ -232,3 +232,17 @@ async def test_each_kind_announces_its_own_ssh_server(tmp_path):
             async with asyncssh.connect("127.0.0.1", port_of(lab, name), username="admin", password="Admin123",
                                         known_hosts=None) as conn:
                 assert conn.get_extra_info("server_version") == expected
+
+
+async def test_a_reboot_ends_the_connection_as_a_dying_sshd_does(lab):
+    """The broadcast first, then the TCP connection closes with no SSH disconnect
+    message ("Connection to HOST closed by remote host." in OpenSSH; unicon waits for it)."""
+    from tests.conftest import open_terminal, ssh_port
+    term = await open_terminal(ssh_port(lab))
+    term.proc.stdin.write("reboot\r")
+    await term.read_until(r"Please enter 'YES' or 'NO': $")
+    term.proc.stdin.write("YES\r")
+    await term.read_until(r"The system is going down for reboot NOW")
+    with pytest.raises(asyncssh.ConnectionLost):
+        while await term.proc.stdout.read(65536):
+            pass

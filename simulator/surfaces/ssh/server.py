@@ -33,6 +33,7 @@ TOO_MANY_FAILURES = "Too many authentication failures"      # OpenSSH's words wh
 PARTIAL = ".part"       # the suffix of an upload not yet complete (`.<name>.<random>.part`)
 WRITE_MAX = 4 * 1024**3     # bytes in one file written by SFTP/SCP (the largest packages are about 2.5 GB)
 NO_SPACE = "No space left on device"
+NOTICE_WAIT = 1.0           # wall seconds a reboot broadcast may take to reach the sessions
 
 
 def load_host_key(path: Path) -> asyncssh.SSHKey:
@@ -80,8 +81,12 @@ class DeviceEndpoint(DeviceListener):
         if text:
             for session in list(self.sessions):
                 session.write(text)
+            if self.sessions:      # the broadcast reaches the clients that read it; one that does not holds no one up
+                await asyncio.wait([asyncio.ensure_future(s.drain()) for s in self.sessions], timeout=NOTICE_WAIT)
+        # The server process dies with the box: the connection ends without an SSH
+        # disconnect message (clients see "Connection closed by remote host").
         for conn in list(self.connections):
-            conn.abort() if reason == "power" else conn.close()
+            conn.abort()
         self.connections.clear()
         if server is not None:
             await server.wait_closed()
