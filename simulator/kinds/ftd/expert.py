@@ -19,6 +19,8 @@ import math
 import posixpath
 import re
 import shlex
+import stat
+import time
 from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
@@ -41,6 +43,12 @@ LINES = re.compile(r"[+-]?\d+")
 @cache
 def _facts() -> dict[str, Any]:
     return dict(read_yaml("kinds/ftd/expert.yaml"))
+
+
+def _ls_date(when: float, now: float) -> str:
+    """GNU ls -l's date: month, day and time within six months of now, else the year."""
+    recent = abs(now - when) < 182 * 86400
+    return time.strftime("%b %e %H:%M" if recent else "%b %e  %Y", time.gmtime(when))
 
 
 def _md5(fh: IO[bytes]) -> str:
@@ -302,10 +310,19 @@ class ExpertShell(Shell):
         if not long:
             self.session.write("  ".join(names) + "\n" if names else "")
             return
+        virtual, now = self._virtual_logs(), self.device.local_time()
+        rows = []
         for n in names:
             f = real / n if real.is_dir() else real
-            size = f.stat().st_size if f.exists() else 0
-            self.session.write(f"-rw-r--r-- 1 root root {size:>10} {n}\n")
+            st = f.stat() if f.exists() else None
+            folder = st is not None and stat.S_ISDIR(st.st_mode)
+            size = st.st_size if st else len(virtual.get(posixpath.join(absolute, n), ""))
+            rows.append(("drwxr-xr-x" if folder else "-rw-r--r--", size, st.st_mtime if st else now, n))
+        width = max((len(str(size)) for _, size, _, _ in rows), default=1)
+        if real.is_dir():       # GNU ls: 1K blocks used, before a folder's entries
+            self.session.write(f"total {sum(-(-size // 4096) * 4 for _, size, _, _ in rows)}\n")
+        for mode, size, when, n in rows:
+            self.session.write(f"{mode} 1 root root {size:>{width}} {_ls_date(when, now)} {n}\n")
 
     async def _df(self, _: list[str]) -> None:
         self.session.write(views.disk(self.device) + "\n")

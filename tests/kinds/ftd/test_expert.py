@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from simulator.kinds.ftd.files import updates_dir
 from tests.robustness.terminal_lab import PROMPTS, RawTerminal, lab_with, port_of
@@ -31,6 +32,9 @@ async def test_uname_id_and_md5sum(tmp_path):
         assert everything.startswith("Linux dut ") and everything.endswith(" x86_64 x86_64 x86_64 GNU/Linux")
         assert await run(term, "uname -z") == "uname: invalid option -- 'z'\nTry 'uname --help' for more information."
         assert await run(term, "id") == "uid=1000(admin) gid=1000(admin) groups=1000(admin)"
+        listing = (await run(term, "ls -l /var/sf/updates")).split("\n")
+        assert listing[0] == "total 196"                 # 1K blocks, in 4K steps, as GNU ls counts them
+        assert re.fullmatch(r"-rw-r--r-- 1 root root 200000 [A-Z][a-z]{2} [ \d]\d \d\d:\d\d f\.bin", listing[1]), listing
         assert await run(term, "md5sum /var/sf/updates/f.bin nope") == (
             f"{hashlib.md5(data).hexdigest()}  /var/sf/updates/f.bin\nmd5sum: nope: No such file or directory")
         await term.close()
@@ -38,8 +42,6 @@ async def test_uname_id_and_md5sum(tmp_path):
 
 async def test_the_logs_install_update_names_exist(tmp_path):
     """`install_update.pl` names its log files; `cat` finds them (issue 13)."""
-    import re
-
     from simulator.kinds.ftd.packages import make_package
     from tests.conftest import upload
     async with lab_with("ftd", tmp_path / "state") as lab:
