@@ -297,7 +297,7 @@ def _up(args: argparse.Namespace) -> int:
 
     prof = profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab
-    lab = Lab(args.profile, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
+    lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
               control_port=args.control_port)
     if args.faults:

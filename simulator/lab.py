@@ -41,10 +41,11 @@ DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minut
 
 
 class Lab:
-    def __init__(self, profile: str | Path | dict[str, Any] | None = None, *, state_dir: str | Path | None = None,
-                 time_scale: float | None = None, virtual_time: bool = False, autojump: bool = False,
-                 host: str = "127.0.0.1", seed: int | None = None, endpoints_file: str | Path | None = None,
-                 control_port: int | None = None, start_time: float | None = None) -> None:
+    def __init__(self, profile: str | Path | dict[str, Any] | profiles.Profile | None = None, *,
+                 state_dir: str | Path | None = None, time_scale: float | None = None, virtual_time: bool = False,
+                 autojump: bool = False, host: str = "127.0.0.1", seed: int | None = None,
+                 endpoints_file: str | Path | None = None, control_port: int | None = None,
+                 start_time: float | None = None) -> None:
         self.profile = profiles.load(profile)
         self._tmp = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="simulator-")
         self.state_dir = Path(state_dir if state_dir is not None else self._tmp.name)  # type: ignore[union-attr]
@@ -333,7 +334,7 @@ class Lab:
     # -- endpoints ---------------------------------------------------------------
     def endpoints(self) -> dict[str, Any]:
         devices = [self.device_endpoints(name) for name in self.devices]
-        pairs = [{**pair.entry(), **({"probe": self._probe(name)} if self._probe(name) else {})}
+        pairs = [{**pair.entry(), **({"probe": probe} if (probe := self._probe(name)) else {})}
                  for name, pair in self.pairs.items()]
         return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
                 "devices": devices, **({"pairs": pairs} if pairs else {})}
@@ -352,8 +353,9 @@ class Lab:
         ha = device.ha.unit_entry(device) if device.ha is not None else None
         if ha is not None:
             entry["ha"] = ha
-        if self._probe(name):
-            entry["probe"] = self._probe(name)
+        probe = self._probe(name)
+        if probe:
+            entry["probe"] = probe
         if self.console and name in self.console.endpoints:
             line = self.console.endpoints[name]
             entry["console"] = {"telnet": {"host": self.host, "port": line.port}}

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     create_model,
@@ -52,20 +53,24 @@ class Profile(Strict):
     devices: list[DeviceSpec] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)   # the lab's fault plan at first start
     ha_pairs: list[PairSpec] = Field(default_factory=list)   # each its units' kind's pair schema (validate())
+    # The devices with templates expanded, by name: built once (a profile does not change once
+    # loaded), as a fleet's every lookup of a pair's units would otherwise re-expand them all.
+    _specs: dict[str, DeviceSpec] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _across_devices(self) -> Profile:
         seen: set[str] = set()
-        specs = self.expanded()
+        specs = [d for spec in self.devices for d in spec.expand()]
         for spec in specs:
             if spec.name in seen:
                 raise ValueError(f"device name {spec.name!r} is used twice")
             seen.add(spec.name)
+        self._specs = {spec.name: spec for spec in specs}
         present = [_kinds()[name] for name in dict.fromkeys(spec.kind for spec in specs)]
         problems = [p for kind in present if kind.check for p in kind.check(specs)]
         if problems:
             raise ValueError("; ".join(problems))
-        self._check_pairs({spec.name: spec for spec in specs})
+        self._check_pairs(self._specs)
         for fault in self.faults:
             if fault.device is not None and fault.device not in seen:
                 raise ValueError(f"fault at {fault.point} names device {fault.device!r}, which the profile "
@@ -91,10 +96,11 @@ class Profile(Strict):
                                  f"({first.model} and {second.model})")
 
     def expanded(self) -> list[DeviceSpec]:
-        return [d for spec in self.devices for d in spec.expand()]
+        """Every device, templates (`count`) expanded, in profile order."""
+        return list(self._specs.values())
 
     def pair_kind(self, pair: PairSpec) -> Kind:
-        return _kinds()[next(s.kind for s in self.expanded() if s.name == pair.primary)]
+        return _kinds()[self._specs[pair.primary].kind]
 
 
 def pair_kinds() -> list[str]:
@@ -140,7 +146,9 @@ def resolve(ref: str | Path | None) -> Path:
     return bundled
 
 
-def load(ref: str | Path | dict[str, Any] | None) -> Profile:
+def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:
+    if isinstance(ref, Profile):          # loaded already (a fleet's profile is costly to validate twice)
+        return ref
     if isinstance(ref, dict):
         return validate(ref, "<profile>")
     path = resolve(ref)
