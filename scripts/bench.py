@@ -1,6 +1,7 @@
 """Benchmark a lab: devices hosted, resident memory per idle device, lab start
 time, SSH login-to-prompt latency (p50/p95), concurrent interactive sessions,
-and FDM REST latency (token + system info over HTTPS, one client and many).
+FDM REST latency (token + system info over HTTPS, one client and many), and
+the control API's device list (`GET /api/devices`, behind `simulator status`).
 
 The lab runs as `simulator up` in its own process (as users run it); the
 clients run here, so their cost is not counted against the lab."""
@@ -117,6 +118,17 @@ async def rest(endpoints: dict, clients: int, rounds: int) -> tuple[list[float],
     return quiet, loaded, errors
 
 
+def control_list(endpoints: dict, count: int) -> list[float]:
+    """`GET /api/devices` on an idle lab, one call at a time (every device's entry each time)."""
+    latencies = []
+    with httpx.Client(base_url=endpoints["control"]["url"], timeout=120) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            client.get("/api/devices").raise_for_status()
+            latencies.append(time.perf_counter() - started)
+    return latencies
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -135,6 +147,7 @@ def main() -> None:
         proc, endpoints, start = start_lab(args.devices, work)
         rss = rss_kb(proc)
         try:
+            listing = control_list(endpoints, 20)
             quiet = asyncio.run(sequential(endpoints, 50))
             loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds))
             rest_quiet, rest_loaded, rest_errors = asyncio.run(rest(endpoints, args.clients, args.rounds))
@@ -150,6 +163,8 @@ def main() -> None:
     print(f"REST token + systeminfo, one client: p50 {pct(rest_quiet, 50):.1f} ms, p95 {pct(rest_quiet, 95):.1f} ms")
     print(f"REST token + systeminfo, {args.clients} concurrent: p50 {pct(rest_loaded, 50):.1f} ms, "
           f"p95 {pct(rest_loaded, 95):.1f} ms, {len(rest_loaded)} calls, {rest_errors} errors")
+    print(f"control GET /api/devices ({args.devices} devices): p50 {pct(listing, 50):.1f} ms, "
+          f"p95 {pct(listing, 95):.1f} ms")
     print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
 
 
