@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import resource
 import tempfile
 from collections.abc import Callable
 from functools import partial
@@ -38,6 +39,11 @@ from simulator.traffic import TrafficMonitor
 ENDPOINT_EVENTS = frozenset({"state", "ha.unit", "ha.state", "power", "fxos.slot"})
 ENDPOINTS_DELAY = 0.2           # wall seconds: the file is rewritten at most this often
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
+# File descriptors: a held port (sockets.py) is its bound socket plus the copy its server listens
+# on; a console's servers listen on one socket each. Besides its listeners a lab keeps room for
+# a client per device and the runtime's own files (journal, state store, libraries).
+HELD_PORT_FDS = 2
+SPARE_FDS = 256
 
 
 class Lab:
@@ -47,6 +53,7 @@ class Lab:
                  endpoints_file: str | Path | None = None, control_port: int | None = None,
                  start_time: float | None = None) -> None:
         self.profile = profiles.load(profile)
+        check_descriptors(self.profile)    # before any state is written: a lab too big for them fails later
         self._tmp = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="simulator-")
         self.state_dir = Path(state_dir if state_dir is not None else self._tmp.name)  # type: ignore[union-attr]
         self.host = host
@@ -378,6 +385,39 @@ class Lab:
 
     def write_endpoints(self, path: Path) -> None:
         _write_json(path, self.endpoints())
+
+
+def listeners(profile: profiles.Profile) -> tuple[int, int]:
+    """(listening ports, file descriptors) of a lab's surfaces while every device serves: what
+    Lab._serve gives each device, a traffic probe per pair and standalone traffic device, the control API."""
+    paired = {unit for pair in profile.ha_pairs for unit in (pair.primary, pair.secondary)}
+    held = len(profile.ha_pairs) + 1
+    consoles = 0
+    for spec in profile.expanded():
+        kind = KINDS[spec.kind]
+        held += (kind.ssh is not None) + (kind.https is not None) + (kind.traffic and spec.name not in paired)
+        if kind.console is not None:
+            consoles += 1 + (getattr(spec, "console_ssh_port", None) is not None)
+    return held + consoles, HELD_PORT_FDS * held + consoles
+
+
+def check_descriptors(profile: profiles.Profile) -> None:
+    """Refuse, in one line, a lab this process cannot open the sockets of (raising the soft
+    limit up to the hard one first, as servers do), rather than fail midway through listening."""
+    ports, fds = listeners(profile)
+    devices = len(profile.expanded())
+    needed = fds + devices + SPARE_FDS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    if soft != hard:
+        soft = hard if hard != resource.RLIM_INFINITY else needed
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if needed > soft:
+        raise OSError(f"lab {profile.lab} needs about {needed:,} file descriptors for {devices:,} devices "
+                      f"({ports / devices:.0f} listening ports each, and a client each) but this process may "
+                      f"open {soft:,} (ulimit -n); lower `count`, drop console ports (console_ssh_port: null) "
+                      f"or raise the limit")
 
 
 def _apps_up(device: DeviceBase) -> bool:

@@ -3,14 +3,21 @@ counting calls, not by timing (speed figures come from scripts/bench.py)."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from simulator.kinds.spec import DeviceSpec
-from simulator.lab import Lab
+from simulator.lab import Lab, listeners
+from tests.conftest import ROOT
 
 FLEET = 300
 
@@ -56,3 +63,46 @@ async def test_a_fleet_expands_its_template_once_and_lists_each_device_once(call
                 assert calls == {"entry": FLEET}       # one entry per device, nothing re-expanded
         calls.clear()
         assert len(lab.endpoints()["pairs"]) == FLEET // 2 and calls == {"entry": FLEET}
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts this process's descriptors in /proc")
+@pytest.mark.parametrize("profile", ["ftd-ha", "fxos-9300-multi", "asa-active-active"])
+async def test_the_descriptor_estimate_is_what_a_serving_lab_holds(profile: str) -> None:
+    before = open_fds()
+    async with Lab(profile, virtual_time=True, seed=1) as lab:
+        await lab.clock.run_until(lambda: all(d.state in ("online", "active") for d in lab.devices.values()),
+                                  limit=3600)
+        await lab.settle()
+        _, estimate = listeners(lab.profile)
+        assert estimate <= open_fds() - before <= estimate + 2     # and the journal's file
+
+
+def up(profile: dict[str, Any], tmp_path: Path, limits: tuple[int, int]) -> subprocess.CompletedProcess[str]:
+    """`simulator up` in a process allowed `limits` (soft, hard) open files."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(profile))
+    return subprocess.run([sys.executable, "-m", "simulator", "up", str(path), "--virtual-time",
+                           "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits))
+
+
+def test_a_fleet_too_big_for_the_descriptor_limit_is_refused_in_one_line(tmp_path: Path) -> None:
+    result = up(fleet(100), tmp_path, (400, 400))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: lab fleet needs about 958 file descriptors for 100 devices (4 listening ports each, and a "
+        "client each) but this process may open 400 (ulimit -n); lower `count`, drop console ports "
+        "(console_ssh_port: null) or raise the limit"]
+    assert not (tmp_path / "state").exists(), "no journal, no state: nothing started"
+
+
+def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_when_the_lab_needs_it() -> None:
+    code = ("import resource; from simulator.lab import check_descriptors; from simulator.profile import load; "
+            f"check_descriptors(load({fleet(20)!r})); print(*resource.getrlimit(resource.RLIMIT_NOFILE))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 4000)))
+    assert result.stdout.split() == ["4000", "4000"], result.stderr
