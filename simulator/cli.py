@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import shutil
 import signal
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rich import box
@@ -58,6 +60,9 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--endpoints", type=Path, metavar="FILE", help="write the endpoints as JSON once listening")
     up.add_argument("--host", default="127.0.0.1", metavar="ADDR", help="bind address (default: 127.0.0.1)")
     up.add_argument("--seed", type=int, metavar="N", help="seed for serials, UUIDs and random faults")
+    up.add_argument("--start-time", type=_start_time, metavar="T",
+                    help="simulated time at a new lab's start: ISO 8601 (2026-01-01T00:00:00Z; UTC if no zone) "
+                         "or epoch seconds (default: now)")
     up.add_argument("--control-port", type=int, metavar="PORT", help="control API port (default: ephemeral)")
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
 
@@ -135,6 +140,22 @@ def _fault_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--always", action="store_true", help="fire every time (times unlimited)")
     rm = _target(fault_sub.add_parser("rm", help="remove a fault"))
     rm.add_argument("id", type=int)
+
+
+def _start_time(text: str) -> float:
+    """Epoch seconds from `1767225600` or `2026-01-01T00:00:00Z` (a time without a zone is UTC)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+            seconds = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+        except ValueError:
+            seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"not a time: {text!r} (use ISO 8601, e.g. 2026-01-01T00:00:00Z, "
+                                         f"or epoch seconds)")
+    return seconds
 
 
 def _seconds(text: str) -> float:
@@ -299,7 +320,7 @@ def _up(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or Path("state") / prof.lab
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
-              control_port=args.control_port)
+              control_port=args.control_port, start_time=args.start_time)
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     return asyncio.run(_serve(lab, args.faults))

@@ -3,6 +3,7 @@ counting calls, not by timing (speed figures come from scripts/bench.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -17,7 +18,7 @@ import yaml
 
 from simulator.kinds.spec import DeviceSpec
 from simulator.lab import Lab, listeners
-from tests.conftest import ROOT
+from tests.conftest import ROOT, end_lab, start_lab
 
 FLEET = 300
 
@@ -106,3 +107,25 @@ def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_when_the_lab_needs_
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT,
                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 4000)))
     assert result.stdout.split() == ["4000", "4000"], result.stderr
+
+
+def journal_of_a_run(tmp_path: Path, *extra: str) -> list[dict[str, Any]]:
+    """A lab started, its device power-cycled once it is up and idle, stopped: its journal (less wall times)."""
+    endpoints, proc = start_lab("ftd-standalone", tmp_path, *extra, state_dir=tmp_path / "state")
+    try:
+        with httpx.Client(base_url=endpoints["control"]["url"], timeout=30) as control:
+            idle = control.post("/api/clock/run", json={"device": "ftd-1", "state": "online"}).json()
+            assert idle["reached"] and idle["next_timer"] is None     # nothing left to jump to: no race
+            control.post("/api/devices/ftd-1/power", json={"action": "cycle"}).raise_for_status()
+            assert control.post("/api/clock/run", json={"device": "ftd-1", "state": "online"}).json()["reached"]
+    finally:
+        end_lab(proc)
+    lines = (tmp_path / "state" / "journal.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "wall_time"} for line in lines]
+
+
+def test_two_runs_with_the_same_seed_and_start_time_write_the_same_journal(tmp_path: Path) -> None:
+    start = ("--start-time", "2026-01-01T00:00:00Z")
+    first, second = journal_of_a_run(tmp_path / "a", *start), journal_of_a_run(tmp_path / "b", *start)
+    assert first == second and first[0]["sim_time"] == 1767225600.0
+    assert any(e["kind"] == "power" for e in first)
