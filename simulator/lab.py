@@ -39,10 +39,10 @@ from simulator.traffic import TrafficMonitor
 ENDPOINT_EVENTS = frozenset({"state", "ha.unit", "ha.state", "power", "fxos.slot"})
 ENDPOINTS_DELAY = 0.2           # wall seconds: the file is rewritten at most this often
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
-# File descriptors: a held port (sockets.py) is its bound socket plus the copy its server listens
-# on; a console's servers listen on one socket each. Besides its listeners a lab keeps room for
-# a client per device and the runtime's own files (journal, state store, libraries).
-HELD_PORT_FDS = 2
+# File descriptors: a held port (sockets.py) is one socket, bound or listening; a console's
+# servers listen on one socket each. Besides its listeners a lab keeps room for a client per
+# device and the runtime's own files (journal, state store, libraries).
+HELD_PORT_FDS = 1
 SPARE_FDS = 256
 
 

@@ -4,17 +4,15 @@ reboots, and its number is known (for the endpoints file) before the device
 first serves. It listens only while the device serves: a bound socket that
 does not listen refuses connections, as a box that is down does.
 
-Linux stops a listening socket with `shutdown()` and keeps its port bound;
-elsewhere the socket is closed and bound again (the old way: a port taken
-meanwhile is lost)."""
+One descriptor per port: the held socket itself is handed to the server, and
+when the server closes it (asyncio's servers close what they listen on) the
+port is bound again at once, in the same step of the event loop."""
 
 from __future__ import annotations
 
 import errno
 import socket
-import sys
 
-HOLDS = sys.platform.startswith("linux")
 BACKLOG = 100
 ATTEMPTS = 20       # tries at a free port when another program takes the one just found
 
@@ -29,29 +27,26 @@ class HeldPort:
         self.listening = False
 
     def listen(self) -> socket.socket:
-        """Accept connections. Returns a handle for one server to own: closing
-        it (as asyncio's servers do) leaves the port held and listening."""
+        """Accept connections on the held socket, for one server to own."""
         if self._sock is None:
             self._sock = _bind(self.host, self.number)
         if not self.listening:
             # SO_REUSEADDR while listening: connections accepted before, still open or in
-            # TIME_WAIT on this port, do not block the listen, nor the next one (they inherit it).
+            # TIME_WAIT on this port, do not block the listen, nor the next bind (they inherit it).
             _reuse(self._sock, True)
             self._sock.listen(BACKLOG)
             self.listening = True
-        return self._sock.dup()
+        return self._sock
 
     def refuse(self) -> None:
-        """Stop accepting; connections not yet accepted are reset. The port stays held."""
-        if not self.listening or self._sock is None:
+        """Stop accepting (after the server closed its socket; connections not yet
+        accepted are reset) and hold the port again, bound and exclusive."""
+        if not self.listening:
             return
         self.listening = False
-        if HOLDS:
-            self._sock.shutdown(socket.SHUT_RD)
-            _reuse(self._sock, False)           # exclusive again: nobody binds the port meanwhile
-        else:
+        if self._sock is not None:
             self._sock.close()
-            self._sock = None
+        self._sock = _bind(self.host, self.number)
 
     def close(self) -> None:
         if self._sock is not None:
@@ -63,8 +58,8 @@ class HeldPort:
 def _bind(host: str, port: int) -> socket.socket:
     """A socket bound to (host, port), exclusively: with SO_REUSEADDR off once
     bound, nobody else binds the port while it does not listen. Port 0 takes a
-    free port by its number, since Linux gives an automatically chosen port back
-    when the socket stops listening."""
+    free port by its number (the kernel would give an automatically chosen one
+    back when the socket closes)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(ATTEMPTS):
         number = port or _free_port(host, family)
