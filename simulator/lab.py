@@ -148,7 +148,8 @@ class Lab:
             self._schedule(fault)
         self.faults.on_add = self._fault_added
         key = load_host_key(self.state_dir / "ssh_host_key")
-        self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys())
+        self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys(),
+                              rsa_key_path=self.state_dir / "ssh_host_rsa_key")
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context())
         self.console = ConsoleSurface(self.journal, self.host, key)
         for spec in self.profile.expanded():
@@ -187,7 +188,8 @@ class Lab:
         assert self.ssh is not None and self.https is not None and self.console is not None
         fs_root = self.store.device_fs(spec.name)
         if kind.ssh is not None:
-            self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh, spec.ssh_login.changes() if spec.ssh_login else None)
+            self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh, spec.ssh_login.changes() if spec.ssh_login else None,
+                         spec.ssh_algorithms)
         if kind.https is not None:
             self.https.add(device, spec.https_port, fs_root, kind.https)
         if kind.console is not None:

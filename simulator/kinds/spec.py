@@ -6,7 +6,7 @@ in that kind's schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -77,6 +77,7 @@ class LoginSettings(Strict):
 class SshPort(BaseModel):
     ssh_port: int = Port
     ssh_login: LoginSettings | None = None
+    ssh_algorithms: Literal["modern", "legacy"] = "modern"   # what the SSH server offers (surfaces/ssh/algorithms.yaml)
 
 
 class HttpsPort(BaseModel):

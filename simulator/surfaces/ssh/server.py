@@ -14,6 +14,7 @@ import errno
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any, BinaryIO
 
 import asyncssh
 
+from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
@@ -36,10 +38,10 @@ NO_SPACE = "No space left on device"
 NOTICE_WAIT = 1.0           # wall seconds a reboot broadcast may take to reach the sessions
 
 
-def load_host_key(path: Path) -> asyncssh.SSHKey:
+def load_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
     if path.exists():
         return asyncssh.read_private_key(path)
-    key = asyncssh.generate_private_key("ssh-ed25519")
+    key = asyncssh.generate_private_key(algorithm)
     path.write_bytes(key.export_private_key())
     path.chmod(0o600)
     return key
@@ -49,7 +51,7 @@ class DeviceEndpoint(DeviceListener):
     """One device's SSH listener and the connections it accepted."""
 
     def __init__(self, surface: SSHSurface, device: Any, port: HeldPort, fs_root: Path, kind: SshKind,
-                 login: LoginPolicy) -> None:
+                 login: LoginPolicy, algorithms: str = "modern") -> None:
         super().__init__(device, port, fs_root)
         self.surface = surface
         self.kind = kind
@@ -57,6 +59,7 @@ class DeviceEndpoint(DeviceListener):
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[Session] = set()
         self.brake = LoginBrake(login)
+        self.algorithms = algorithms
         self.last_login: str | None = None
         self.logins = 0                 # since the lab started (some banners count them)
 
@@ -70,7 +73,8 @@ class DeviceEndpoint(DeviceListener):
 
     async def start(self) -> None:
         self.server = await asyncssh.create_server(
-            lambda: _DeviceSSHServer(self), sock=self.held.listen(), options=self.surface.options_for(self.kind))
+            lambda: _DeviceSSHServer(self), sock=self.held.listen(),
+            options=self.surface.options_for(self.kind, self.algorithms))
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
@@ -192,7 +196,7 @@ class SSHSurface(FollowingSurface):
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
-                 authorized_keys: str | None = None) -> None:
+                 authorized_keys: str | None = None, rsa_key_path: Path | None = None) -> None:
         super().__init__(journal)
         self.host = host
         self.endpoints: dict[str, DeviceEndpoint] = {}
@@ -202,21 +206,33 @@ class SSHSurface(FollowingSurface):
             allow_scp=True, line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
             keepalive_interval=0,
             login_timeout=60, server_version=SshKind.server_version)
-        self._options = {SshKind.server_version: self.options}
+        self.rsa_key_path = rsa_key_path
+        self._options: dict[tuple[str, str], asyncssh.SSHServerConnectionOptions] = {}
 
-    def options_for(self, kind: SshKind) -> asyncssh.SSHServerConnectionOptions:
-        """The connection options of a kind: the shared ones, with the kind's identification string."""
-        if kind.server_version not in self._options:
-            self._options[kind.server_version] = asyncssh.SSHServerConnectionOptions(
-                options=self.options, server_version=kind.server_version)
-        return self._options[kind.server_version]
+    def options_for(self, kind: SshKind, algorithms: str = "modern") -> asyncssh.SSHServerConnectionOptions:
+        """The connection options of a kind: the shared ones, with the kind's identification
+        string and the algorithms it offers (algorithms.yaml; "modern": asyncssh's defaults)."""
+        key = (kind.server_version, algorithms)
+        if key not in self._options:
+            offer: dict[str, Any] = {}
+            if algorithms != "modern":
+                # the old key exchange is the point here, not a warning for the lab's user
+                warnings.filterwarnings("ignore", message="Diffie-Hellman over finite fields")
+                chosen = read_yaml("algorithms.yaml", __package__)[algorithms]
+                rsa = (load_host_key(self.rsa_key_path, "ssh-rsa") if self.rsa_key_path
+                       else asyncssh.generate_private_key("ssh-rsa"))      # an RSA key for ssh-rsa, kept in the state
+                offer = {"kex_algs": chosen["kex"], "encryption_algs": chosen["encryption"],
+                         "mac_algs": chosen["mac"], "server_host_keys": [rsa]}
+            self._options[key] = asyncssh.SSHServerConnectionOptions(
+                options=self.options, server_version=kind.server_version, **offer)
+        return self._options[key]
 
     def add(self, device: Any, port: int, fs_root: Path, kind: SshKind,
-            login: dict[str, Any] | None = None) -> DeviceEndpoint:
+            login: dict[str, Any] | None = None, algorithms: str = "modern") -> DeviceEndpoint:
         """Serve `device` on `port` (0: any) with what SSH means for its kind
         (`login`: changes to the kind's brake on password guessing)."""
         policy = kind.login.model_copy(update=login) if login else kind.login
-        endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port), fs_root, kind, policy)
+        endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port), fs_root, kind, policy, algorithms)
         self.endpoints[device.name] = endpoint
         return endpoint
 

@@ -1,0 +1,34 @@
+"""A profile's `ssh_algorithms: legacy` makes a device offer what older releases
+offer and nothing newer: a current OpenSSH client fails to negotiate with its own
+words, and one that enables the legacy set logs in (issue 13)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.robustness.terminal_lab import lab_with, port_of
+
+SSH = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10"]
+LEGACY = ["-o", "KexAlgorithms=+diffie-hellman-group14-sha1", "-o", "HostKeyAlgorithms=+ssh-rsa",
+          "-o", "Ciphers=+aes256-cbc", "-o", "MACs=+hmac-sha1"]
+
+
+def ssh(port: int, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["sshpass", "-p", "Admin123", "ssh", *SSH, *options, "-p", str(port), "admin@127.0.0.1",
+                           "show version"], capture_output=True, text=True, timeout=30)
+
+
+@pytest.mark.skipif(not (shutil.which("ssh") and shutil.which("sshpass")), reason="OpenSSH client or sshpass missing")
+async def test_a_legacy_device_refuses_a_modern_client_and_takes_one_with_the_legacy_set(tmp_path):
+    async with lab_with("asa", tmp_path / "state", ssh_algorithms="legacy") as lab:
+        import asyncio
+        refused = await asyncio.to_thread(ssh, port_of(lab))
+        assert refused.returncode == 255
+        assert "no matching key exchange method found. Their offer: diffie-hellman-group14-sha1" in refused.stderr
+        taken = await asyncio.to_thread(ssh, port_of(lab), *LEGACY)
+        assert taken.returncode == 0 and "Cisco Adaptive Security Appliance Software Version" in taken.stdout
+        modern = await asyncio.to_thread(ssh, port_of(lab, "bystander"))      # the rest of the lab is unchanged
+        assert modern.returncode == 0, modern.stderr
