@@ -230,6 +230,31 @@ def test_unicon_asa_plugin(background):
         conn.disconnect()
 
 
+def test_unicon_asa_reload_comes_back(background):
+    """unicon's reload(): confirm, wait for the connection to drop, reconnect once the unit is back (issue 13)."""
+    unicon = pytest.importorskip("unicon")
+    if not shutil.which("ssh"):
+        pytest.skip("OpenSSH client not installed")
+    bg = background()
+    command = (f"ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p {bg.port('asa-b')} "
+               f"admin@127.0.0.1")
+    conn = unicon.Connection(hostname="fw", start=[command], os="asa",
+                             credentials={"default": {"username": "admin", "password": PASSWORD},
+                                          "enable": {"password": PASSWORD}},
+                             log_stdout=False, learn_hostname=False, connection_timeout=20)
+    for setting, seconds in (("GRACEFUL_DISCONNECT_WAIT_SEC", 0), ("POST_DISCONNECT_WAIT_SEC", 0),
+                             ("RELOAD_WAIT", 3), ("POST_RELOAD_WAIT", 1)):    # client-side waits, shortened
+        setattr(conn.settings, setting, seconds)
+    booted = bg.do(lambda: bg.rig.b.booted_at)
+    try:
+        conn.connect()
+        conn.reload(timeout=60)
+        assert bg.do(lambda: bg.rig.b.booted_at) > booted                  # the unit did reload
+        assert "Software Version 9.19(1)" in conn.execute("show version")
+    finally:
+        conn.disconnect()
+
+
 # -- parsers on rendered output ---------------------------------------------------------------------------
 def test_ntc_templates_parse_active_standby_mixed_versions(background):
     bg = background(version="9.19(1)")
