@@ -78,14 +78,17 @@ class Source:
         return f"{self.protocol}://{login}{self.host}{port}{quote(self.path)}"
 
 
+PARTIAL = ".part"       # the suffix of a hidden file on its way (`.NAME.part`, SFTP/SCP's `.NAME.<random>.part`)
+
+
 def partial_path(path: Path) -> Path:
     """Where a file on its way to `path` is written until it is whole."""
-    return path.with_name(f".{path.name}.part")
+    return path.with_name(f".{path.name}{PARTIAL}")
 
 
 def is_partial(path: Path) -> bool:
     """A partial file: `partial_path`'s name, or any hidden `.*.part` (SFTP/SCP add a random part)."""
-    return path.name.startswith(".") and path.name.endswith(".part")
+    return path.name.startswith(".") and path.name.endswith(PARTIAL)
 
 
 def remove_partials(folder: Path) -> None:

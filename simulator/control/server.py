@@ -6,7 +6,7 @@ in the OpenAPI description served at /api/openapi.json (openapi.yaml); the
 tests keep the two equal. Bound to a non-loopback address, every call needs
 `Authorization: Bearer <token>` with the token kept in
 `<state dir>/control.token`. The limits of the devices' web servers hold here
-too (surfaces/https.py): JSON bodies of at most JSON_BODY_MAX bytes and
+too (simulator/webserver.py): JSON bodies of at most JSON_BODY_MAX bytes and
 JSON_DEPTH_MAX levels, idle connections closed, malformed requests logged as
 one line."""
 
@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from simulator import webserver
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
 from simulator.sockets import HeldPort
-from simulator.surfaces import https
-from simulator.surfaces.https import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
+from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
 
 if TYPE_CHECKING:
     from simulator.lab import Lab
@@ -386,7 +386,7 @@ class ControlServer:
                 path.write_text(secrets.token_urlsafe(32) + "\n")
                 path.chmod(0o600)
             self.token = path.read_text().strip()
-        timeouts = timeouts or https.TIMEOUTS
+        timeouts = timeouts or webserver.TIMEOUTS
         app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
         app[BODY_TIMEOUT] = timeouts.body
         app[LAB] = lab

@@ -29,7 +29,7 @@ import httpx
 import psutil
 import pytest
 
-from simulator.surfaces.https import JSON_BODY_MAX, JSON_DEPTH_MAX
+from simulator.webserver import JSON_BODY_MAX, JSON_DEPTH_MAX
 from tests.conftest import end_lab, start_lab
 
 MB = 1024 * 1024

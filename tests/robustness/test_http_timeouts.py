@@ -24,8 +24,8 @@ from collections.abc import AsyncIterator
 import asyncssh
 import pytest
 
+from simulator import webserver
 from simulator.lab import Lab
-from simulator.surfaces import https
 from simulator.surfaces.console import server as console_server
 
 LIMIT = 0.5
@@ -34,7 +34,7 @@ CLOSED_WITHIN = 5.0       # generous: a closed connection shows long before; an 
 
 @pytest.fixture
 async def lab(tmp_path, monkeypatch) -> AsyncIterator[Lab]:
-    monkeypatch.setattr(https, "TIMEOUTS", https.Timeouts(handshake=LIMIT, idle=LIMIT, body=LIMIT))
+    monkeypatch.setattr(webserver, "TIMEOUTS", webserver.Timeouts(handshake=LIMIT, idle=LIMIT, body=LIMIT))
     monkeypatch.setattr(console_server, "IDLE", LIMIT)
     async with Lab("ftd-standalone", state_dir=tmp_path / "state", virtual_time=True, seed=7) as running:
         yield running

@@ -33,11 +33,10 @@ from simulator.surfaces.https import (
     Mode,
     Route,
     device_of,
-    parse_json,
-    read_text,
     site_of,
     state_of,
 )
+from simulator.webserver import parse_json, read_text
 
 API = "/api/fdm/{v}"
 USER = web.RequestKey("user", str)

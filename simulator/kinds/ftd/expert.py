@@ -21,7 +21,7 @@ import re
 import shlex
 import stat
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import IO, Any
@@ -221,12 +221,7 @@ class ExpertShell(Shell):
 
     async def _md5sum(self, args: list[str]) -> None:
         """Digests read in a thread, a block at a time: a big file holds up neither memory nor the lab."""
-        for p in args:
-            try:
-                source = self._open(p)
-            except OSError as error:
-                self._say("md5sum_error", path=p, reason=_reason(error))
-                continue
+        for p, source in self._sources(args, "md5sum_error"):
             if isinstance(source, str):
                 digest = hashlib.md5(source.encode()).hexdigest()
             else:
@@ -279,6 +274,16 @@ class ExpertShell(Shell):
             logs[f"{folder}/main_upgrade_script.log"] = "\n".join(lines) + "\n"
         return logs
 
+    def _sources(self, paths: list[str], error: str) -> Iterator[tuple[str, IO[bytes] | str]]:
+        """Each path's file to read (`_open`), the command's error text for one that cannot be opened."""
+        for p in paths:
+            try:
+                source = self._open(p)
+            except OSError as exc:
+                self._say(error, path=p, reason=_reason(exc))
+                continue
+            yield p, source
+
     def _open(self, path: str) -> IO[bytes] | str:
         """A device file to read: its generated text (status.log) or the host file; OSError if none."""
         text = self._virtual_logs().get(self._absolute(path))
@@ -328,12 +333,7 @@ class ExpertShell(Shell):
         self.session.write(views.disk(self.device) + "\n")
 
     async def _cat(self, args: list[str]) -> None:
-        for p in args:
-            try:
-                source = self._open(p)
-            except OSError as error:
-                self._say("cat_error", path=p, reason=_reason(error))
-                continue
+        for _, source in self._sources(args, "cat_error"):
             if isinstance(source, str):
                 self.session.write(source)
                 continue

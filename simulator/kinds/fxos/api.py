@@ -41,7 +41,8 @@ from simulator.kinds.fxos.api_views import (
 from simulator.kinds.fxos.bundles import FxosVersion, normalize
 from simulator.kinds.fxos.facts import fxos_data, say
 from simulator.kinds.fxos.model import AppInstance, FxosChassis
-from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, parse_json, read_text, state_of
+from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, state_of
+from simulator.webserver import parse_json, read_text
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -30,9 +30,9 @@ from simulator.sockets import HeldPort
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 from simulator.terminal.logins import LoginBrake, LoginPolicy
 from simulator.terminal.session import Session
+from simulator.transfer import PARTIAL
 
 TOO_MANY_FAILURES = "Too many authentication failures"      # OpenSSH's words when MaxAuthTries is reached
-PARTIAL = ".part"       # the suffix of an upload not yet complete (`.<name>.<random>.part`)
 WRITE_MAX = 4 * 1024**3     # bytes in one file written by SFTP/SCP (the largest packages are about 2.5 GB)
 NO_SPACE = "No space left on device"
 NOTICE_WAIT = 1.0           # wall seconds a reboot broadcast may take to reach the sessions
