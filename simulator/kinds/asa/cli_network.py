@@ -1,10 +1,11 @@
 """The ASA shell's data-plane and platform commands: each prints a view of
-network.py, policy.py or status.py for the unit the session is on."""
+lina.network, lina.policy or status.py for the unit the session is on."""
 
 from __future__ import annotations
 
-from simulator.kinds.asa import network, policy, status
+from simulator.kinds.asa import status
 from simulator.kinds.asa.model import AsaDevice
+from simulator.kinds.lina import network, policy
 from simulator.terminal.tree import Parsed
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from simulator.facts import read_yaml
 from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.model import AsaDevice
-from simulator.kinds.asa.network import Interface, mac_of, net_data, stable
+from simulator.kinds.lina.network import Interface, mac_of, net_data, stable
 
 
 @cache
@@ -22,7 +22,7 @@ def platform_data() -> dict[str, Any]:
 
 
 class AsaUnit:
-    """The `Unit` of network.py for an ASA: a data interface carries the active or the
+    """The `Unit` of lina.network for an ASA: a data interface carries the active or the
     standby address of the pair, the failover link its own."""
 
     def __init__(self, device: AsaDevice) -> None:

@@ -9,10 +9,10 @@ from functools import cache
 from typing import Any
 
 from simulator.facts import read_yaml
-from simulator.kinds.asa import policy
 from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.model import AsaDevice
 from simulator.kinds.asa.versions import AsaVersion
+from simulator.kinds.lina import policy
 
 
 @cache

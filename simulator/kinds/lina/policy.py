@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from simulator.kinds.asa.network import Unit, fmt, net_data, stable
+from simulator.kinds.lina.network import Unit, fmt, net_data, stable
 
 
 def _hours(unit: Unit) -> float:
