@@ -49,58 +49,65 @@ NTC: dict[str, tuple[str, tuple[str, ...]]] = {
     "cisco_asa_show_running-config_object_network.textfsm": ("show running-config object network", ("name",)),
     "cisco_asa_show_version.textfsm": ("show version", ("version", "hostname")),
     "cisco_asa_show_xlate.textfsm": ("show xlate", ("source_intf", "destination_intf")),
+    "cisco_asa_show_running-config_object-group_service.textfsm": ("show running-config object-group service",
+                                                                   ("name", "svc_protocol")),
+    "cisco_asa_show_object-group_network.textfsm": ("show object-group network", ("name", "type")),
+    "cisco_asa_show_running-config_object_service.textfsm": ("show running-config object service",
+                                                             ("name", "protocol", "dst_port_start")),
+    "cisco_asa_show_running-config_all_crypto_map.textfsm": ("show running-config all crypto map",
+                                                             ("map", "seq", "peer")),
+    "cisco_asa_show_running-config_crypto_map.textfsm": ("show running-config crypto map", ("map", "seq", "peer")),
+    "cisco_asa_show_running-config_crypto_ikev1.textfsm": ("show running-config crypto ikev1",
+                                                           ("policy_id", "encryption", "auth_algorithm")),
+    "cisco_asa_show_running-config_ipsec.textfsm": ("show running-config ipsec", ("name",)),
+    "cisco_asa_show_running-config_tunnel-group.textfsm": ("show running-config tunnel-group", ("name", "type")),
+    "cisco_asa_show_crypto_ikev1_sa_detail.textfsm": ("show crypto ikev1 sa detail", ("peer", "state")),
+    "cisco_asa_show_crypto_ipsec_sa.textfsm": ("show crypto ipsec sa", ("interface", "current_peer")),
+    "cisco_asa_show_asp_table_vpn-context_detail.textfsm": ("show asp table vpn-context detail",
+                                                            ("peer_ip", "spi")),
+    "cisco_asa_show_vpn-sessiondb.textfsm": ("show vpn-sessiondb", ("vpn_session_name", "device_total_vpn_capacity")),
+    "cisco_asa_show_vpn-sessiondb_anyconnect.textfsm": ("show vpn-sessiondb anyconnect",
+                                                        ("username", "assigned_ip", "public_ip", "bytes_tx")),
+    "cisco_asa_show_vpn-sessiondb_detail_l2l.textfsm": ("show vpn-sessiondb detail l2l",
+                                                        ("connection", "protocol", "encryption_method")),
+    "cisco_asa_show_ospf_interface_brief.textfsm": ("show ospf interface brief", ("interface", "area", "state")),
+    "cisco_asa_show_ospf_neighbor.textfsm": ("show ospf neighbor", ("neighbor_id", "state", "interface")),
+    "cisco_asa_show_bgp_summary.textfsm": ("show bgp summary", ("bgp_neigh", "neigh_as", "state_pfxrcd")),
 }
 
 # Templates of commands the simulated ASA does not have, and why.
 NTC_ABSENT: dict[str, str] = {
-    "cisco_asa_show_running-config_object-group_service.textfsm": "no object groups in the default config",
-    "cisco_asa_show_object-group_network.textfsm": "no object groups in the default config",
-    "cisco_asa_show_running-config_object_service.textfsm": "no service objects in the default config",
-    "cisco_asa_show_running-config_all_crypto_map.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_running-config_crypto_map.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_running-config_crypto_ikev1.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_running-config_ipsec.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_running-config_tunnel-group.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_crypto_ikev1_sa_detail.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_crypto_ipsec_sa.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_asp_table_vpn-context_detail.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_vpn-sessiondb.textfsm": "remote-access VPN is not modelled",
-    "cisco_asa_show_vpn-sessiondb_anyconnect.textfsm": "remote-access VPN is not modelled",
-    "cisco_asa_show_vpn-sessiondb_detail_l2l.textfsm": "site-to-site VPN is not modelled",
-    "cisco_asa_show_ospf_interface_brief.textfsm": "no dynamic routing (static routes only)",
-    "cisco_asa_show_ospf_neighbor.textfsm": "no dynamic routing (static routes only)",
-    "cisco_asa_show_bgp_summary.textfsm": "no dynamic routing (static routes only)",
-    "cisco_asa_show_port-channel_summary.textfsm": "no EtherChannel in the default config (no rows to parse)",
+    "cisco_asa_show_port-channel_summary.textfsm": "the ASAv has no EtherChannel (a hardware feature)",
 }
 
 # genie asa parser command -> the command line the check runs
 GENIE: dict[str, str] = {
     "show arp": "show arp",
     "show asp drop": "show asp drop",
+    "show crypto ikev2 sa": "show crypto ikev2 sa",
     "show failover": "show failover",
     "show failover interface": "show failover interface",
     "show interface summary": "show interface summary",
     "show interface ip brief": "show interface ip brief",
     "show interface detail": "show interface detail",
     "show inventory": "show inventory",
+    "show ip local pool {pool}": "show ip local pool VPN-POOL",
     "show nameif": "show nameif",
     "show resource usage": "show resource usage",
     "show route": "show route",
+    "show service-policy": "show service-policy",
+    "show traffic": "show traffic",
     "show version": "show version",
+    "show vpn load-balancing": "show vpn load-balancing",
+    "show vpn-sessiondb {summary}": "show vpn-sessiondb summary",
+    "show vpn-sessiondb": "show vpn-sessiondb",
+    "show vpn-sessiondb anyconnect": "show vpn-sessiondb anyconnect",
+    "show vpn-sessiondb anyconnect {sort} inactivity": "show vpn-sessiondb anyconnect sort inactivity",
 }
 GENIE_ABSENT: dict[str, str] = {
     "show context": "single-context mode only",
     "show context detail": "single-context mode only",
-    "show crypto ikev2 sa": "site-to-site VPN is not modelled",
-    "show ip local pool {pool}": "remote-access VPN is not modelled",
-    "show service-policy": "no modular policy framework statistics",
-    "show traffic": "not modelled",
-    "show vpn load-balancing": "remote-access VPN is not modelled",
-    "show vpn-sessiondb {summary}": "remote-access VPN is not modelled",
-    "show vpn-sessiondb": "remote-access VPN is not modelled",
-    "show vpn-sessiondb anyconnect": "remote-access VPN is not modelled",
-    "show vpn-sessiondb anyconnect {sort} inactivity": "remote-access VPN is not modelled",
-    "show vpn-sessiondb webvpn": "remote-access VPN is not modelled",
+    "show vpn-sessiondb webvpn": "clientless SSL VPN was removed in 9.17: never a session to parse",
 }
 
 
@@ -185,7 +192,7 @@ def test_genie_asa_coverage(outputs):
     failed = []
     for command, line in GENIE.items():
         try:
-            parsed = _genie_parse(command, outputs[line])
+            parsed = _genie_parse(line, outputs[line])
         except Exception as error:
             failed.append(f"{command}: {type(error).__name__}: {error}")
             continue
