@@ -1,23 +1,26 @@
-"""The FTD shells: the CLI (`> `) and its diagnostic CLI (`host>` / `host#`);
+"""The FTD shells: the CLI (`> `) and its diagnostic CLI (`host>` / `host#` /
+`host(config)#`);
 the expert Linux shell (`admin@host:~$`) is in expert.py. Handlers translate
 commands into device-model calls and model state into the device's text."""
 
 from __future__ import annotations
 
 import time
+from functools import cache
 
-from simulator.kinds.ftd import ha_views, views
+from simulator.kinds.ftd import dataplane, ha_views, views
+from simulator.kinds.ftd.cli_dataplane import DataplaneCommands
 from simulator.kinds.ftd.context import FtdContext, follow_upgrade
 from simulator.kinds.ftd.expert import ExpertShell
 from simulator.terminal.session import Session, Shell
-from simulator.terminal.tree import Parsed
+from simulator.terminal.tree import CliError, CommandTree, Parsed
 
 
 def _yes(answer: str | None) -> bool:
     return (answer or "").strip().upper() == "YES"
 
 
-class FtdCliShell(Shell):
+class FtdCliShell(DataplaneCommands, Shell):
     tree = views.tree("cli")
 
     def __init__(self, session: Session, ctx: FtdContext) -> None:
@@ -55,6 +58,9 @@ class FtdCliShell(Shell):
 
     async def cmd_show_managers(self, _: Parsed) -> str:
         return views.ftd_text("managers_local")
+
+    async def cmd_show_network(self, _: Parsed) -> str:
+        return dataplane.show_network(self.device)
 
     async def cmd_show_failover(self, _: Parsed) -> str:
         return ha_views.show_failover(self.device)
@@ -128,7 +134,14 @@ class FtdCliShell(Shell):
         return views.ftd_text("diag_attach")
 
 
-class DiagShell(Shell):
+@cache
+def diag_config_tree() -> CommandTree:
+    """The diagnostic CLI's `host(config)#` mode."""
+    spec = views.cli_data("cli_diag")
+    return CommandTree({**spec, "commands": spec["config_commands"]})
+
+
+class DiagShell(DataplaneCommands, Shell):
     """The Lina diagnostic CLI; netmiko's cisco_ftd enable() lives here."""
 
     tree = views.tree("cli_diag")
@@ -140,8 +153,18 @@ class DiagShell(Shell):
         self.device = ctx.device
         self.privileged = False
 
+    @classmethod
+    def command_trees(cls) -> list[CommandTree]:
+        return [views.tree("cli_diag"), diag_config_tree()]
+
+    @property
+    def configuring(self) -> bool:
+        return self.tree is diag_config_tree()
+
     @property
     def prompt(self) -> str:
+        if self.configuring:
+            return f"{self.device.hostname}(config)# "
         return f"{self.device.hostname}{'#' if self.privileged else '>'} "
 
     def _text(self, key: str, **values) -> str:
@@ -164,6 +187,16 @@ class DiagShell(Shell):
 
     async def cmd_disable(self, _: Parsed) -> None:
         self.privileged = False
+
+    async def cmd_configure_terminal(self, p: Parsed) -> str | None:
+        if not self.privileged:      # not a command of the unprivileged mode: its own error
+            return views.tree("cli_diag").error_text(CliError("unknown", 0, "configure"), "configure terminal",
+                                                     self.prompt)
+        self.tree = diag_config_tree()
+        return None
+
+    async def cmd_config_end(self, _: Parsed) -> None:
+        self.tree = views.tree("cli_diag")
 
     async def cmd_exit(self, _: Parsed) -> None:
         if self.privileged:
@@ -197,6 +230,3 @@ class DiagShell(Shell):
 
     async def cmd_show_failover_state(self, _: Parsed) -> str:
         return ha_views.show_failover_state(self.device)
-
-    async def cmd_show_interface_ip_brief(self, _: Parsed) -> str:
-        return self._text("show_interface_ip_brief")
