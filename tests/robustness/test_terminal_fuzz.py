@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from simulator.kinds.asa.cli import AsaShell, AsaTree, trees
-from simulator.kinds.ftd.cli import DiagShell, FtdCliShell
+from simulator.kinds.ftd.cli import DiagShell, FtdCliShell, diag_config_tree
 from simulator.kinds.fxos import views as fxos_views
 from simulator.kinds.fxos.cli import SCOPES, FxosShell, LocalMgmtShell, ModuleShell, scope_tree, sub_tree
 from simulator.terminal.tree import CliError, CommandTree, Node
@@ -92,7 +92,8 @@ def _ends(data: bytes, trees: list[CommandTree]) -> bool:
 
 # (how to reach the tree's prompt, the tree) for every tree of every shell of a kind
 FTD = [([], FtdCliShell.tree), (["system support diagnostic-cli"], DiagShell.tree),
-       (["system support diagnostic-cli", "enable", ""], DiagShell.tree)]
+       (["system support diagnostic-cli", "enable", ""], DiagShell.tree),
+       (["system support diagnostic-cli", "enable", "", "configure terminal"], diag_config_tree())]
 ASA = [([], trees()["user"]), (["enable", "Admin123"], trees()["exec"]),
        (["enable", "Admin123", "configure terminal"], trees()["config"]),
        (["enable", "Admin123", "configure terminal", "failover group 1"], trees()["fover_group"])]
