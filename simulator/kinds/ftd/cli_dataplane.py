@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from simulator.kinds.ftd import dataplane
 from simulator.kinds.ftd.model import FtdDevice
-from simulator.kinds.lina import network, policy
+from simulator.kinds.lina import network, policy, vpn
 from simulator.terminal.tree import Parsed
 
 
@@ -42,6 +42,9 @@ class DataplaneCommands:
 
     async def cmd_ping(self, p: Parsed) -> str:
         return network.ping(self.unit, p.args["target"])
+
+    async def cmd_show_vpn_sessiondb_anyconnect(self, _: Parsed) -> str:
+        return vpn.show_vpn_sessiondb_anyconnect(self.unit, self.device.ctx.clock.now(), ftd=True)
 
     async def cmd_show_nat(self, _: Parsed) -> str:
         return policy.show_nat(self.unit)
