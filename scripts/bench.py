@@ -90,31 +90,37 @@ async def sequential(endpoints: dict, count: int) -> list[float]:
     return [await login_to_prompt(ssh["host"], ssh["port"], ssh["password"]) for _ in range(count)]
 
 
-async def rest_call(client: httpx.AsyncClient, https: dict) -> float:
-    """A fresh client's work: get a token, read system info."""
+async def rest_call(https: dict) -> float:
+    """A fresh client's work (its own connection pool, as each user's tool has): get a token, read system info.
+
+    One httpx client shared by hundreds of concurrent users is not a fresh client, and fails on its own:
+    a connection idle past httpx's 5 s keep-alive expiry (the client's loop is that busy) is closed by the
+    pool after it was handed to the next request, which sees a ReadError (httpcore 1.0; the same against a
+    bare aiohttp server, none with keepalive_expiry=None or with aiohttp's client)."""
     started = time.perf_counter()
-    r = await client.post(https["url"] + "/api/fdm/latest/fdm/token", json={
-        "grant_type": "password", "username": https["username"], "password": https["password"]})
-    token = r.raise_for_status().json()["access_token"]
-    r = await client.get(https["url"] + "/api/fdm/latest/operational/systeminfo/default",
-                         headers={"Authorization": f"Bearer {token}"})
-    r.raise_for_status()
+    async with httpx.AsyncClient(verify=False, timeout=60) as client:
+        r = await client.post(https["url"] + "/api/fdm/latest/fdm/token", json={
+            "grant_type": "password", "username": https["username"], "password": https["password"]})
+        token = r.raise_for_status().json()["access_token"]
+        r = await client.get(https["url"] + "/api/fdm/latest/operational/systeminfo/default",
+                             headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
     return time.perf_counter() - started
 
 
 async def rest(endpoints: dict, clients: int, rounds: int) -> tuple[list[float], list[float], int]:
     devices = endpoints["devices"]
-    async with httpx.AsyncClient(verify=False, timeout=60, limits=httpx.Limits(max_connections=clients)) as client:
-        quiet = [await rest_call(client, devices[0]["https"]) for _ in range(50)]
-        loaded: list[float] = []
-        errors = 0
-        for r in range(rounds):
-            batch = [devices[(r * clients + i) % len(devices)]["https"] for i in range(clients)]
-            for result in await asyncio.gather(*(rest_call(client, h) for h in batch), return_exceptions=True):
-                if isinstance(result, BaseException):
-                    errors += 1
-                else:
-                    loaded.append(result)
+    quiet = [await rest_call(devices[0]["https"]) for _ in range(50)]
+    loaded: list[float] = []
+    errors = 0
+    for r in range(rounds):
+        batch = [devices[(r * clients + i) % len(devices)]["https"] for i in range(clients)]
+        for result in await asyncio.gather(*(rest_call(h) for h in batch), return_exceptions=True):
+            if isinstance(result, BaseException):
+                errors += 1
+                print(f"REST error: {type(result).__name__}: {result}", file=sys.stderr)
+            else:
+                loaded.append(result)
     return quiet, loaded, errors
 
 
