@@ -57,25 +57,43 @@ def rss_kb(proc: subprocess.Popen) -> int:
     return psutil.Process(proc.pid).memory_info().rss // 1024
 
 
-async def login_to_prompt(host: str, port: int, password: str) -> float:
+async def login_to_prompt(host: str, port: int, password: str, commands: int = 1) -> float:
+    """Login-to-prompt latency; then `commands` times `show version`, each answered before the next."""
     started = time.perf_counter()
     conn = await asyncssh.connect(host, port, username="admin", password=password, known_hosts=None)
     proc = await conn.create_process(term_type="vt100")
     await proc.stdout.readuntil("> ")
     elapsed = time.perf_counter() - started
-    proc.stdin.write("show version\r")
-    await proc.stdout.readuntil("> ")
+    for _ in range(commands):
+        proc.stdin.write("show version\r")
+        await proc.stdout.readuntil("> ")
     conn.close()
     return elapsed
 
 
-async def sessions(endpoints: dict, clients: int, rounds: int) -> tuple[list[float], int]:
+async def command_cpu(lab: psutil.Process, ssh: dict, count: int) -> float:
+    """The lab's CPU time (user + system) per interactive `show version`, one client, `count` commands."""
+    conn = await asyncssh.connect(ssh["host"], ssh["port"], username="admin", password=ssh["password"],
+                                  known_hosts=None)
+    proc = await conn.create_process(term_type="vt100")
+    await proc.stdout.readuntil("> ")
+    before = lab.cpu_times()
+    for _ in range(count):
+        proc.stdin.write("show version\r")
+        await proc.stdout.readuntil("> ")
+    after = lab.cpu_times()
+    conn.close()
+    return (after.user + after.system - before.user - before.system) / count
+
+
+async def sessions(endpoints: dict, clients: int, rounds: int, commands: int) -> tuple[list[float], int]:
     devices = endpoints["devices"]
     latencies: list[float] = []
     errors = 0
     for r in range(rounds):
         batch = [devices[(r * clients + i) % len(devices)]["ssh"] for i in range(clients)]
-        results = await asyncio.gather(*(login_to_prompt(s["host"], s["port"], s["password"]) for s in batch),
+        results = await asyncio.gather(*(login_to_prompt(s["host"], s["port"], s["password"], commands)
+                                         for s in batch),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -155,7 +173,8 @@ def main() -> None:
         try:
             listing = control_list(endpoints, 20)
             quiet = asyncio.run(sequential(endpoints, 50))
-            loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds))
+            cpu = asyncio.run(command_cpu(psutil.Process(proc.pid), endpoints["devices"][0]["ssh"], 1000))
+            loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds, 10))
             rest_quiet, rest_loaded, rest_errors = asyncio.run(rest(endpoints, args.clients, args.rounds))
         finally:
             stop_lab(proc)
@@ -164,7 +183,8 @@ def main() -> None:
     print(f"resident memory per idle device: {per_device:.1f} KB (lab of 1: {base_rss / 1024:.0f} MB)")
     print(f"lab start (command to endpoints file): {start:.2f} s (lab of 1: {base_start:.2f} s)")
     print(f"login-to-prompt, one client:     p50 {pct(quiet, 50):.1f} ms, p95 {pct(quiet, 95):.1f} ms")
-    print(f"login-to-prompt, {args.clients} concurrent:  p50 {pct(loaded, 50):.1f} ms, "
+    print(f"lab CPU per interactive show version (1 client, 1,000 commands): {cpu * 1000:.2f} ms")
+    print(f"login-to-prompt, {args.clients} concurrent (then 10 commands each):  p50 {pct(loaded, 50):.1f} ms, "
           f"p95 {pct(loaded, 95):.1f} ms, {len(loaded)} sessions, {errors} errors")
     print(f"REST token + systeminfo, one client: p50 {pct(rest_quiet, 50):.1f} ms, p95 {pct(rest_quiet, 95):.1f} ms")
     print(f"REST token + systeminfo, {args.clients} concurrent: p50 {pct(rest_loaded, 50):.1f} ms, "
