@@ -10,9 +10,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
-  echo "bootstrap: installing simulator and its test tools into .venv" >&2
+  echo "bootstrap: installing simulator and its test tools (Ansible too) into .venv" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test]" >&2
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[test,ansible]" >&2
   rm -f "$VENV"/.installed-*
   touch "$STAMP"
 fi
