@@ -83,6 +83,9 @@ class NetworkCommands:
     async def cmd_show_cpu_usage_detailed(self, _: Parsed) -> str:
         return status.show_cpu_usage_detailed(self.device)
 
+    async def cmd_show_memory(self, _: Parsed) -> str:
+        return status.show_memory(self.device)
+
     async def cmd_show_failover_interface(self, _: Parsed) -> str:
         return status.show_failover_interface(self.device)
 

@@ -1,6 +1,6 @@
 """An ASA unit as the data-plane views see it (its interfaces from the running
 configuration and failover role), and its platform views: inventory, modules,
-Smart Licensing, CPU and the failover interface (platform.yaml)."""
+Smart Licensing, CPU, memory and the failover interface (platform.yaml)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,22 @@ def show_cpu_usage_detailed(device: AsaDevice) -> str:
     avg = [sum(totals[w::3]) / n for w in range(3)]
     return lines[0] + "\n" + "\n".join(lines[1:]) + "\n" + platform_data()["cpu_tail"].format(
         cp5=avg[0] * 2, cp1=avg[1] * 2, cp5m=avg[2] * 2, t5=avg[0], t1=avg[1], t5m=avg[2])
+
+
+def show_memory(device: AsaDevice) -> str:
+    """`show memory`: the RAM of the hardware line, a share of it in use fixed per unit."""
+    data, unit = platform_data(), AsaUnit(device)
+    found = re.search(r"(\d+) MB RAM", device.info.hardware)
+    ram_mb = int(found.group(1)) if found else 0
+    total, (low, high) = ram_mb * 1024 * 1024, data["memory"]["used"]
+    used = int(total * (low + (high - low) * (stable(unit, "memory") - 0.8) / 0.4))
+    used_pct = round(100 * used / total) if total else 0
+    parts = [data["memory_counts"].format(free=total - used, free_pct=100 - used_pct, used=used,
+                                          used_pct=used_pct, total=total)]
+    allowed = data["memory"]["virtual_allowed_mb"].get(device.info.model_id)
+    if allowed:
+        parts.append(data["memory_virtual"].format(provisioned=ram_mb, allowed=allowed))
+    return "\n\n".join(parts + [data["memory_note"]])
 
 
 def show_failover_interface(device: AsaDevice) -> str:

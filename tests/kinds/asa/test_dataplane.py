@@ -61,3 +61,17 @@ async def test_logging_buffer_has_the_login_and_failover_events(rig):
     assert '%ASA-6-605005: Login permitted from' in out and 'for user "admin"' in out
     assert "%ASA-1-104002: (Primary) Switching to STANDBY" in out
     await term.close()
+
+
+async def test_show_memory_counts_the_models_ram(rig):
+    """The layout asa_facts reads (cisco.asa's capture): free + used = total, the ASAv part after it."""
+    r = await rig()
+    active, standby = await login(r.port(r.a)), await login(r.port(r.b))
+    out = (await active.cmd("show memory")).splitlines()
+    counts = {line.split(":")[0]: int(line.split()[2]) for line in out if line.endswith("%)")}
+    assert counts["Total memory"] == 8192 * 1024 * 1024 == counts["Free memory"] + counts["Used memory"]
+    assert "Total memory:       8589934592 bytes (100%)" in out
+    assert "Provisioned       8192 MB" in out and "Allowed           8192 MB" in out
+    assert await standby.cmd("show memory") != "\n".join(out)          # each unit its own share in use
+    await active.close()
+    await standby.close()
