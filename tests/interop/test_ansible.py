@@ -2,7 +2,7 @@
 with an inventory and a playbook, read through the JSON stdout callback.
 
 - cisco.asa over `ansible.netcommon.network_cli` (libssh, then paramiko) on the
-  `asa-ha` pair: asa_facts on both units, asa_command `show failover`, asa_config
+  `asa-ha` pair: asa_facts on both units (with the acls and ogs resources), asa_command `show failover`, asa_config
   changing one line (changed, then not changed on the second run).
 - community.network's FDM modules over `ansible.netcommon.httpapi` on an FTDv:
   ftd_configuration upserts a network object (changed, not changed, changed on
@@ -121,7 +121,8 @@ def test_cisco_asa_facts_command_and_config_over_libssh_then_paramiko(lab_runner
 
     first = _playbook(tmp_path / "libssh", inventory, [
         {"hosts": "asa", "gather_facts": False, "tasks": [
-            {"name": "facts", "cisco.asa.asa_facts": {"gather_subset": ["all"]}},
+            {"name": "facts", "cisco.asa.asa_facts": {"gather_subset": ["all"],
+                                                      "gather_network_resources": ["acls", "ogs"]}},
             {"name": "failover", "cisco.asa.asa_command": {"commands": ["show failover"]}}]},
         {"hosts": "asa-a", "gather_facts": False, "tasks": [_config_task("config")]},
     ], ansible_network_cli_ssh_type="libssh")
@@ -138,6 +139,10 @@ def test_cisco_asa_facts_command_and_config_over_libssh_then_paramiko(lab_runner
         assert 0 < facts["ansible_net_memfree_mb"] < facts["ansible_net_memtotal_mb"]
         assert "hostname fw" in facts["ansible_net_config"].splitlines()
         assert f": Serial Number: {serial[name]}" in facts["ansible_net_config"]
+        acls = {acl["name"]: acl for acl in facts["ansible_network_resources"]["acls"]["acls"]}
+        assert acls["outside_access_in"]["aces"][-1]["grant"] == "deny"            # the explicit deny ip any any
+        groups = [g["object_type"] for g in facts["ansible_network_resources"]["ogs"]]
+        assert "network" in groups
     assert serial["asa-a"] != serial["asa-b"]
     assert "This host: Primary - Active" in first["failover"]["asa-a"]["stdout"][0]
     assert "This host: Secondary - Standby Ready" in first["failover"]["asa-b"]["stdout"][0]
