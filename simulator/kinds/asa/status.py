@@ -13,7 +13,7 @@ from typing import Any
 from simulator.facts import read_yaml
 from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.model import AsaDevice
-from simulator.kinds.lina.network import Interface, mac_of, net_data, stable
+from simulator.kinds.lina.network import Interface, mac_of, memory_counts, net_data, stable
 
 
 @cache
@@ -123,11 +123,7 @@ def show_memory(device: AsaDevice) -> str:
     data, unit = platform_data(), AsaUnit(device)
     found = re.search(r"(\d+) MB RAM", device.info.hardware)
     ram_mb = int(found.group(1)) if found else 0
-    total, (low, high) = ram_mb * 1024 * 1024, data["memory"]["used"]
-    used = int(total * (low + (high - low) * (stable(unit, "memory") - 0.8) / 0.4))
-    used_pct = round(100 * used / total) if total else 0
-    parts = [data["memory_counts"].format(free=total - used, free_pct=100 - used_pct, used=used,
-                                          used_pct=used_pct, total=total)]
+    parts = [memory_counts(unit, ram_mb * 1024 * 1024, data["memory"]["used"])]
     allowed = data["memory"]["virtual_allowed_mb"].get(device.info.model_id)
     if allowed:
         parts.append(data["memory_virtual"].format(provisioned=ram_mb, allowed=allowed))

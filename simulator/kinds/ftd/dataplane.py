@@ -14,7 +14,7 @@ from typing import Any
 from simulator.facts import read_yaml
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.lina import policy
-from simulator.kinds.lina.network import Interface, mac_of, net_data, stable
+from simulator.kinds.lina.network import Interface, mac_of, memory_counts, net_data, stable
 
 
 @cache
@@ -114,12 +114,8 @@ def _ram_bytes(device: FtdDevice) -> int:
 
 
 def show_memory(device: FtdDevice) -> str:
-    unit, mem = FtdUnit(device), data()["memory"]
-    total = int(_ram_bytes(device) * mem["lina_share"])
-    low, high = mem["used"]
-    used = int(total * (low + (high - low) * (stable(unit, "memory") - 0.8) / 0.4))
-    used_pct = round(100 * used / total)
-    return _fmt("memory", free=total - used, free_pct=100 - used_pct, used=used, used_pct=used_pct, total=total)
+    mem = data()["memory"]
+    return memory_counts(FtdUnit(device), int(_ram_bytes(device) * mem["lina_share"]), mem["used"])
 
 
 def show_cpu(device: FtdDevice) -> str:

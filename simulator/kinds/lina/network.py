@@ -128,6 +128,15 @@ def interface_summary(unit: Unit) -> str:
     return "\n".join(lines)
 
 
+def memory_counts(unit: Unit, total: int, used: tuple[float, float]) -> str:
+    """`show memory`'s byte counts: a share of `total` in use within `used`, fixed per unit."""
+    low, high = used
+    in_use = int(total * (low + (high - low) * (stable(unit, "memory") - 0.8) / 0.4))
+    used_pct = round(100 * in_use / total) if total else 0
+    return fmt("memory_counts", free=total - in_use, free_pct=100 - used_pct, used=in_use, used_pct=used_pct,
+               total=total)
+
+
 # -- routing ------------------------------------------------------------------------------------------
 def _connected(unit: Unit) -> list[tuple[Interface, ipaddress.IPv4Network]]:
     return [(i, ipaddress.IPv4Network(f"{i.ip}/{i.mask}", strict=False))
