@@ -3,7 +3,8 @@ of shells (FTD CLI -> diagnostic CLI, expert ...). Transport-agnostic: the SSH
 surface and the consoles hand it a `Channel`.
 
 Input is taken a chunk at a time (what one read returns) and the echo and
-answers it causes are sent as one write; between chunks, and whenever
+answers it causes are sent as one write (with the next prompt, when the
+command did not wait on anything); between chunks, and whenever
 `OUTPUT_BATCH` characters are waiting, the session sends them, waits while
 the client is behind (`Channel.drain`: a client that does not read stops the
 session from reading, so its output stops growing) and lets the other tasks of
@@ -157,6 +158,7 @@ class Session:
         self._out: list[str] = []           # output held while a chunk of input is handled
         self._out_size = 0
         self._holding = False
+        self._flush: asyncio.Handle | None = None     # a send scheduled for the end of this step of the loop
         self._full = False                  # the line reached MAX_LINE (the bell has rung)
         self._on_command = on_command
         self.closed = False
@@ -170,9 +172,25 @@ class Session:
         self._out.append(text)
         self._out_size += len(text)
         if not self._holding:
-            self._send()
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """Send at the end of this step of the event loop: what one step writes (a line's echo, its answer
+        and the next prompt) goes out as one write, as a terminal's output does, not one per piece."""
+        if self._flush is None and self._out:
+            try:
+                self._flush = asyncio.get_running_loop().call_soon(self._send)
+            except RuntimeError:        # no loop (a session driven synchronously): at once
+                self._send()
+
+    def flush(self) -> None:
+        """Send what is waiting now (before another session writes to the same channel)."""
+        self._send()
 
     def _send(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         if not self._out:
             return
         text = "".join(self._out)
@@ -266,6 +284,8 @@ class Session:
             raise
         except Exception as exc:
             self._failed(shell, line, exc)
+        finally:
+            self.flush()
 
     # -- input ---------------------------------------------------------------------
     async def _next_char(self) -> str | None:
@@ -317,7 +337,7 @@ class Session:
             return await self._edit_line(prompt, shell, secret)
         finally:
             self._holding = False
-            self._send()
+            self._schedule()
 
     async def _edit_line(self, prompt: str, shell: Shell | None, secret: bool) -> str | Hotkey | None:
         buf, self._full = "", False

@@ -326,6 +326,8 @@ class ConsoleLine:
         device = self.device
         def on_command(mode: str, line: str) -> None:
             self.journal.emit(device.name, "command", mode=mode, line=line, via="console")
+        if self._session is not None:
+            self._session.flush()       # the last session's words come before the next one's
         session = Session(self.channel, interactive=True, on_command=on_command)
         self._session = session
         return session

@@ -47,5 +47,6 @@ async def serve_cli(endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess
         if unsubscribe is not None:
             unsubscribe()
         endpoint.sessions.discard(session)
+        session.flush()
         if not process.is_closing():
             process.exit(0)
