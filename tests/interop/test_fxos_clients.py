@@ -82,3 +82,36 @@ def test_unicon_fxos_fp4k_into_hosted_ftd_and_back(fxos_lab_sync, tmp_path):
         assert " Online " in conn.execute("show app-instance")
     finally:
         conn.disconnect()
+
+
+def test_unicon_fxos_fp4k_reload_reboots_the_chassis_and_reconnects(fxos_lab_sync, tmp_path):
+    """unicon's fp4k reload(): `connect local-mgmt`, `reboot`, yes; the broadcast, the connection
+    dropped; it reconnects to the chassis once it is back (issue 13, FXOS half)."""
+    pytest.importorskip("unicon.plugins.fxos")
+    if shutil.which("ssh") is None:
+        pytest.skip("OpenSSH client not installed")
+    from unicon import Connection
+
+    lab = fxos_lab_sync
+    port = lab.endpoint("fpr4k-1")["ssh"]["port"]
+    conn = Connection(
+        hostname="FPR4K-1-A",
+        start=[f"ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
+               f"-p {port} admin@127.0.0.1"],
+        os="fxos", platform="fp4k",
+        credentials={"default": {"username": "admin", "password": "Admin123"},
+                     "enable": {"password": ""}, "sudo": {"password": "Admin123"}},
+        log_stdout=False, logfile=str(tmp_path / "unicon.log"), connection_timeout=30)
+    for setting, seconds in (("GRACEFUL_DISCONNECT_WAIT_SEC", 0), ("POST_DISCONNECT_WAIT_SEC", 0),
+                             ("RELOAD_WAIT", 3), ("POST_RELOAD_WAIT", 1)):    # client-side waits, shortened
+        setattr(conn.settings, setting, seconds)
+    booted = lab.run(lambda: lab.lab.device("fpr4k-1").booted_at)
+    try:
+        conn.connect()
+        output = conn.reload(timeout=60)
+        assert "All shells being terminated due to system /sbin/reboot" in output
+        assert lab.run(lambda: lab.lab.device("fpr4k-1").booted_at) > booted      # the chassis did reboot
+        assert conn.state_machine.current_state == "fxos"
+        assert "Version: 2.12(0.498)" in conn.execute("show version")
+    finally:
+        conn.disconnect()
