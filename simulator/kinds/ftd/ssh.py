@@ -3,7 +3,6 @@ packages that arrive in /var/sf/updates."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import asyncssh
@@ -11,6 +10,7 @@ import asyncssh
 from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.kinds.ftd import views
+from simulator.kinds.ftd.broadcast import reboot_broadcast
 from simulator.kinds.ftd.cli import FtdCliShell
 from simulator.kinds.ftd.context import FtdContext
 from simulator.kinds.ftd.files import receive_package, updates_dir
@@ -37,8 +37,7 @@ class FtdSsh(SshKind):
         await serve_cli(endpoint, process, lambda session, _: FtdCliShell(session, ctx), banner)
 
     def reboot_notice(self, device: FtdDevice) -> str | None:
-        return views.ftd_text("reboot_broadcast", hostname=device.hostname,
-                              date=time.asctime(time.gmtime(device.ctx.clock.now())))
+        return reboot_broadcast(device)
 
     def upload_dir(self, fs_root: Path) -> Path | None:
         return updates_dir(fs_root)

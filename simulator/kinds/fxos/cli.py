@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from simulator.kinds.base import Refused
+from simulator.kinds.ftd.broadcast import reboot_broadcast
 from simulator.kinds.ftd.cli import FtdCliShell, FtdContext
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.fxos import views
@@ -464,7 +465,15 @@ class ModuleShell(Shell):
 
 class HostedFtdShell(FtdCliShell):
     """A hosted FTD's CLI on the module console: `exit` (or Ctrl-D, as at any
-    CLISH prompt) returns to the module."""
+    CLISH prompt) returns to the module, and so does a `reboot` of the FTD: its
+    broadcast says all its shells end (the module stays up)."""
+
+    async def cmd_reboot(self, parsed: Parsed) -> str | None:
+        answer = await super().cmd_reboot(parsed)
+        if not self.device.services_up:
+            self.session.write(reboot_broadcast(self.device))
+            self.session.pop()
+        return answer
 
     async def on_eof(self) -> None:
         await self.cmd_exit(Parsed("exit", {}, set()))

@@ -577,6 +577,23 @@ async def test_connect_module_console_ftd_and_back(rig):
     await term.close()
 
 
+async def test_hosted_ftd_reboot_returns_to_the_module(rig):
+    """`reboot` in the FTD behind the module console: its broadcast in the real box's words,
+    then the module's prompt (the chassis session stays); the FTD comes back."""
+    ftd = rig.devices["ftd-1"]
+    term = await fxos_terminal(rig.ssh_port())
+    await term.cmd("connect module 1 console", prompt=r"Close Network Connection to Exit\r\n$")
+    await term.cmd("", prompt=r"Firepower-module1> $")
+    await term.cmd("connect ftd", prompt=r"\n> $")
+    await term.cmd("reboot", prompt=r"Please enter 'YES' or 'NO': $")
+    out = await term.cmd("YES", prompt=r"Firepower-module1> $")
+    assert "Broadcast message from admin@ftd-1" in out and "All shells being terminated" in out
+    assert "Reboot requested by the user." in out and ftd.state == "shutdown"
+    assert "ftd is not running." in await term.cmd("connect ftd", prompt=r"Firepower-module1> $")
+    await term.close()
+    await rig.run_until(lambda: ftd.state == "online")
+
+
 async def test_ftd_not_running_while_booting(rig9300):
     rig = rig9300
     ftd = rig.devices["ftd-sm2"]
