@@ -107,13 +107,14 @@ async def test_a_write_past_the_limit_fails_as_a_full_disk_and_leaves_nothing(la
 async def test_an_asa_upload_bigger_than_disk0_free_space_is_refused(tmp_path):
     async with Lab("asa-ha", state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
         unit = lab.devices["asa-a"]
+        unit.disk.total = unit.disk.used + 64 * 1024        # a disk0: nearly full
         free = unit.disk.free
+        big = tmp_path / "big.bin"
+        big.write_bytes(b"x" * (free + 1))
         conn = await asyncssh.connect("127.0.0.1", lab.ssh.endpoints["asa-a"].port, username=unit.username,
                                       password=unit.password, known_hosts=None)
-        async with conn.start_sftp_client() as sftp:
-            async with sftp.open("disk0:/big.bin", "wb") as f:
-                with pytest.raises(asyncssh.SFTPFailure, match="No space left on device"):
-                    await f.write(b"x", free)
+        with pytest.raises(asyncssh.SFTPFailure, match="No space left on device"):       # SCP, as to a real ASA
+            await asyncssh.scp(str(big), (conn, "disk0:/big.bin"))
         conn.close()
         await asyncio.sleep(0.1)
         assert "big.bin" in unit.disk.entries          # what fitted (nothing) was written, as on a full disk

@@ -247,3 +247,29 @@ async def test_a_reboot_ends_the_connection_as_a_dying_sshd_does(lab):
     with pytest.raises(asyncssh.ConnectionLost):
         while await term.proc.stdout.read(65536):
             pass
+
+
+async def test_asa_and_fxos_take_no_sftp_the_asa_takes_scp(tmp_path):
+    """As the real servers: an ASA has an SCP server (`ssh scopy enable`) and no SFTP
+    subsystem; an FXOS chassis takes no file in (its images come by `download image`),
+    so `scp` reaches its CLI; the FTD's sshd has both."""
+    from tests.robustness.terminal_lab import lab_with, port_of
+    source = tmp_path / "x.bin"
+    source.write_bytes(b"x" * 1000)
+    for kind, target in (("asa", "disk0:/x.bin"), ("fxos", "/x.bin")):
+        async with lab_with(kind, tmp_path / kind) as lab:
+            async with asyncssh.connect("127.0.0.1", port_of(lab), username="admin", password="Admin123",
+                                        known_hosts=None) as conn:
+                with pytest.raises(asyncssh.ChannelOpenError):
+                    await conn.start_sftp_client()
+                if kind == "asa":
+                    await asyncssh.scp(str(source), (conn, target))
+                    assert lab.devices["dut"].disk.file("x.bin").size == 1000
+                else:
+                    with pytest.raises(asyncssh.SFTPError):
+                        await asyncssh.scp(str(source), (conn, target))
+                    assert not (lab.store.device_fs("dut") / "x.bin").exists()
+            async with asyncssh.connect("127.0.0.1", port_of(lab, "bystander"), username="admin",
+                                        password="Admin123", known_hosts=None) as conn:
+                async with conn.start_sftp_client() as sftp:
+                    assert await sftp.exists("/var/sf/updates")

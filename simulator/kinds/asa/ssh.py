@@ -28,6 +28,7 @@ class AsaSsh(SshKind):
     """The ASA CLI; the device's file system is its disk0: (`scp f admin@asa:disk0:/f`)."""
 
     login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+    sftp = False        # SCP only (`ssh scopy enable`): no SFTP subsystem, as on the real ASA
     server_version = read_yaml("ssh.yaml", __package__)["server_version"]
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:

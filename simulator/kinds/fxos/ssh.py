@@ -19,6 +19,7 @@ from simulator.terminal.logins import LoginPolicy
 
 class FxosSsh(SshKind):
     login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+    sftp = scp = False  # no file transfer in: images come by `download image` (RECONSTRUCTED)
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         chassis: FxosChassis = endpoint.device

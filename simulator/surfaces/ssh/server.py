@@ -1,7 +1,7 @@
 """The SSH surface: one asyncssh listener per device, bound while the device's
 services are up and closed (connections refused, sessions dropped) while it
 reboots or is off. Interactive shells and exec requests run the device's CLI;
-SFTP and SCP reach its file system; what a device's kind makes of SSH (its
+SFTP and SCP, where the kind's real server offers them, reach its file system; what a device's kind makes of SSH (its
 CLI, where uploads land, its reboot notice) comes from the kind (`SshKind`).
 
 One SSHServerConnectionOptions object is shared by every listener: nothing
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import asyncssh
+from asyncssh.sftp import MIN_SFTP_VERSION
 
 from simulator.facts import read_yaml
 from simulator.faults import Fault
@@ -154,6 +155,24 @@ class _DeviceSSHServer(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return self.endpoint.surface.authorized_keys is not None
 
+    def session_requested(self) -> asyncssh.SSHServerSession:
+        surface, kind = self.endpoint.surface, self.endpoint.kind
+        return _DeviceSession(surface.run_process, surface.sftp_server if kind.sftp or kind.scp else None, kind)
+
+
+class _DeviceSession(asyncssh.SSHServerProcess):
+    """A session channel: a shell or exec request runs the CLI; SCP (an exec of `scp
+    -t/-f`) and the SFTP subsystem reach the file system where the kind's real server
+    offers them. A subsystem it does not offer is refused, as sshd refuses it (OpenSSH's
+    client: "subsystem request failed on channel 0"; its scp then "Connection closed")."""
+
+    def __init__(self, process_factory: Any, sftp_factory: Any, kind: SshKind) -> None:
+        super().__init__(process_factory, sftp_factory, MIN_SFTP_VERSION, kind.scp)
+        self.sftp = kind.sftp
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        return subsystem == "sftp" and self.sftp and super().subsystem_requested(subsystem)
+
 
 class SshKind:
     """What SSH means for one device kind (its `ssh.py` subclasses this): its
@@ -163,6 +182,8 @@ class SshKind:
 
     login = LoginPolicy()
     server_version = "OpenSSH_8.8"      # what follows `SSH-2.0-` in the identification string
+    sftp = True                         # the server offers the SFTP subsystem
+    scp = True                          # ... and an SCP server (an exec of `scp -t`/`scp -f`); else the CLI gets it
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         """Serve an interactive shell or an exec request."""
@@ -202,8 +223,7 @@ class SSHSurface(FollowingSurface):
         self.endpoints: dict[str, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
         self.options = asyncssh.SSHServerConnectionOptions(
-            server_host_keys=[host_key], process_factory=self._process, sftp_factory=self._sftp,
-            allow_scp=True, line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
+            server_host_keys=[host_key], line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
             keepalive_interval=0,
             login_timeout=60, server_version=SshKind.server_version)
         self.rsa_key_path = rsa_key_path
@@ -254,11 +274,11 @@ class SSHSurface(FollowingSurface):
         assert isinstance(owner, _DeviceSSHServer)
         return owner.endpoint
 
-    async def _process(self, process: asyncssh.SSHServerProcess) -> None:
+    async def run_process(self, process: asyncssh.SSHServerProcess) -> None:
         endpoint = self._endpoint_of(process.get_extra_info("connection"))
         await endpoint.kind.run(endpoint, process)
 
-    def _sftp(self, chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+    def sftp_server(self, chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
         endpoint = self._endpoint_of(chan.get_connection())
         return _DeviceSFTP(chan, endpoint)
 
