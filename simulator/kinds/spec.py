@@ -77,7 +77,9 @@ class LoginSettings(Strict):
 class SshPort(BaseModel):
     ssh_port: int = Port
     ssh_login: LoginSettings | None = None
-    ssh_algorithms: Literal["modern", "legacy"] = "modern"   # what the SSH server offers (surfaces/ssh/algorithms.yaml)
+    # what the SSH server offers: asyncssh's defaults, old releases' (surfaces/ssh/algorithms.yaml),
+    # or what the kind offers at the running version (kinds/<kind>/ssh.yaml `releases`)
+    ssh_algorithms: Literal["modern", "legacy", "release"] = "modern"
 
 
 class HttpsPort(BaseModel):

@@ -32,3 +32,24 @@ async def test_a_legacy_device_refuses_a_modern_client_and_takes_one_with_the_le
         assert taken.returncode == 0 and "Cisco Adaptive Security Appliance Software Version" in taken.stdout
         modern = await asyncio.to_thread(ssh, port_of(lab, "bystander"))      # the rest of the lab is unchanged
         assert modern.returncode == 0, modern.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("ssh") and shutil.which("sshpass")), reason="OpenSSH client or sshpass missing")
+@pytest.mark.parametrize("kind, version, refusal", [
+    ("asa", "9.8(4)", "no matching key exchange method found. Their offer: diffie-hellman-group1-sha1"),
+    ("asa", "9.16(4)", "no matching host key type found. Their offer: ssh-rsa"),
+    ("asa", "9.20(2)", None),
+    ("fxos", "2.3(1.58)", "no matching key exchange method found. Their offer: diffie-hellman-group14-sha1"),
+    ("fxos", "2.12(0.498)", None),
+    ("ftd", "6.6.5-81", None),
+])
+async def test_release_offers_what_the_running_release_offers(tmp_path, kind, version, refusal):
+    """`ssh_algorithms: release`: an old release refuses a current OpenSSH client in its words;
+    a newer one takes it."""
+    import asyncio
+    async with lab_with(kind, tmp_path / "state", ssh_algorithms="release", version=version) as lab:
+        out = await asyncio.to_thread(ssh, port_of(lab))
+        if refusal is None:
+            assert out.returncode == 0, out.stderr
+        else:
+            assert out.returncode == 255 and refusal in out.stderr, out.stderr

@@ -23,13 +23,16 @@ from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
 from simulator.terminal.logins import LoginPolicy
 from simulator.terminal.session import Session, Shell
 
+FACTS = read_yaml("ssh.yaml", __package__)
+
 
 class AsaSsh(SshKind):
     """The ASA CLI; the device's file system is its disk0: (`scp f admin@asa:disk0:/f`)."""
 
-    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+    login = LoginPolicy.model_validate(FACTS["login"])
+    releases = FACTS["releases"]
     sftp = False        # SCP only (`ssh scopy enable`): no SFTP subsystem, as on the real ASA
-    server_version = read_yaml("ssh.yaml", __package__)["server_version"]
+    server_version = FACTS["server_version"]
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: AsaDevice = endpoint.device

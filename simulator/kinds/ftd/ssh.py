@@ -19,11 +19,14 @@ from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
 from simulator.terminal.logins import LoginPolicy
 
+FACTS = read_yaml("ssh.yaml", __package__)
+
 
 class FtdSsh(SshKind):
     """The FTD CLI (CLISH); packages arrive in /var/sf/updates."""
 
-    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+    login = LoginPolicy.model_validate(FACTS["login"])
+    releases = FACTS["releases"]
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device: FtdDevice = endpoint.device

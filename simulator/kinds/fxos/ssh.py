@@ -16,9 +16,12 @@ from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
 from simulator.terminal.logins import LoginPolicy
 
+FACTS = read_yaml("ssh.yaml", __package__)
+
 
 class FxosSsh(SshKind):
-    login = LoginPolicy.model_validate(read_yaml("ssh.yaml", __package__)["login"])
+    login = LoginPolicy.model_validate(FACTS["login"])
+    releases = FACTS["releases"]
     sftp = scp = False  # no file transfer in: images come by `download image` (RECONSTRUCTED)
 
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:

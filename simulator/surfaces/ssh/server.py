@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -37,6 +38,8 @@ TOO_MANY_FAILURES = "Too many authentication failures"      # OpenSSH's words wh
 WRITE_MAX = 4 * 1024**3     # bytes in one file written by SFTP/SCP (the largest packages are about 2.5 GB)
 NO_SPACE = "No space left on device"
 NOTICE_WAIT = 1.0           # wall seconds a reboot broadcast may take to reach the sessions
+# An offer's lists (algorithms.yaml, a kind's `releases`) -> asyncssh's server options.
+OFFER_KEYS = {"kex": "kex_algs", "encryption": "encryption_algs", "mac": "mac_algs"}
 
 
 def load_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
@@ -73,9 +76,10 @@ class DeviceEndpoint(DeviceListener):
         return self.listening == self.device.services_up
 
     async def start(self) -> None:
+        """Listen with what the kind offers (the running version's, for `release`: chosen at each boot)."""
         self.server = await asyncssh.create_server(
             lambda: _DeviceSSHServer(self), sock=self.held.listen(),
-            options=self.surface.options_for(self.kind, self.algorithms))
+            options=self.surface.options_for(self.kind, self.algorithms, str(self.device.version)))
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
@@ -182,6 +186,7 @@ class SshKind:
 
     login = LoginPolicy()
     server_version = "OpenSSH_8.8"      # what follows `SSH-2.0-` in the identification string
+    releases: list[dict[str, Any]] = []  # what each release offers (`ssh_algorithms: release`; ssh.yaml)
     sftp = True                         # the server offers the SFTP subsystem
     scp = True                          # ... and an SCP server (an exec of `scp -t`/`scp -f`); else the CLI gets it
 
@@ -213,6 +218,21 @@ class SshKind:
         """A wrong password (devices that count them show it at the next login)."""
 
 
+def release_of(releases: list[dict[str, Any]], version: str) -> dict[str, Any]:
+    """The entry of a kind's `releases` (oldest first) a version runs: the last whose
+    `since` it has reached, comparing the numbers in them (`9.12(1)` < `9.19(1)`)."""
+    numbers = _numbers(version)
+    chosen: dict[str, Any] = {}
+    for entry in releases:
+        if _numbers(str(entry["since"])) <= numbers:
+            chosen = entry
+    return chosen
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
 class SSHSurface(FollowingSurface):
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
@@ -227,25 +247,39 @@ class SSHSurface(FollowingSurface):
             keepalive_interval=0,
             login_timeout=60, server_version=SshKind.server_version)
         self.rsa_key_path = rsa_key_path
-        self._options: dict[tuple[str, str], asyncssh.SSHServerConnectionOptions] = {}
+        self._rsa: asyncssh.SSHKey | None = None
+        self._options: dict[tuple[Any, ...], asyncssh.SSHServerConnectionOptions] = {}
 
-    def options_for(self, kind: SshKind, algorithms: str = "modern") -> asyncssh.SSHServerConnectionOptions:
-        """The connection options of a kind: the shared ones, with the kind's identification
-        string and the algorithms it offers (algorithms.yaml; "modern": asyncssh's defaults)."""
-        key = (kind.server_version, algorithms)
+    def options_for(self, kind: SshKind, algorithms: str = "modern",
+                    version: str = "") -> asyncssh.SSHServerConnectionOptions:
+        """The connection options of a kind: the shared ones, with the identification string
+        and the algorithms it offers: "modern", asyncssh's defaults; "legacy", algorithms.yaml's;
+        "release", what the kind's `version` offers (its ssh.yaml `releases`). Lists an offer
+        leaves out keep asyncssh's defaults."""
+        offer = (read_yaml("algorithms.yaml", __package__)["legacy"] if algorithms == "legacy"
+                 else release_of(kind.releases, version) if algorithms == "release" else {})
+        server_version = offer.get("server_version", kind.server_version)
+        key = (server_version, *(tuple(offer.get(name, ())) for name in (*OFFER_KEYS, "host_key")))
         if key not in self._options:
-            offer: dict[str, Any] = {}
-            if algorithms != "modern":
+            changes: dict[str, Any] = {option: offer[name] for name, option in OFFER_KEYS.items() if offer.get(name)}
+            if any(alg.startswith("diffie-hellman") for alg in offer.get("kex", ())):
                 # the old key exchange is the point here, not a warning for the lab's user
                 warnings.filterwarnings("ignore", message="Diffie-Hellman over finite fields")
-                chosen = read_yaml("algorithms.yaml", __package__)[algorithms]
-                rsa = (load_host_key(self.rsa_key_path, "ssh-rsa") if self.rsa_key_path
-                       else asyncssh.generate_private_key("ssh-rsa"))      # an RSA key for ssh-rsa, kept in the state
-                offer = {"kex_algs": chosen["kex"], "encryption_algs": chosen["encryption"],
-                         "mac_algs": chosen["mac"], "server_host_keys": [rsa]}
+            if offer.get("host_key"):
+                changes["server_host_keys"] = [self._rsa_pair(offer["host_key"])]
             self._options[key] = asyncssh.SSHServerConnectionOptions(
-                options=self.options, server_version=kind.server_version, **offer)
+                options=self.options, server_version=server_version, **changes)
         return self._options[key]
+
+    def _rsa_pair(self, algorithms: list[str]) -> asyncssh.SSHKeyPair:
+        """The RSA host key (kept in the state directory) of a release that has only RSA,
+        signing with the algorithms it has (e.g. ssh-rsa only, not rsa-sha2-*)."""
+        if self._rsa is None:
+            self._rsa = (load_host_key(self.rsa_key_path, "ssh-rsa") if self.rsa_key_path
+                         else asyncssh.generate_private_key("ssh-rsa"))
+        pair = asyncssh.load_keypairs(self._rsa)[0]
+        pair.host_key_algorithms = [alg for alg in pair.host_key_algorithms if alg.decode() in algorithms]
+        return pair
 
     def add(self, device: Any, port: int, fs_root: Path, kind: SshKind,
             login: dict[str, Any] | None = None, algorithms: str = "modern") -> DeviceEndpoint:
