@@ -53,3 +53,25 @@ async def test_release_offers_what_the_running_release_offers(tmp_path, kind, ve
             assert out.returncode == 0, out.stderr
         else:
             assert out.returncode == 255 and refusal in out.stderr, out.stderr
+
+
+@pytest.mark.skipif(not (shutil.which("ssh") and shutil.which("sshpass")), reason="OpenSSH client or sshpass missing")
+async def test_release_follows_an_upgrade(tmp_path):
+    """The offer is the running version's: an ASA reloaded from 9.8 into 9.20 takes a current client."""
+    import asyncio
+
+    from simulator.kinds.asa.images import write_image
+    from simulator.kinds.asa.ssh import SSH as ASA_SSH
+    async with lab_with("asa", tmp_path / "state", ssh_algorithms="release", version="9.8(4)") as lab:
+        assert (await asyncio.to_thread(ssh, port_of(lab))).returncode == 255
+        unit = lab.devices["dut"]
+        image = "asa9-20-2-smp-k8.bin"
+        await ASA_SSH.file_arrived(unit, write_image(lab.store.device_fs("dut") / image, "9.20(2)"), None)
+        unit.clear_boot_system()
+        unit.add_boot_system(f"disk0:/{image}")
+        unit.write_memory()
+        unit.reload()
+        await lab.clock.run_until(lambda: unit.services_up and unit.version == "9.20(2)")
+        await lab.settle()
+        taken = await asyncio.to_thread(ssh, port_of(lab))
+        assert taken.returncode == 0 and "Version 9.20(2)" in taken.stdout, taken.stderr
