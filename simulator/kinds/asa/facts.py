@@ -8,6 +8,11 @@ from typing import Any, Literal
 from simulator.facts import Facts, load
 
 
+class SmartLicense(Facts):
+    entitlement: str        # `Active entitlement: ASAv-STD-2G, enforce mode: Authorized`
+    throughput: str         # `Firewall throughput limited to 2 Gbps`
+
+
 class AsaModel(Facts):
     hardware: str
     model_id: str | None
@@ -22,7 +27,8 @@ class AsaModel(Facts):
     monitored_max: int
     serial_prefix: str
     ssp: str | None
-    license: str
+    license: str | None = None            # `This platform has a ... license.` (activation-key units)
+    smart: SmartLicense | None = None     # licensed by Smart Licensing (ASAv) instead
     failover_interface: str
     interfaces: list[str]
     data_interfaces: dict[str, str]

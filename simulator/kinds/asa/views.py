@@ -135,6 +135,10 @@ def show_version(device: AsaDevice) -> str:
         kind = "Int" if name.startswith("Internal") else "Ext"
         out += f"{i:>2}: {kind}: {name:<20}: address is {mac_address(device, i)}, irq {11 if i < 4 else 0}\n"
     modified_by, modified_at = device.modified_by
+    if info.smart is not None:
+        out += text("show_version_smart", entitlement=info.smart.entitlement, throughput=info.smart.throughput,
+                    serial=device.serial, modified_by=modified_by, modified_at=stamp_clock(modified_at))
+        return out.rstrip("\n")
     keys = [hashlib.md5(f"{device.serial}{i}".encode()).hexdigest()[:8] for i in range(5)]
     out += text("show_version_licenses", license=info.license, serial=device.serial,
                 key1=keys[0], key2=keys[1], key3=keys[2], key4=keys[3], key5=keys[4],
