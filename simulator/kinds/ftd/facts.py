@@ -27,6 +27,12 @@ class Train(Facts):
     fdm_api: str
 
 
+class OsRelease(Facts):
+    fx_os: str | None = None        # "2.14.1 (build 131)"
+    fire_linux: str | None = None   # "6.4.0 (build 2)"
+    copyright: int | None = None
+
+
 class Stage(Facts):
     name: str
     script: str
@@ -40,6 +46,7 @@ class FtdData(Facts):
     base_disk_used_mb: int
     disk_needed_factor: float
     trains: dict[str, Train]
+    os_releases: dict[str, OsRelease]
     upgrade_paths: dict[str, list[str]]
     blocked_targets: list[str]
     package_size_mb: dict[str, int]
@@ -57,6 +64,12 @@ class FtdData(Facts):
     def train_of(self, numbers: str) -> str:
         """Key of the trains/upgrade_paths tables for a version (`6.2.3` is its own row)."""
         return "6.2.3" if numbers.startswith("6.2.3") else ".".join(numbers.split(".")[:2])
+
+
+    def os_release(self, numbers: str) -> OsRelease:
+        """The banner's OS facts of an FTD release (`7.4.1`, or `7.4.1.1`: its release's), else its train's."""
+        release = ".".join(numbers.split(".")[:3])
+        return self.os_releases.get(release) or self.os_releases.get(self.train_of(numbers)) or OsRelease()
 
 
 def ftd() -> FtdData:

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from simulator.facts import read_yaml
+from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.model import FtdDevice, Job
 from simulator.terminal.tree import CommandTree
 
@@ -36,16 +37,19 @@ def stamp(t: float) -> str:
 
 
 def os_line(device: FtdDevice) -> str:
+    """The banner's OS line: the FX-OS (or Fire Linux) build the release runs on (facts.yaml os_releases)."""
     v = device.ver
+    known = ftd_facts.ftd().os_release(v.numbers)
     if device.info.os == "fxos":
-        return f"Cisco Firepower Extensible Operating System (FX-OS) v{device.train.fxos}.{v.maintenance} (build {v.build})"
-    return f"Cisco Fire Linux OS v{v.numbers} (build {v.build})"
+        fx_os = known.fx_os or f"{device.train.fxos}.{v.maintenance} (build {v.build})"
+        return f"Cisco Firepower Extensible Operating System (FX-OS) v{fx_os}"
+    return f"Cisco Fire Linux OS v{known.fire_linux or f'{v.release.numbers} (build {v.build})'}"
 
 
 def banner(device: FtdDevice, last_login: str) -> str:
     v = device.ver
-    return ftd_text("banner", last_login=last_login, year=time.gmtime(device.ctx.clock.now()).tm_year,
-                    os_line=os_line(device),
+    year = ftd_facts.ftd().os_release(v.numbers).copyright or time.gmtime(device.ctx.clock.now()).tm_year
+    return ftd_text("banner", last_login=last_login, year=year, os_line=os_line(device),
                     model_line=f"{device.info.description} v{v.numbers} (build {v.build})")
 
 
