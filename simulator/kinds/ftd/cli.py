@@ -126,8 +126,9 @@ class FtdCliShell(DataplaneCommands, Shell):
     async def cmd_help(self, _: Parsed) -> str:
         return self.help("")
 
-    async def cmd_expert(self, _: Parsed) -> None:
+    async def cmd_expert(self, _: Parsed) -> str:
         self.session.push(ExpertShell(self.session, self.ctx))
+        return ExpertShell.notice()
 
     async def cmd_diagnostic_cli(self, _: Parsed) -> str:
         self.session.push(DiagShell(self.session, self.ctx))

@@ -97,6 +97,11 @@ def _tail_bytes(fh: IO[bytes], count: int) -> bytes:
 class ExpertShell(Shell):
     """The Linux shell behind `expert`: the few commands upgrade runbooks use."""
 
+    @staticmethod
+    def notice() -> str:
+        """What `expert` prints on the way in: shell access is to be deprecated."""
+        return _text("notice")
+
     def __init__(self, session: Session, ctx: FtdContext, root: bool = False) -> None:
         super().__init__(session)
         self.ctx = ctx
