@@ -314,11 +314,15 @@ async def start_upgrade(request: web.Request) -> web.Response:
     body = await json_body(request, required=False)
     upgrade_file_ref(device, body)
     auto_cancel = flag(request, "cancelOnFailure", True)
-    device.start_upgrade(auto_cancel=auto_cancel)
+    # Forcing past a failed readiness check: `force=true` as cancel/revert take it, or the
+    # job-schedule objects' `forceOperation` in the body (the real flag is not public).
+    force = flag(request, "force", False) or body.get("forceOperation") is True
+    device.start_upgrade(auto_cancel=auto_cancel, force=force)
     if not body:
         return no_content()
     return web.json_response({"upgradeFile": {"id": device.package_id, "type": "upgradefile"},
-                              "cancelOnFailure": auto_cancel, "id": device.new_id(), "type": "upgradeimmediate"})
+                              "cancelOnFailure": auto_cancel, "forceOperation": force, "id": device.new_id(),
+                              "type": "upgradeimmediate"})
 
 
 async def get_upgrade_status(request: web.Request) -> web.Response:

@@ -420,7 +420,8 @@ class ExpertShell(Shell):
             if readiness_only:
                 device.run_readiness_check()
             else:
-                device.start_upgrade(auto_cancel=True)
+                # install_update.pl asks nothing: its own first scripts check the package
+                device.start_upgrade(auto_cancel=True, force=True)
         except Refused as refused:
             self._say("install_error", message=refused.message)
             return

@@ -66,9 +66,10 @@ TRANSITIONS: list[dict[str, Any]] = [
     # the standalone readiness check
     {"trigger": "check_readiness", "source": "online", "dest": "readiness", "conditions": "has_package"},
     {"trigger": "readiness_done", "source": "readiness", "dest": "online"},
-    # the upgrade: readiness (skipped when it passed for this package), install, reboot, post-upgrade tasks
+    # the upgrade: readiness (skipped when it passed for this package or the install is forced), install,
+    # reboot, post-upgrade tasks
     {"trigger": "begin_upgrade", "source": "online", "dest": "upgrade_install",
-     "conditions": ["has_package", "no_pending_changes", "ha_allows_upgrade", "readiness_passed"]},
+     "conditions": ["has_package", "no_pending_changes", "ha_allows_upgrade", "ready_to_install"]},
     {"trigger": "begin_upgrade", "source": "online", "dest": "upgrade_readiness",
      "conditions": ["has_package", "no_pending_changes", "ha_allows_upgrade"]},
     {"trigger": "readiness_done", "source": "upgrade_readiness", "dest": "online", "unless": "readiness_passed",
@@ -112,7 +113,8 @@ TABLE = Table(
     name="ftd", title="Firepower Threat Defense", states=STATES, transitions=TRANSITIONS, initial="online",
     announce="_state_changed",
     doc="""Read it beside the Device Manager guide's upgrade chapter (seed 000): `begin_upgrade` runs the
-readiness check (skipped when one passed for the same package), then the install scripts. A failed
+readiness check (skipped when one passed for the same package, or when the operator forces an
+install after it failed: `ready_to_install`), then the install scripts. A failed
 script before anything changed ends the job (`nothing_changed`); otherwise the device waits in
 maintenance mode (`upgrade_failed`) for cancel or retry, or rolls back at once when the upgrade was
 started with cancel-on-failure (`auto_cancel`, never for patches). The install and the rollback end

@@ -31,6 +31,7 @@ class Job:
     update_type: str             # major | maintenance | patch | hotfix
     auto_cancel: bool
     started: float
+    forced: bool = False         # installing although this package failed its readiness check
     state: str = "IN_PROGRESS"   # IN_PROGRESS | FAILED | COMPLETED | CANCELLED
     stage: int = 0
     percent: int = 0
@@ -160,9 +161,21 @@ class Upgrades(DeviceBase):
         return self.ha is None or self.ha.upgrade_refusal(self) is None
 
     def readiness_passed(self) -> bool:
+        return self._readiness_state() == "SUCCESS"
+
+    def readiness_failed(self) -> bool:
+        """The last readiness check of the uploaded package failed (seed 000: the next
+        install attempt tells so and offers to force the installation)."""
+        return self._readiness_state() == "FAILED"
+
+    def _readiness_state(self) -> str | None:
         ready, package = self.readiness, self.package
-        return (ready is not None and package is not None and ready.state == "SUCCESS"
-                and ready.package == package.filename)
+        return ready.state if ready is not None and package is not None and ready.package == package.filename \
+            else None
+
+    def ready_to_install(self) -> bool:
+        """The install may begin without a readiness check: one passed, or the operator forced it."""
+        return self.readiness_passed() or (self.job is not None and self.job.forced)
 
     def nothing_changed(self) -> bool:
         """The failed script ran before the device entered maintenance mode."""
@@ -281,21 +294,31 @@ class Upgrades(DeviceBase):
             self._finish_job("FAILED", self._say("job", "interrupted"))
 
     # -- upgrade ----------------------------------------------------------
-    def start_upgrade(self, auto_cancel: bool = True) -> Job:
+    def start_upgrade(self, auto_cancel: bool = True, force: bool = False) -> Job:
         """Begin the upgrade with the uploaded package: readiness check (unless
-        one passed for this package), install stages, reboot, post-upgrade tasks."""
+        one passed for this package), install stages, reboot, post-upgrade tasks.
+        After a failed readiness check it is refused with the failure unless
+        forced; a forced install skips the check (seed 000, readiness checks)."""
         self._require_usable()
         self._require("begin_upgrade")
-        package = self.package
+        package, ready = self.package, self.readiness
         assert package is not None
+        forced = self.readiness_failed()
+        if forced and not force:
+            assert ready is not None
+            raise Refused("readiness_failed", self._say("refuse", "readiness_failed", package=package.filename,
+                                                        detail="; ".join(ready.messages)))
         target = package.version or self.version
         kind = package.kind if package.kind in ("patch", "hotfix") else update_type(
             self.ver, Version.parse(target)) if package.version else "major"
-        self.job = Job("upgrade", package.filename, self.version, target, kind, auto_cancel, self.ctx.clock.now())
+        self.job = Job("upgrade", package.filename, self.version, target, kind, auto_cancel, self.ctx.clock.now(),
+                       forced=forced)
         self._log(self._say("job", "started"))
         self._emit("upgrade.started", package=package.filename, target=target, update_type=kind,
-                   auto_cancel=auto_cancel)
-        if not self.readiness_passed():
+                   auto_cancel=auto_cancel, forced=forced)
+        if forced:
+            self._log(self._say("job", "forced"))
+        elif not self.readiness_passed():
             self._log(self._say("job", "readiness"))
         self.begin_upgrade()
         return self.job
@@ -318,6 +341,9 @@ class Upgrades(DeviceBase):
         rollback, installing = self.state == "upgrade_rollback", self.state == "upgrade_install"
         point = "rollback" if rollback else "revert" if job.operation == "revert" else f"upgrade.stage:{stage.name}"
         seconds = self._seconds(stage.seconds)
+        if installing and job.forced and job.stage == 0 and (problems := self._install_checks()):
+            self._stage_failed(stage, problems[0])
+            return
         fault = self.ctx.take_fault(self.name, point, percent=job.percent)
         if fault:
             if fault.action == "fail" and installing:
@@ -332,6 +358,11 @@ class Upgrades(DeviceBase):
             if fault.action == "slow":
                 seconds *= fault.factor
         self._after(seconds, self._stage_done)
+
+    def _install_checks(self) -> list[str]:
+        """A forced install skipped the readiness gate, not the checks of its own first
+        scripts: a package this device cannot take still fails there, before anything changed."""
+        return self.readiness_problems(self.package) if self.package is not None else []
 
     def _stage_done(self) -> None:
         job = self._job
