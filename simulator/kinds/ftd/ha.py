@@ -165,6 +165,17 @@ class HaPair(PairBase):
             return Refused("ha_unhealthy", self._say("unhealthy", reason=reason or status))
         return None
 
+    def upgrade_warning(self, unit: FtdDevice) -> str | None:
+        """Seed 000: "To minimize disruption, always upgrade the standby." Upgrading the active
+        unit while its peer stands by would fail the pair over: it is refused with this advice
+        unless forced. None when the unit is not the active one of a pair with a standby."""
+        if self.broken or not self.is_active(unit):
+            return None
+        peer = self.peer_of(unit)
+        if self.unit_state[peer.name] != "Standby Ready":
+            return None
+        return self._say("upgrade_active", peer=peer.hostname)
+
     def check_deploy(self, unit: FtdDevice) -> None:
         if self.broken:
             return

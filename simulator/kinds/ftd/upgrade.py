@@ -298,7 +298,9 @@ class Upgrades(DeviceBase):
         """Begin the upgrade with the uploaded package: readiness check (unless
         one passed for this package), install stages, reboot, post-upgrade tasks.
         After a failed readiness check it is refused with the failure unless
-        forced; a forced install skips the check (seed 000, readiness checks)."""
+        forced; a forced install skips the check (seed 000, readiness checks). The
+        active unit of a pair with a standby is refused with the advice to upgrade
+        the standby first, unless forced (seed 000, HA upgrade)."""
         self._require_usable()
         self._require("begin_upgrade")
         package, ready = self.package, self.readiness
@@ -308,6 +310,9 @@ class Upgrades(DeviceBase):
             assert ready is not None
             raise Refused("readiness_failed", self._say("refuse", "readiness_failed", package=package.filename,
                                                         detail="; ".join(ready.messages)))
+        warning = self.ha.upgrade_warning(self) if self.ha is not None else None
+        if warning and not force:
+            raise Refused("ha_active", warning)
         target = package.version or self.version
         kind = package.kind if package.kind in ("patch", "hotfix") else update_type(
             self.ver, Version.parse(target)) if package.version else "major"

@@ -58,11 +58,12 @@ class Unit:
         async with await connect(self.ssh_port) as conn:
             return (await conn.run(command)).stdout
 
-    async def upgrade(self, package: Path) -> None:
+    async def upgrade(self, package: Path, force: bool = False) -> None:
         with package.open("rb") as fh:
             r = await self.api.post("/action/uploadupgrade", files={"fileToUpload": (package.name, fh)})
         assert r.status_code == 200, r.text
-        r = await self.api.post("/action/upgrade", params={"cancelOnFailure": "true"})
+        params = {"cancelOnFailure": "true", **({"force": "true"} if force else {})}
+        r = await self.api.post("/action/upgrade", params=params)
         assert r.status_code == 204, r.text
 
 
@@ -149,11 +150,21 @@ async def test_seed_ha_upgrade_standby_first_loses_no_traffic(ha_lab, packages):
         await unit.api.aclose()
 
 
-async def test_upgrading_the_active_first_fails_over_and_drops_traffic(ha_lab, packages):
+async def test_upgrading_the_active_first_is_refused_and_forced_fails_over_and_drops_traffic(ha_lab, packages):
+    """Seed 000: "To minimize disruption, always upgrade the standby": the active unit of a pair
+    with a standby refuses the upgrade with that advice (422) until it is forced."""
     lab, pair = ha_lab, ha_lab.pairs["ftd-ha"]
     a = Unit(lab, "ftd-a")
     await a.login()
-    await a.upgrade(packages(UPGRADE_76))
+    with packages(UPGRADE_76).open("rb") as fh:
+        assert (await a.api.post("/action/uploadupgrade", files={"fileToUpload": (UPGRADE_76, fh)})).status_code == 200
+    r = await a.api.post("/action/upgrade")
+    said = r.json()["error"]["messages"][0]["description"]
+    assert r.status_code == 422 and said.startswith(
+        "This unit is the active unit of a high availability pair. To minimize disruption, always upgrade the "
+        "standby: upgrade ftd-b first")
+    assert "force the upgrade" in said and a.device.job is None and pair.active == "ftd-a"
+    await a.upgrade(packages(UPGRADE_76), force=True)
     await run_until(lab, lambda: pair.active == "ftd-b")
     events = lab.journal.select(kind="ha.failover")
     assert events and events[-1]["cause"].startswith("the active unit ftd-a is down")
