@@ -277,10 +277,7 @@ async def get_upgrade_file(request: web.Request) -> web.Response:
 
 
 async def delete_upgrade_file(request: web.Request) -> web.Response:
-    device = _the_upgrade_file(request)
-    filename = device.delete_package()
-    if filename:
-        (updates_dir(site_of(request).fs_root) / filename).unlink(missing_ok=True)
+    _the_upgrade_file(request).delete_package()      # the device's worker removes the file
     return no_content()
 
 

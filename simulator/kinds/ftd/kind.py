@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from simulator.kinds.ftd import facts
 from simulator.kinds.ftd.api import HTTPS
 from simulator.kinds.ftd.console import CONSOLE
-from simulator.kinds.ftd.files import tidy_device_fs
+from simulator.kinds.ftd.files import UpdatesFolder
 from simulator.kinds.ftd.ha import HaPair
 from simulator.kinds.ftd.ha_machine import TABLE as HA_UNIT
 from simulator.kinds.ftd.machine import TABLE
@@ -81,5 +81,5 @@ class FtdPackages:
 KIND = Kind(
     name="ftd", spec=FtdSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE,
     pairs=Pairs(PairSpec, lambda spec, primary, secondary: HaPair(spec.name, primary, secondary)),
-    packages=FtdPackages(), endpoint=endpoint, workers=(tidy_device_fs,), machines=(TABLE, HA_UNIT), traffic=True,
+    packages=FtdPackages(), endpoint=endpoint, workers=(lambda device, root: UpdatesFolder(device, root).attach(),), machines=(TABLE, HA_UNIT), traffic=True,
 )

@@ -453,8 +453,11 @@ class Upgrades(DeviceBase):
         elif job.update_type in ("major", "maintenance"):
             size = ftd_facts.ftd().revert_snapshot_mb * 1024
             self.revert = RevertSnapshot(job.base_version, clone(self.config), self.ctx.clock.now(), size)
-        # The installed package is consumed by the upgrade.
+        # The installed package is consumed by the upgrade (and its file removed, seed 001).
+        consumed = self.package.filename if self.package is not None else None
         self.package = self.package_id = self.readiness = None
+        if consumed:
+            self._emit("package", action="consumed", filename=consumed)
         self.snort_restart_due = True
         job.message = "Running post-upgrade tasks"
         self._emit("upgrade.post_tasks")
