@@ -318,7 +318,8 @@ class FxosShell(Shell):
             lines += [say("app_line", app=a["app"], version=a["version"], slot=a["slot"], supported=a["supported"])
                       for a in check.incompatible]
             return "\n".join(lines + [say("apps_hint")])
-        plan = [say("current", current=check.current), say("proceed_with", target=check.target)]
+        plan = [say("current", current=check.current, firmware=self.chassis.firmware_version),
+                say("proceed_with", target=check.target)]
         if check.firmware:
             plan.append(say("proceed_firmware", firmware=fxos_data().firmware_version))
         write("\n" + "\n".join(plan) + "\n" + say("reboot_warning") + "\n\n")

@@ -280,7 +280,10 @@ class FxosChassis(ImageStore):
         if self.install is not None and not self.may_auto_install():
             raise Refused("busy", say("busy", target=self.install.target))
         bundle = self.bundle_for(target)
-        check = Verification(target, self.version, bundle, _firmware_in(target))
+        # "FXOS upgrades to Version 2.14.1+ that include firmware upgrades" (seed ch. 4): a bundle
+        # carries firmware from 2.14.1 on; it upgrades it when the chassis runs another.
+        firmware = _firmware_in(target) and self.firmware_version != fxos_data().firmware_version
+        check = Verification(target, self.version, bundle, firmware)
         if all(c.package_vers == target and c.status == "Ready" for c in self.components):
             raise Refused("same", say("same", target=target))
         if FxosVersion.parse(target) < FxosVersion.parse(self.version):

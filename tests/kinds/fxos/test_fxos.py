@@ -447,10 +447,15 @@ async def test_seed_cli_upgrade_standalone(rig, images):
     assert (await term.cmd("up", prompt=ANY)).endswith("/firmware # ")
     assert (await term.cmd("scope auto-install", prompt=ANY)).endswith("/firmware/auto-install # ")
     out = await term.cmd("install platform platform-vers 2.14.1.131", prompt=r"\(yes/no\):$")
-    assert "Verifying FXOS firmware package 2.14(1.131). Please wait..." in out
-    assert "Verification of FXOS firmware package 2.14(1.131) is complete." in out
-    assert "The system is currently installed with security software package 2.12(0.498)" in out
-    assert "upgrade to the new firmware version" in out and "the system will be reboot" in out
+    assert "Verifying FXOS platform bundle 2.14(1.131). Please wait..." in out
+    assert "Verification of FXOS platform bundle 2.14(1.131) is complete." in out
+    # the prompt names what it installs: the platform and the firmware the bundle carries, and what runs now
+    assert ("The system is currently installed with security software package 2.12(0.498), which has:\n"
+            "   - The platform version: 2.12(0.498)\n   - The firmware version: 1.0.12\n"
+            "If you proceed with the upgrade 2.14(1.131), it will do the following:\n"
+            "   - upgrade to the new platform version 2.14(1.131)\n"
+            "   - upgrade to the new firmware version 1.0.18\n") in out
+    assert "the system will be reboot" in out
     assert "sessions" in out and "Do you want to proceed ? (yes/no):" in out
     out = await term.cmd("yes", prompt=r"\(yes/no\):$")
     assert "(1) Review current critical/major faults" in out
