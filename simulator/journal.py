@@ -26,7 +26,10 @@ class Journal:
         self.events: deque[Event] = deque(maxlen=keep)
         self._seq = _last_seq(path) if path is not None and path.exists() else 0
         self._file: IO[str] | None = path.open("a", encoding="utf-8", buffering=1) if path else None
-        self._subscribers: list[tuple[str | None, Subscriber]] = []
+        # by the device they want (None: every event), each with its subscription number: an event costs
+        # its device's subscribers and the lab-wide ones, not one check per device of the lab
+        self._subscribers: dict[str | None, list[tuple[int, Subscriber]]] = {}
+        self._subscribed = 0
         self.write_ahead: Subscriber | None = None
 
     @property
@@ -41,9 +44,10 @@ class Journal:
         if self.write_ahead is not None:
             self.write_ahead(event)
         self._write(event)
-        for wanted, callback in list(self._subscribers):
-            if wanted is None or wanted == device:
-                callback(event)
+        mine, everyone = self._subscribers.get(device, []), self._subscribers.get(None, [])
+        targets = sorted(mine + everyone, key=lambda entry: entry[0]) if mine and everyone else [*mine, *everyone]
+        for _number, callback in targets:          # in the order they subscribed
+            callback(event)
         return event
 
     def recover(self, events: list[Event]) -> None:
@@ -60,12 +64,16 @@ class Journal:
     def subscribe(self, callback: Subscriber, device: str | None = None) -> Callable[[], None]:
         """Call `callback` for every new event (of one device, if given).
         Returns the function that unsubscribes."""
-        entry = (device, callback)
-        self._subscribers.append(entry)
+        self._subscribed += 1
+        entry = (self._subscribed, callback)
+        self._subscribers.setdefault(device, []).append(entry)
 
         def unsubscribe() -> None:
-            if entry in self._subscribers:
-                self._subscribers.remove(entry)
+            entries = self._subscribers.get(device, [])
+            if entry in entries:
+                entries.remove(entry)
+                if not entries:
+                    del self._subscribers[device]
         return unsubscribe
 
     def select(self, device: str | None = None, kind: str | None = None) -> list[Event]:
