@@ -48,6 +48,14 @@ ASA_SHARED: dict[str, tuple[str, tuple[str, ...]]] = {
                                                            ("access_list", "interface")),
     "cisco_asa_show_running-config_object_network.textfsm": ("show running-config object network", ("name",)),
     "cisco_asa_show_xlate.textfsm": ("show xlate", ("source_intf", "destination_intf")),
+    "cisco_asa_show_crypto_ikev1_sa_detail.textfsm": ("show crypto ikev1 sa detail", ("peer", "state")),
+    "cisco_asa_show_crypto_ipsec_sa.textfsm": ("show crypto ipsec sa", ("interface", "current_peer")),
+    "cisco_asa_show_vpn-sessiondb.textfsm": ("show vpn-sessiondb", ("vpn_session_name", "device_total_vpn_capacity")),
+    "cisco_asa_show_vpn-sessiondb_detail_l2l.textfsm": ("show vpn-sessiondb detail l2l",
+                                                        ("connection", "protocol", "encryption_method")),
+    "cisco_asa_show_ospf_interface_brief.textfsm": ("show ospf interface brief", ("interface", "area", "state")),
+    "cisco_asa_show_ospf_neighbor.textfsm": ("show ospf neighbor", ("neighbor_id", "state", "interface")),
+    "cisco_asa_show_bgp_summary.textfsm": ("show bgp summary", ("bgp_neigh", "neigh_as", "state_pfxrcd")),
 }
 # genie asa parsers of commands the FTD shares: parser command -> command line
 GENIE_SHARED: dict[str, str] = {
@@ -59,6 +67,9 @@ GENIE_SHARED: dict[str, str] = {
     "show nameif": "show nameif",
     "show resource usage": "show resource usage",
     "show route": "show route",
+    "show crypto ikev2 sa": "show crypto ikev2 sa",
+    "show service-policy": "show service-policy",
+    "show vpn-sessiondb {summary}": "show vpn-sessiondb summary",
 }
 
 

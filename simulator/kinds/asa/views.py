@@ -13,7 +13,8 @@ from simulator.kinds.asa.facts import asa_data
 from simulator.kinds.asa.model import AsaDevice
 from simulator.kinds.asa.status import AsaUnit
 from simulator.kinds.asa.versions import AsaVersion
-from simulator.kinds.lina import objects, policy, routing, services, vpn
+from simulator.kinds.lina import services, vpn
+from simulator.kinds.lina.config import object_lines, policy_lines
 
 
 @cache
@@ -285,7 +286,7 @@ def config_text(device: AsaDevice, config: dict[str, Any], saved: bool) -> str:
              f"hostname {config['hostname']}"]
     if config.get("domain"):
         lines.append(f"domain-name {config['domain']}")
-    lines += ["enable password ***** pbkdf2", "names", *_object_lines(), "no mac-address auto", ""]
+    lines += ["enable password ***** pbkdf2", "names", *object_lines(), "no mac-address auto", ""]
     fo = config.get("failover")
     addresses = asa_data().failover.addresses
     for name, interface in info.data_interfaces.items():
@@ -297,7 +298,7 @@ def config_text(device: AsaDevice, config: dict[str, Any], saved: bool) -> str:
         lines += [f"interface {fo['lan_interface']}", " description LAN/STATE Failover Interface", "!"]
     lines += [f"boot system {entry}" for entry in config["boot_system"]]
     lines += ["ftp mode passive", "pager lines 24", "logging enable", "logging buffered informational",
-              "mtu outside 1500", "mtu inside 1500", *vpn.pool_lines(), *_policy_lines(AsaUnit(device))]
+              "mtu outside 1500", "mtu inside 1500", *policy_lines(AsaUnit(device))]
     if fo:
         lines += failover_lines(config)
     lines += [*vpn.config_lines(), *services.config_lines()]
@@ -306,20 +307,6 @@ def config_text(device: AsaDevice, config: dict[str, Any], saved: bool) -> str:
         lines.append("prompt " + " ".join(config["prompt"]) + " ")
     body = "\n".join(lines)
     return body + f"\nCryptochecksum:{checksum(body).replace(' ', '')}\n: end"
-
-
-def _object_lines() -> list[str]:
-    """Names and network objects, service objects and object groups, access lists (the crypto maps' last)."""
-    lines = policy.config_lines()
-    at = next((i for i, line in enumerate(lines) if line.startswith("access-list")), len(lines))
-    return lines[:at] + objects.config_lines() + lines[at:] + vpn.acl_lines()
-
-
-def _policy_lines(unit: AsaUnit) -> list[str]:
-    """NAT and access groups, the dynamic routing processes, then the static routes."""
-    lines = policy.policy_lines()
-    at = next((i for i, line in enumerate(lines) if line.startswith("route ")), len(lines))
-    return lines[:at] + routing.config_lines(unit) + lines[at:]
 
 
 def failover_lines(config: dict[str, Any]) -> list[str]:

@@ -13,7 +13,8 @@ from typing import Any
 
 from simulator.facts import read_yaml
 from simulator.kinds.ftd.model import FtdDevice
-from simulator.kinds.lina import policy
+from simulator.kinds.lina import services, vpn
+from simulator.kinds.lina.config import object_lines, policy_lines
 from simulator.kinds.lina.network import Interface, mac_of, memory_counts, net_data, stable
 
 
@@ -90,7 +91,7 @@ def running_config(device: FtdDevice) -> str:
     d, unit = data(), FtdUnit(device)
     lines = [_fmt("config_top", saved=": Saved", serial=device.serial, hardware=device.info.asa_hardware,
                   version=device.ver.numbers, hostname=device.hostname)]
-    lines += [*d["config_head"], *policy.config_lines(), "no mac-address auto", ""]
+    lines += [*d["config_head"], *object_lines(), "no mac-address auto", ""]
     for iface in unit.interfaces():
         lines.append(f"interface {iface.name}")
         if not iface.nameif:       # a spare data port (shut), or the management port Linux owns
@@ -103,7 +104,7 @@ def running_config(device: FtdDevice) -> str:
             lines += [f" nameif {iface.nameif}", f" security-level {iface.level}",
                       f" ip address {iface.ip} {iface.mask}{standby}"]
         lines.append("!")
-    lines += [*d["config_tail"], *policy.policy_lines()]
+    lines += [*d["config_tail"], *policy_lines(unit), *vpn.config_lines(), *services.config_lines()]
     body = "\n".join(lines)
     return body + "\n" + _fmt("config_end", checksum=_checksum(body))
 
