@@ -107,7 +107,8 @@ GENIE: dict[str, str] = {
 GENIE_ABSENT: dict[str, str] = {
     "show context": "single-context mode only",
     "show context detail": "single-context mode only",
-    "show vpn-sessiondb webvpn": "clientless SSL VPN was removed in 9.17: never a session to parse",
+    "show vpn-sessiondb webvpn": "9.17 removed clientless SSL VPN, so this 9.19 lab has no session to parse; "
+                                 "a 9.16 unit's parses (tests/kinds/asa/test_vpn_routing.py)",
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from simulator.kinds.asa import status
 from simulator.kinds.asa.model import AsaDevice
-from simulator.kinds.lina import policy
+from simulator.kinds.lina import policy, vpn
 from simulator.kinds.lina.commands import LinaCommands
 from simulator.terminal.tree import Parsed
 
@@ -19,6 +19,10 @@ class NetworkCommands(LinaCommands):
     @property
     def unit(self) -> status.AsaUnit:
         return status.AsaUnit(self.device)
+
+    def _clientless(self) -> bool:
+        ver = self.device.ver
+        return vpn.has_clientless((ver.major, ver.minor))
 
     async def cmd_show_access_list_brief(self, _: Parsed) -> str:
         return policy.show_access_list_brief(self.unit, self.device.local_time())

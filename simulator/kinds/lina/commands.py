@@ -24,6 +24,10 @@ class LinaCommands:
     def _now(self) -> float:
         return float(self.device.ctx.clock.now())
 
+    def _clientless(self) -> bool:
+        """Whether the unit's release has clientless SSL VPN (an FTD never has)."""
+        return False
+
     # -- interfaces, routes, reachability ---------------------------------------------------------
     async def cmd_show_interface(self, _: Parsed) -> str:
         return network.show_interface(self.unit)
@@ -101,7 +105,7 @@ class LinaCommands:
         return vpn.show_vpn_sessiondb_detail_l2l(self.unit, self._now())
 
     async def cmd_show_vpn_sessiondb_webvpn(self, _: Parsed) -> str:
-        return vpn.show_vpn_sessiondb_webvpn()
+        return vpn.show_vpn_sessiondb_webvpn(self.unit, self._now(), self._clientless())
 
     async def cmd_show_vpn_load_balancing(self, _: Parsed) -> str:
         return vpn.show_vpn_load_balancing(self.unit)

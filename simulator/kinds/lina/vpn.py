@@ -388,9 +388,29 @@ def show_vpn_sessiondb(unit: Unit) -> str:
     return "\n".join(lines)
 
 
-def show_vpn_sessiondb_webvpn() -> str:
-    """Clientless SSL VPN is gone from the releases simulated (9.17 removed it): never a session."""
-    return _fmt("no_sessions")
+def has_clientless(version: tuple[int, int]) -> bool:
+    """Whether a release (major, minor) still has clientless SSL VPN."""
+    return version < tuple(vpn_data()["remote_access"]["clientless"]["removed_in"])
+
+
+def show_vpn_sessiondb_webvpn(unit: Unit, now: float, clientless: bool) -> str:
+    """Clientless (WebVPN) sessions up now; none on a unit without clientless SSL VPN."""
+    ra = vpn_data()["remote_access"]
+    wv, up = ra["clientless"], unit.uptime()
+    found = [(n, s) for n, s in enumerate(wv["sessions"]) if clientless and _active_at(s, up)]
+    if not found:
+        return _fmt("no_sessions")
+    blocks, outside = [], _outside(unit)
+    for n, spec in found:
+        index, alive, factor = ra["index_base"] + 512 + n, up - spec["login"], stable(unit, spec["user"])
+        login = now - alive
+        audit = f"{int(ipaddress.IPv4Address(outside)):08x}{index:05x}000{int(login) & 0xFFFFFFFF:08x}"
+        blocks.append(_fmt("wv_session", user=spec["user"], index=index, public=spec["public"],
+                           license=ra["license"], cipher=wv["ciphers"][0], hash=wv["ciphers"][1],
+                           tx=int(spec["tx"] * factor * alive), rx=int(spec["rx"] * factor * alive),
+                           policy=wv["group_policy"], group=wv["tunnel_group"], login=_stamp(login),
+                           duration=_duration(alive), audit=audit))
+    return _fmt("wv_head") + "\n" + "\n\n".join(blocks)
 
 
 def show_ip_local_pool(unit: Unit, name: str) -> str:

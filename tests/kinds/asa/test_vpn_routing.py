@@ -80,3 +80,21 @@ async def test_anyconnect_layout_parses_as_asa_and_as_ftd(rig):
     assert [(row["username"], row["tunnel_zone"]) for row in ftd] == [("jsmith", "0"), ("mgarcia", "0"),
                                                                        ("lchen", "0")]
     await term.close()
+
+
+async def test_clientless_sessions_only_before_9_17_and_genie_parses_them(rig):
+    from tests.interop.test_parsers_asa import _genie_parse
+    old = await rig(version="9.16(4)")
+    term = await login(old.port(old.a))
+    await old.clock.advance(3600)
+    out = _body(await term.cmd("show vpn-sessiondb webvpn"))
+    assert out.startswith("Session Type: WebVPN") and "Protocol     : Clientless" in out
+    parsed = _genie_parse("show vpn-sessiondb webvpn", out)
+    session = parsed["session_type"]["WebVPN"]["username"]["contractor1"]["index"]
+    assert [s["tunnel_group"] for s in session.values()] == ["DefaultWEBVPNGroup"]
+    await term.close()
+    new = await rig(version="9.19(1)")
+    term = await login(new.port(new.a))
+    await new.clock.advance(3600)
+    assert "There are presently no active sessions" in await term.cmd("show vpn-sessiondb webvpn")
+    await term.close()
