@@ -5,12 +5,13 @@ simulator/kinds/ with a `kind.py` declaring its `KIND`, and a line here
 from __future__ import annotations
 
 from simulator.kinds.asa.kind import KIND as ASA
+from simulator.kinds.fmc.kind import KIND as FMC
 from simulator.kinds.ftd.kind import KIND as FTD
 from simulator.kinds.fxos.kind import KIND as FXOS
 from simulator.kinds.kind import Kind
 from simulator.machines import Table
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA, FMC)}
 DEFAULT = FTD.name          # a profile entry without `kind:`
 
 

@@ -49,6 +49,8 @@ def web_mode(device: FtdDevice) -> Mode:
     capture of a real 7.6 upgrade): 503 while it shuts down, while its
     applications start after the OS boot and during post-upgrade tasks;
     connections refused while the OS boots, when off, or when unusable."""
+    if device.manager is not None:
+        return "closed"         # a device a management center manages has no Device Manager
     if device.web_starting:
         return "unavailable"
     return "serve" if device.services_up else "closed"

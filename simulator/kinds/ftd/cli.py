@@ -12,6 +12,7 @@ from simulator.kinds.ftd import dataplane, ha_views, views
 from simulator.kinds.ftd.cli_dataplane import DataplaneCommands
 from simulator.kinds.ftd.context import FtdContext, follow_upgrade
 from simulator.kinds.ftd.expert import ExpertShell
+from simulator.kinds.ftd.manager import Manager
 from simulator.terminal.session import Session, Shell
 from simulator.terminal.tree import CliError, CommandTree, Parsed
 
@@ -57,7 +58,16 @@ class FtdCliShell(DataplaneCommands, Shell):
         return views.ftd_text("time", utc=views.stamp(self.device.local_time())).rstrip("\n")
 
     async def cmd_show_managers(self, _: Parsed) -> str:
-        return views.ftd_text("managers_local")
+        return views.managers(self.device)
+
+    async def cmd_configure_manager_add(self, p: Parsed) -> str | None:
+        if self.device.manager is None and not _yes(await self.session.ask(views.ftd_text("manager_local_warning"))):
+            return None
+        manager = Manager(p.args["host"], p.args["reg_key"], p.args.get("nat_id"))
+        return self._refusable(lambda: self.device.add_manager(manager)) or views.ftd_text("manager_added")
+
+    async def cmd_configure_manager_delete(self, _: Parsed) -> str:
+        return self._refusable(self.device.delete_manager) or views.ftd_text("manager_deleted")
 
     async def cmd_show_network(self, _: Parsed) -> str:
         return dataplane.show_network(self.device)

@@ -3,6 +3,7 @@ its profile entry, how a device is built, its surfaces and its packages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,7 @@ from simulator.kinds.ftd.files import UpdatesFolder
 from simulator.kinds.ftd.ha import HaPair
 from simulator.kinds.ftd.ha_machine import TABLE as HA_UNIT
 from simulator.kinds.ftd.machine import TABLE
+from simulator.kinds.ftd.manager import Manager
 from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import make_package
 from simulator.kinds.ftd.ssh import SSH
@@ -27,6 +29,7 @@ class FtdSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     kind: Literal["ftd"] = "ftd"
     fxos_version: str | None = None         # the chassis FXOS a logical device runs on
     disk_used_mb: int | None = Field(default=None, ge=0)
+    managed_by: str | None = None           # the FMC of the profile that manages it (FDM off)
 
     @field_validator("model")
     @classmethod
@@ -44,7 +47,15 @@ class FtdSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
 def build(ctx: Build, spec: FtdSpec) -> FtdDevice:
     return FtdDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname or spec.name,
                      fxos_version=spec.fxos_version, username=spec.username or ctx.username,
-                     password=spec.password or ctx.password, disk_used_mb=spec.disk_used_mb)
+                     password=spec.password or ctx.password, disk_used_mb=spec.disk_used_mb,
+                     manager=Manager(spec.managed_by) if spec.managed_by else None)
+
+
+def check(specs: Sequence[DeviceSpec]) -> list[str]:
+    """Every `managed_by` names a management center of the profile."""
+    centers = {s.name for s in specs if s.kind == "fmc"}
+    return [f"device {s.name!r}: managed_by {s.managed_by!r} is not a management center (kind: fmc) of the profile"
+            for s in specs if isinstance(s, FtdSpec) and s.managed_by and s.managed_by not in centers]
 
 
 def endpoint(device: FtdDevice) -> dict[str, Any]:
@@ -81,5 +92,6 @@ class FtdPackages:
 KIND = Kind(
     name="ftd", spec=FtdSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE,
     pairs=Pairs(PairSpec, lambda spec, primary, secondary: HaPair(spec.name, primary, secondary)),
-    packages=FtdPackages(), endpoint=endpoint, workers=(lambda device, root: UpdatesFolder(device, root).attach(),), machines=(TABLE, HA_UNIT), traffic=True,
+    packages=FtdPackages(), endpoint=endpoint, check=check,
+    workers=(lambda device, root: UpdatesFolder(device, root).attach(),), machines=(TABLE, HA_UNIT), traffic=True,
 )

@@ -25,6 +25,7 @@ from simulator.kinds.ftd.machine import (
     TABLE,
     UPGRADING,
 )
+from simulator.kinds.ftd.manager import Manager
 from simulator.kinds.ftd.packages import PackageInfo
 from simulator.kinds.ftd.upgrade import Job, Readiness, RevertSnapshot, Upgrades
 from simulator.kinds.ftd.versions import Version
@@ -49,7 +50,7 @@ class FtdDevice(Configuration, Upgrades):
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *,
                  hostname: str | None = None, serial: str | None = None, uuid: str | None = None,
                  fxos_version: str | None = None, username: str = "admin", password: str = "Admin123",
-                 disk_used_mb: int | None = None) -> None:
+                 disk_used_mb: int | None = None, manager: Manager | None = None) -> None:
         data = ftd_facts.ftd()
         if model not in data.models:
             raise ValueError(f"unknown FTD model {model!r}; expected one of {', '.join(data.models)}")
@@ -76,6 +77,7 @@ class FtdDevice(Configuration, Upgrades):
         self.revert: RevertSnapshot | None = None
         self.hotfixes: list[str] = []
         self.history: list[dict[str, Any]] = []
+        self.manager = manager      # a Management Center: FDM is off while there is one
         self.booted_at = ctx.clock.now()
         self.clock_offset = 0.0              # seconds the device's clock is off (NTP lost)
         self._timer: Timer | None = None
@@ -247,6 +249,27 @@ class FtdDevice(Configuration, Upgrades):
             raise Refused("chassis_down", self._say("refuse", "chassis_down", name=self.name, chassis=host.name,
                                                     state=host.state))
 
+    # -- management ---------------------------------------------------------
+    def add_manager(self, manager: Manager) -> None:
+        """`configure manager add`: FDM goes off; the FMC completes the registration."""
+        if self.manager is not None:
+            raise Refused("manager_exists", ftd_facts.ftd().texts["refuse"]["manager_exists"])
+        self.manager = manager
+        self._emit("manager", host=manager.host, registered=manager.registered)
+
+    def delete_manager(self) -> None:
+        """`configure manager delete`: back to no manager (FDM on again)."""
+        if self.manager is None:
+            raise Refused("no_manager", ftd_facts.ftd().texts["refuse"]["no_manager"])
+        self.manager = None
+        self._emit("manager", host=None, registered=False)
+
+    def register_with(self, identifier: str, version: str) -> None:
+        """The management center completed this device's registration."""
+        assert self.manager is not None
+        self.manager.registered, self.manager.identifier, self.manager.version = True, identifier, version
+        self._emit("manager", host=self.manager.host, registered=True)
+
     def reimage(self, version: str | None = None) -> None:
         """Reinstall from scratch (the only way out of `unusable`): factory
         configuration, no package, no revert snapshot."""
@@ -286,6 +309,7 @@ class FtdDevice(Configuration, Upgrades):
             "candidate": self.candidate, "deployments": [asdict(d) for d in self.deployments],
             "package_id": self.package_id, "package_uploaded": self.package_uploaded,
             "snort_restart_due": self.snort_restart_due, "clock_offset": self.clock_offset,
+            "manager": self.manager.to_dict() if self.manager else None,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -306,6 +330,7 @@ class FtdDevice(Configuration, Upgrades):
         self.package_uploaded = data.get("package_uploaded")
         self.snort_restart_due = data.get("snort_restart_due", False)
         self.clock_offset = data.get("clock_offset", 0.0)
+        self.manager = Manager.from_dict(data.get("manager"))
         # Back where it stopped; what that state waits for (a stage, a boot, a check) starts again.
         MACHINE.set_state(data["state"], model=self)
         for callback in MACHINE.get_state(self.state).on_enter[1:]:    # [0] tells the state (it is not new)

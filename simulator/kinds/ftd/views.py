@@ -138,3 +138,15 @@ def disk(device: FtdDevice) -> str:
     return ftd_text("disk", ngfw_size=_human(ngfw), ngfw_used=_human(ngfw * 0.42), ngfw_free=_human(ngfw * 0.58),
                     ngfw_pct=42, vol_size=_human(vol), vol_used=_human(vol_used), vol_free=_human(free),
                     vol_pct=int(100 * vol_used / vol) if vol else 0).rstrip("\n")
+
+
+def managers(device: FtdDevice) -> str:
+    """`show managers`: the management center and its registration, or local management."""
+    manager = device.manager
+    if manager is None:
+        return ftd_text("managers_local")
+    display = manager.display_name or manager.host
+    if not manager.registered:
+        return ftd_text("managers_pending", host=manager.host, display=display)
+    return ftd_text("managers", host=manager.host, display=display, version=manager.version or "",
+                    identifier=manager.identifier or "")

@@ -1,0 +1,263 @@
+"""The FMC REST API of a simulated Management Center (shared/reference/fmc-api.md):
+token login and refresh, the per-client brakes (429 with Retry-After), the
+payload limit (422), domains, paged lists, server version, device records,
+FTD HA pairs (SWITCH / HABREAK) and task statuses, each error in FMC's
+envelope. Handlers translate HTTP to model calls and model objects to FMC
+JSON (api_views)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+from simulator.kinds.base import Refused
+from simulator.kinds.fmc import api_views as views
+from simulator.kinds.fmc.api_auth import FmcSessions, RateLimit
+from simulator.kinds.fmc.facts import fmc, text
+from simulator.kinds.fmc.model import FmcDevice
+from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, site_of, state_of
+from simulator.webserver import parse_json, read_text
+
+PLATFORM = "/api/fmc_platform/v1"
+CONFIG = "/api/fmc_config/v1/domain/{domainUUID}"
+
+
+class FmcState:
+    """A device's API state: its token sessions and its clients' recent requests."""
+
+    def __init__(self, device: FmcDevice) -> None:
+        clock = device.ctx.clock.now if device.api.token_clock == "lab" else time.monotonic
+        self.sessions = FmcSessions(clock)
+        self.rate = RateLimit()
+
+    def reset(self) -> None:
+        self.sessions.reset()
+
+
+class FmcError(ApiError):
+    """An error in FMC's envelope: {"error": {"category", "messages": [{"description"}], "severity"}}."""
+
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.headers = status, description, headers or {}
+
+    def response(self) -> web.Response:
+        body = {"error": {"category": "FRAMEWORK", "messages": [{"description": self.description}],
+                          "severity": "ERROR"}}
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+
+def fmc_error(status: int, description: str | None) -> FmcError:
+    """An error for a status the shared middleware meets (no route, too large, a fault, a bug)."""
+    if status == 413:       # FMC answers an oversized payload with 422 (fmcapi, fireREST)
+        return FmcError(422, text("payload", limit=fmc().api.payload_max))
+    if description is None:
+        description = text("no_route") if status == 404 else text("internal")
+    return FmcError(status, description)
+
+
+def refused(exc: Refused) -> FmcError:
+    return FmcError(404 if exc.reason == "not_found" else 400, exc.message)
+
+
+def the_fmc(request: web.Request) -> FmcDevice:
+    return device_of(request)
+
+
+def domain_of(request: web.Request) -> str:
+    return request.match_info["domainUUID"]
+
+
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise FmcError(400, text("bad_limit", name=name, value=raw)) from None
+    if value < 0:
+        raise FmcError(400, text("bad_limit", name=name, value=raw))
+    return value
+
+
+def listing(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    """`offset`, `limit` (default 25, at most 1000: more is cut to 1000) and `expanded`."""
+    default, cap = views.limits()
+    limit = min(_query_int(request, "limit", default), cap) or default
+    expanded = request.query.get("expanded", "false").lower() == "true"
+    return web.json_response(views.page(request, items, _query_int(request, "offset", 0), limit, expanded))
+
+
+# -- authentication -------------------------------------------------------------------
+def _basic(request: web.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password
+
+
+def _token_headers(device: FmcDevice, access: str, refresh: str) -> dict[str, str]:
+    domains = [{"name": name, "uuid": uuid} for name, uuid in device.domains]
+    return {"X-auth-access-token": access, "X-auth-refresh-token": refresh, "USER_UUID": device.uuid,
+            "DOMAIN_ID": "111", "DOMAIN_UUID": device.domains[0][1], "global": device.domains[0][1],
+            "DOMAINS": json.dumps(domains)}
+
+
+async def generate_token(request: web.Request) -> web.Response:
+    """Basic auth, any body ignored (FMCAnsible sends an FDM-style one); 204 with the tokens in headers."""
+    device = the_fmc(request)
+    if _basic(request) != (device.username, device.password):
+        raise FmcError(401, text("login_failed"))
+    grant = state_of(request).sessions.login()
+    return web.Response(status=204, headers=_token_headers(device, grant.access, grant.refresh))
+
+
+async def refresh_token(request: web.Request) -> web.Response:
+    grant = state_of(request).sessions.refresh(request.headers.get("X-auth-access-token"),
+                                               request.headers.get("X-auth-refresh-token"))
+    if grant is None:
+        raise FmcError(401, text("refresh_invalid"))
+    return web.Response(status=204, headers=_token_headers(the_fmc(request), grant.access, grant.refresh))
+
+
+# -- system information -----------------------------------------------------------------
+async def server_version(request: web.Request) -> web.Response:
+    return listing(request, [views.server_version(request, the_fmc(request))])
+
+
+async def domains(request: web.Request) -> web.Response:
+    return listing(request, [views.domain_item(request, name, uuid) for name, uuid in the_fmc(request).domains])
+
+
+# -- devices -------------------------------------------------------------------------------
+def _in_domain(request: web.Request) -> list[Any]:
+    """The managed devices a domain sees: all of them in Global, none in a sub-domain (the lab puts
+    every device in Global)."""
+    device = the_fmc(request)
+    return device.managed() if domain_of(request) == device.domains[0][1] else []
+
+
+async def list_devices(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    return listing(request, [views.device_record(request, device, domain, d) for d in _in_domain(request)])
+
+
+async def get_device(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    found = device.device(request.match_info["objectId"])
+    if found not in _in_domain(request):
+        raise FmcError(404, text("not_found", id=request.match_info["objectId"]))
+    return web.json_response(views.device_record(request, device, domain, found))
+
+
+def _pairs(request: web.Request) -> list[Any]:
+    device = the_fmc(request)
+    return device.pairs() if domain_of(request) == device.domains[0][1] else []
+
+
+async def list_ha_pairs(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    return listing(request, [views.ha_record(request, device, domain, p) for p in _pairs(request)])
+
+
+def _the_pair(request: web.Request) -> Any:
+    pair = the_fmc(request).pair(request.match_info["objectId"])
+    if pair not in _pairs(request):
+        raise FmcError(404, text("not_found", id=request.match_info["objectId"]))
+    return pair
+
+
+async def get_ha_pair(request: web.Request) -> web.Response:
+    return web.json_response(views.ha_record(request, the_fmc(request), domain_of(request), _the_pair(request)))
+
+
+async def put_ha_pair(request: web.Request) -> web.Response:
+    """`{"action": "SWITCH"}` or `{"action": "HABREAK", "forceBreak": ...}`: a task in `metadata.task`."""
+    device, domain, pair = the_fmc(request), domain_of(request), _the_pair(request)
+    body = await _json(request)
+    record = views.ha_record(request, device, domain, pair)
+    task = device.ha_action(pair, str(body.get("action", "")))
+    record["metadata"]["task"] = views.task_ref(request, domain, task)
+    return web.json_response(record)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    task = the_fmc(request).task(request.match_info["objectId"])
+    return web.json_response(views.task_status(request, domain_of(request), task))
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = parse_json(await read_text(request))
+    except ValueError:
+        raise FmcError(400, text("bad_request")) from None
+    if not isinstance(body, dict):
+        raise FmcError(400, text("bad_request"))
+    return body
+
+
+ROUTES = [
+    Route("POST", f"{PLATFORM}/auth/generatetoken", generate_token, auth=False, operation="generateToken"),
+    Route("POST", f"{PLATFORM}/auth/refreshtoken", refresh_token, auth=False, operation="refreshToken"),
+    Route("GET", f"{PLATFORM}/info/serverversion", server_version, operation="getServerVersion"),
+    Route("GET", f"{PLATFORM}/info/domain", domains, operation="getAllDomain"),
+    Route("GET", f"{CONFIG}/devices/devicerecords", list_devices, operation="getAllDevice"),
+    Route("GET", f"{CONFIG}/devices/devicerecords/{{objectId}}", get_device, operation="getDevice"),
+    Route("GET", f"{CONFIG}/devicehapairs/ftddevicehapairs", list_ha_pairs,
+          operation="getAllFTDHADeviceContainer"),
+    Route("GET", f"{CONFIG}/devicehapairs/ftddevicehapairs/{{objectId}}", get_ha_pair,
+          operation="getFTDHADeviceContainer"),
+    Route("PUT", f"{CONFIG}/devicehapairs/ftddevicehapairs/{{objectId}}", put_ha_pair,
+          operation="updateFTDHADeviceContainer"),
+    Route("GET", f"{CONFIG}/job/taskstatuses/{{objectId}}", get_task, operation="getTaskStatus"),
+]
+
+
+async def _connections_from(request: web.Request, client: str) -> int:
+    """Open connections from `client` to this FMC's port."""
+    site = site_of(request)
+    server = (await site.surface.runner_for(site.https)).server
+    count = 0
+    for handler in list(server.connections) if server else []:
+        transport = handler.transport
+        if transport is None:
+            continue
+        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
+        if peer and local and peer[0] == client and local[1] == site.port:
+            count += 1
+    return count
+
+
+async def check(request: web.Request, route: Route) -> None:
+    """The per-client brakes, then the token, then the domain of a config path."""
+    device, state = the_fmc(request), state_of(request)
+    api, client = fmc().api, request.remote or ""
+    if device.api.connection_limit and await _connections_from(request, client) > api.max_connections:
+        raise FmcError(429, text("connections", limit=api.max_connections), {"Retry-After": "1"})
+    if device.api.rate_limit:
+        wait = state.rate.retry_after(client)
+        if wait is not None:
+            raise FmcError(429, text("rate_limited", limit=api.rate_limit), {"Retry-After": str(wait)})
+    if route.auth and not state.sessions.valid(request.headers.get("X-auth-access-token")):
+        raise FmcError(401, text("access_invalid"))
+    domain = request.match_info.get("domainUUID")
+    if domain is not None and domain not in {uuid for _, uuid in device.domains}:
+        raise FmcError(404, text("domain", id=domain))
+
+
+def web_mode(device: FmcDevice) -> Mode:
+    return "serve" if device.services_up else "closed"
+
+
+FMC_API = Api("fmc", ROUTES, FmcState, fmc_error, refused, check, max_body=fmc().api.payload_max)
+HTTPS = Https((FMC_API,), web_mode, unavailable="<html><body><h1>503 Service Unavailable</h1></body></html>")

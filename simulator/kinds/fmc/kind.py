@@ -1,0 +1,67 @@
+"""Secure Firewall Management Center (`kind: fmc`): its profile entry, how one
+is built (it manages the profile's FTDs that say `managed_by: <its name>`),
+its surfaces (the FMC REST API over HTTPS, an SSH CLI).
+
+    - name: fmc
+      kind: fmc
+      model: FMCv                # FMCv, FMC-1700, FMC-2700, FMC-4700
+      version: 7.6.0-113
+      domains: [Sales]           # sub-domains Global/Sales (optional)
+      token_clock: wall          # or lab: tokens' 30 minutes on the lab clock
+      rate_limit: true           # 120 requests a minute per client (429)
+      connection_limit: true     # 10 connections per client (429)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from simulator.kinds.fmc.api import HTTPS
+from simulator.kinds.fmc.facts import fmc
+from simulator.kinds.fmc.machine import TABLE
+from simulator.kinds.fmc.model import ApiOptions, FmcDevice
+from simulator.kinds.fmc.ssh import SSH
+from simulator.kinds.ftd.versions import Version
+from simulator.kinds.kind import Build, Kind
+from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+
+
+class FmcSpec(DeviceSpec, SshPort, HttpsPort):
+    kind: Literal["fmc"]
+    domains: list[str] = Field(default_factory=list, max_length=50)
+    token_clock: Literal["wall", "lab"] = "wall"
+    rate_limit: bool = True
+    connection_limit: bool = True
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in fmc().models:
+            raise ValueError(f"expected one of {', '.join(fmc().models)}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return str(Version.parse(str(value)))
+
+
+def build(ctx: Build, spec: FmcSpec) -> FmcDevice:
+    """The FMC; the FTDs that name it (built already) are registered to it."""
+    device = FmcDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
+                       username=spec.username or ctx.username, password=spec.password or ctx.password,
+                       devices=ctx.devices, subdomains=spec.domains,
+                       api=ApiOptions(spec.token_clock, spec.rate_limit, spec.connection_limit))
+    device.register_declared()
+    return device
+
+
+def endpoint(device: FmcDevice) -> dict[str, Any]:
+    return {"domains": [{"name": name, "uuid": uuid} for name, uuid in device.domains],
+            "manages": [d.name for d in device.managed()]}
+
+
+KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, endpoint=endpoint,
+            machines=(TABLE,), hosts=True)

@@ -1,0 +1,220 @@
+"""A simulated Secure Firewall Management Center: its identity and release,
+its domains, the lab's FTDs it manages (those whose manager names it), and
+the tasks its REST API reports (`job/taskstatuses`). No I/O."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.fmc.facts import Release, fmc, text
+from simulator.kinds.fmc.machine import TABLE
+from simulator.kinds.ftd.versions import Version
+from simulator.machines import Trigger
+
+MACHINE = TABLE.machine()
+DOMAIN_NAMESPACE = uuidlib.UUID("e276abec-e0f2-11e3-8169-6d9ed49b625f")
+TASKS_KEPT = 10000              # finished tasks an FMC remembers (oldest dropped first)
+
+
+@dataclass
+class Task:
+    """One `TaskStatus`: PENDING, then RUNNING, then COMPLETED or FAILED."""
+
+    id: str
+    task_type: str
+    name: str
+    status: str = "PENDING"
+    message: str = ""
+    sub_tasks: list[dict[str, Any]] = field(default_factory=list)
+    created: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("COMPLETED", "FAILED")
+
+
+@dataclass
+class ApiOptions:
+    """A profile's switches for the REST API's brakes and token clock."""
+
+    token_clock: str = "wall"        # "wall" or "lab": what a token's 30 minutes count in
+    rate_limit: bool = True          # 120 requests a minute per client address
+    connection_limit: bool = True    # 10 simultaneous connections per client address
+
+
+class FmcDevice(DeviceBase):
+    kind = "fmc"
+    power_up: Trigger
+    booted: Trigger
+    cut_power: Trigger
+
+    def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
+                 username: str, password: str, devices: Mapping[str, DeviceBase],
+                 subdomains: list[str] | None = None, api: ApiOptions | None = None) -> None:
+        if model not in fmc().models:
+            raise ValueError(f"unknown FMC model {model!r}; expected one of {', '.join(fmc().models)}")
+        self.ctx, self.name, self.model = ctx, name, model
+        self.version = str(Version.parse(version))
+        self.hostname = hostname or name
+        self.username, self.password = username, password
+        self.serial = "9A" + f"{ctx.rng.getrandbits(40):010X}"
+        self.uuid = str(uuidlib.UUID(int=ctx.rng.getrandbits(128), version=4))
+        self.devices = devices          # the lab's devices (live): the managed ones are found in it
+        self.domains = [("Global", fmc().api.global_domain)] + [
+            (f"Global/{sub}", str(uuidlib.uuid5(DOMAIN_NAMESPACE, f"{name}/{sub}"))) for sub in subdomains or []]
+        self.api = api or ApiOptions()
+        self.tasks: dict[str, Task] = {}
+        self._task_seq = 0
+        self.clock_offset, self._timer = 0.0, None
+        MACHINE.add_model(self, initial="online")
+
+    # -- identity -----------------------------------------------------------
+    @property
+    def ver(self) -> Version:
+        return Version.parse(self.version)
+
+    @property
+    def version_text(self) -> str:
+        """serverversion's `serverVersion`: "7.6.0 (build 113)" (clients parse the part before the space)."""
+        return f"{self.ver.numbers} (build {self.ver.build})"
+
+    @property
+    def release(self) -> Release:
+        """The content versions of the nearest release the facts know at or below this one."""
+        releases = fmc().releases
+        known = sorted((Version.parse(v), v) for v in releases)
+        below = [v for parsed, v in known if parsed.release <= self.ver.release] or [known[0][1]]
+        return releases[below[-1]]
+
+    @property
+    def services_up(self) -> bool:
+        return self.state == "online"
+
+    # -- power ----------------------------------------------------------------
+    def power_on(self) -> None:
+        if self.state == "off":
+            self.power_up()
+
+    def power_off(self, cause: str = "operator") -> None:
+        if self.state != "off":
+            self._cancel_timer()
+            self.cut_power()
+
+    def _start_boot(self) -> None:
+        self._after(fmc().timings["boot"], self.booted)
+
+    # -- managed devices ---------------------------------------------------------
+    def manages(self, device: DeviceBase) -> bool:
+        manager = getattr(device, "manager", None)
+        return manager is not None and manager.registered and manager.identifier == self.uuid
+
+    def managed(self) -> list[Any]:
+        """The registered devices, in profile order."""
+        return [d for d in self.devices.values() if self.manages(d)]
+
+    def register_declared(self) -> None:
+        """Devices the profile says this FMC manages are registered to it from the start."""
+        for device in self.devices.values():
+            manager = getattr(device, "manager", None)
+            if manager is not None and manager.host in (self.name, self.hostname) and not manager.registered:
+                device.register_with(self.uuid, self.version_text)  # type: ignore[attr-defined]
+
+    def device(self, object_id: str) -> Any:
+        found = next((d for d in self.managed() if d.uuid == object_id), None)
+        if found is None:
+            raise Refused("not_found", text("not_found", id=object_id))
+        return found
+
+    def pairs(self) -> list[Any]:
+        """The HA pairs of managed devices that are still pairs."""
+        seen: dict[str, Any] = {}
+        for device in self.managed():
+            pair = device.ha
+            if pair is not None and not pair.broken and all(self.manages(u) for u in pair.units.values()):
+                seen.setdefault(pair.name, pair)
+        return list(seen.values())
+
+    def pair_id(self, pair: Any) -> str:
+        return str(uuidlib.uuid5(DOMAIN_NAMESPACE, f"{self.name}/ha/{pair.name}"))
+
+    def pair(self, object_id: str) -> Any:
+        found = next((p for p in self.pairs() if self.pair_id(p) == object_id), None)
+        if found is None:
+            raise Refused("not_found", text("not_found", id=object_id))
+        return found
+
+    def ha_action(self, pair: Any, action: str) -> Task:
+        """FTD HA `SWITCH` (the standby becomes active) or `HABREAK`, as a task."""
+        if action == "SWITCH":
+            pair.switch()
+        elif action == "HABREAK":
+            pair.break_pair()
+        else:
+            raise Refused("bad_action", text("ha_action", action=action))
+        task = self.new_task("DEVICE_HA_" + action, f"{action} {pair.name}")
+        self.run_task(task, fmc().timings["ha_action"], lambda: f"{action} of {pair.name} completed.")
+        return task
+
+    # -- tasks ------------------------------------------------------------------------
+    def new_task(self, task_type: str, name: str) -> Task:
+        self._task_seq += 1
+        task = Task(str(fmc().api.task_id_base + self._task_seq), task_type, name, created=self.ctx.clock.now())
+        self.tasks[task.id] = task
+        while len(self.tasks) > TASKS_KEPT:
+            del self.tasks[next(iter(self.tasks))]
+        self._emit("task", id=task.id, type=task_type, status=task.status)
+        return task
+
+    def run_task(self, task: Task, seconds: float, finish: Callable[[], str]) -> None:
+        """PENDING → RUNNING after a moment, then COMPLETED with `finish()`'s
+        message after `seconds` (FAILED with the refusal's, if it refuses)."""
+        def running() -> None:
+            self._set_status(task, "RUNNING")
+            self.ctx.clock.call_later(seconds, complete)
+
+        def complete() -> None:
+            if task.done:
+                return
+            try:
+                task.message = finish()
+                self._set_status(task, "COMPLETED")
+            except Refused as refused:
+                task.message = refused.message
+                self._set_status(task, "FAILED")
+
+        self.ctx.clock.call_later(fmc().timings["task_start"], running)
+
+    def task(self, task_id: str) -> Task:
+        found = self.tasks.get(task_id)
+        if found is None:
+            raise Refused("not_found", text("not_found", id=task_id))
+        return found
+
+    def _set_status(self, task: Task, status: str) -> None:
+        if not task.done:
+            task.status = status
+            self._emit("task", id=task.id, type=task.task_type, status=status)
+
+    # -- persistence ---------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {"version": self.version, "state": self.state, "serial": self.serial, "uuid": self.uuid,
+                "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()]}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.version, self.serial, self.uuid = data["version"], data["serial"], data["uuid"]
+        self._task_seq = data["task_seq"]
+        # A task the lab stopped under does not resume: it failed, as after a reboot (seed 001).
+        self.tasks = {t["id"]: Task(**t) for t in data["tasks"]}
+        for task in self.tasks.values():
+            if not task.done:
+                task.status, task.message = "FAILED", "The task was stopped by a restart of the management center."
+        MACHINE.set_state(data["state"], model=self)
+        if self.state == "booting":
+            self._start_boot()
+
+
+MACHINE.bind(FmcDevice)
