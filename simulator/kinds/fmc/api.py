@@ -86,11 +86,12 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
     return value
 
 
-def listing(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
-    """`offset`, `limit` (default 25, at most 1000: more is cut to 1000) and `expanded`."""
+def listing(request: web.Request, items: list[dict[str, Any]], whole: bool = False) -> web.Response:
+    """`offset`, `limit` (default 25, at most 1000: more is cut to 1000) and `expanded`
+    (`whole`: items that have no short form, as serverversion's and domain's)."""
     default, cap = views.limits()
     limit = min(_query_int(request, "limit", default), cap) or default
-    expanded = request.query.get("expanded", "false").lower() == "true"
+    expanded = whole or request.query.get("expanded", "false").lower() == "true"
     return web.json_response(views.page(request, items, _query_int(request, "offset", 0), limit, expanded))
 
 
@@ -132,11 +133,12 @@ async def refresh_token(request: web.Request) -> web.Response:
 
 # -- system information -----------------------------------------------------------------
 async def server_version(request: web.Request) -> web.Response:
-    return listing(request, [views.server_version(request, the_fmc(request))])
+    return listing(request, [views.server_version(request, the_fmc(request))], whole=True)
 
 
 async def domains(request: web.Request) -> web.Response:
-    return listing(request, [views.domain_item(request, name, uuid) for name, uuid in the_fmc(request).domains])
+    return listing(request, [views.domain_item(request, name, uuid) for name, uuid in the_fmc(request).domains],
+                   whole=True)
 
 
 # -- devices -------------------------------------------------------------------------------
