@@ -56,7 +56,7 @@ def test_broken_profile_on_the_command_line_is_one_line_without_traceback(tmp_pa
     assert len(lines) == 1 and "broken.yaml: devices[0].model" in lines[0]
     assert not (tmp_path / "s").exists(), "nothing starts"
     unknown = run_cli("up", "no-such-lab")
-    assert unknown.returncode == 2 and "bundled profiles: asa-active-active, asa-ha, ftd-fleet" in unknown.stderr
+    assert unknown.returncode == 2 and "bundled profiles: asa-active-active, asa-ha, fmc-managed, ftd-fleet" in unknown.stderr
 
 
 def test_template_with_count_expands_to_a_fleet():
