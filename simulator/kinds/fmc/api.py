@@ -198,6 +198,53 @@ async def get_task(request: web.Request) -> web.Response:
     return web.json_response(views.task_status(request, domain_of(request), task))
 
 
+# -- upgrades --------------------------------------------------------------------------------
+async def list_packages(request: web.Request) -> web.Response:
+    return listing(request, [views.package(request, p) for p in the_fmc(request).packages.values()])
+
+
+async def get_package(request: web.Request) -> web.Response:
+    return web.json_response(views.package(request, the_fmc(request).package(request.match_info["objectId"])))
+
+
+async def delete_package(request: web.Request) -> web.Response:
+    device = the_fmc(request)
+    package = device.package(request.match_info["objectId"])
+    device.delete_package(package.id)
+    return web.json_response(views.package(request, package))
+
+
+async def applicable_devices(request: web.Request) -> web.Response:
+    device = the_fmc(request)
+    package = device.package(request.match_info["containerUUID"])
+    return listing(request, [views.applicable(request, device, package, d) for d in device.applicable(package)])
+
+
+def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise FmcError(400, text("bad_field", name=name))
+    return value
+
+
+async def post_upgrade(request: web.Request) -> web.Response:
+    """Push only, readiness only, or upgrade: a task in `metadata.task` (202)."""
+    device, body = the_fmc(request), await _json(request)
+    package_ref, targets = body.get("upgradePackage"), body.get("targets")
+    if not isinstance(package_ref, dict) or not isinstance(package_ref.get("id"), str):
+        raise FmcError(400, text("bad_field", name="upgradePackage"))
+    if not isinstance(targets, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str)
+                                                 for t in targets):
+        raise FmcError(400, text("bad_field", name="targets"))
+    task = device.upgrade(package_ref["id"], [t["id"] for t in targets],
+                          push_only=_flag(body, "pushUpgradeFileOnly", False),
+                          readiness_only=_flag(body, "readinessCheckOnly", False),
+                          auto_cancel=_flag(body, "autoUpgradeCancel", True))
+    domain = device.domains[0][1]
+    answer = {**body, "type": "Upgrade", "metadata": {"task": views.task_ref(request, domain, task)}}
+    return web.json_response(answer, status=202)
+
+
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = parse_json(await read_text(request))
@@ -222,6 +269,13 @@ ROUTES = [
     Route("PUT", f"{CONFIG}/devicehapairs/ftddevicehapairs/{{objectId}}", put_ha_pair,
           operation="updateFTDHADeviceContainer"),
     Route("GET", f"{CONFIG}/job/taskstatuses/{{objectId}}", get_task, operation="getTaskStatus"),
+    Route("GET", f"{PLATFORM}/updates/upgradepackages", list_packages, operation="getAllUpgradePackage"),
+    Route("GET", f"{PLATFORM}/updates/upgradepackages/{{objectId}}", get_package, operation="getUpgradePackage"),
+    Route("DELETE", f"{PLATFORM}/updates/upgradepackages/{{objectId}}", delete_package,
+          operation="deleteUpgradePackage"),
+    Route("GET", f"{PLATFORM}/updates/upgradepackages/{{containerUUID}}/applicabledevices", applicable_devices,
+          operation="getAllApplicableDevice"),
+    Route("POST", f"{PLATFORM}/updates/upgrades", post_upgrade, operation="createUpgrade"),
 ]
 
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from simulator.kinds.fmc.facts import fmc
 from simulator.kinds.fmc.model import FmcDevice, Task
+from simulator.kinds.fmc.upgrades import UpgradePackage
 from simulator.kinds.ftd import facts as ftd_facts
 
 
@@ -141,3 +142,20 @@ def domain_item(request: web.Request, name: str, uuid: str) -> dict[str, Any]:
 def limits() -> tuple[int, int]:
     api = fmc().api
     return api.page_default, api.page_max
+
+
+def package(request: web.Request, package: UpgradePackage) -> dict[str, Any]:
+    return {"id": package.id, "name": package.name, "type": "UpgradePackage",
+            "links": self_link(request, f"/api/fmc_platform/v1/updates/upgradepackages/{package.id}")}
+
+
+def applicable(request: web.Request, fmc_device: FmcDevice, package: UpgradePackage, device: Any) -> dict[str, Any]:
+    info = ftd_facts.ftd().models[device.model]
+    pair = device.ha if device.ha is not None and not device.ha.broken else None
+    return {"id": device.uuid, "name": device.name, "type": "Device",
+            "upgradePackage": {"id": package.id, "type": "UpgradePackage"},
+            "model": info.description, "modelId": "A", "modelNumber": str(info.type_id), "modelType": "Sensor",
+            "sw_version": device.ver.numbers, "healthStatus": health(device),
+            "isPartOfContainer": pair is not None, **({"containerType": "DeviceHAPair"} if pair else {}),
+            "links": self_link(request, f"/api/fmc_platform/v1/updates/upgradepackages/{package.id}"
+                                        f"/applicabledevices/{device.uuid}")}

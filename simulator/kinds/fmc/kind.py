@@ -10,6 +10,7 @@ its surfaces (the FMC REST API over HTTPS, an SSH CLI).
       token_clock: wall          # or lab: tokens' 30 minutes on the lab clock
       rate_limit: true           # 120 requests a minute per client (429)
       connection_limit: true     # 10 connections per client (429)
+      upgrade_packages: [Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar]   # on the FMC already
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from simulator.kinds.fmc.facts import fmc
 from simulator.kinds.fmc.machine import TABLE
 from simulator.kinds.fmc.model import ApiOptions, FmcDevice
 from simulator.kinds.fmc.ssh import SSH
-from simulator.kinds.ftd.versions import Version
+from simulator.kinds.ftd.versions import PackageName, Version
 from simulator.kinds.kind import Build, Kind
 from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
 
@@ -34,6 +35,14 @@ class FmcSpec(DeviceSpec, SshPort, HttpsPort):
     token_clock: Literal["wall", "lab"] = "wall"
     rate_limit: bool = True
     connection_limit: bool = True
+    upgrade_packages: list[str] = Field(default_factory=list, max_length=100)   # downloaded already
+
+    @field_validator("upgrade_packages")
+    @classmethod
+    def _package_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            PackageName.parse(name)
+        return value
 
     @field_validator("model")
     @classmethod
@@ -55,6 +64,7 @@ def build(ctx: Build, spec: FmcSpec) -> FmcDevice:
                        devices=ctx.devices, subdomains=spec.domains,
                        api=ApiOptions(spec.token_clock, spec.rate_limit, spec.connection_limit))
     device.register_declared()
+    device.add_downloaded(spec.upgrade_packages)
     return device
 
 

@@ -12,6 +12,16 @@ from typing import Any
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE
+from simulator.kinds.fmc.upgrades import (
+    Request,
+    UpgradePackage,
+    UpgradeRun,
+    check_targets,
+    package_by_name,
+    upgrade_groups,
+)
+from simulator.kinds.ftd import facts as ftd_facts
+from simulator.kinds.ftd.packages import PackageInfo
 from simulator.kinds.ftd.versions import Version
 from simulator.machines import Trigger
 
@@ -69,6 +79,8 @@ class FmcDevice(DeviceBase):
         self.api = api or ApiOptions()
         self.tasks: dict[str, Task] = {}
         self._task_seq = 0
+        self.packages: dict[str, UpgradePackage] = {}     # by id
+        self.runs: set[UpgradeRun] = set()
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
 
@@ -103,6 +115,12 @@ class FmcDevice(DeviceBase):
         if self.state != "off":
             self._cancel_timer()
             self.cut_power()
+            # Its running tasks stop and are failed (seed 001, Running Tasks).
+            for task in self.tasks.values():
+                if not task.done:
+                    task.message = "The task was stopped by a restart of the management center."
+                    self.set_task(task, "FAILED")
+            self.runs.clear()
 
     def _start_boot(self) -> None:
         self._after(fmc().timings["boot"], self.booted)
@@ -159,6 +177,51 @@ class FmcDevice(DeviceBase):
         self.run_task(task, fmc().timings["ha_action"], lambda: f"{action} of {pair.name} completed.")
         return task
 
+    # -- upgrades -----------------------------------------------------------------------
+    def add_package(self, info: PackageInfo) -> UpgradePackage:
+        """A package reached the FMC (uploaded, or downloaded); one of the same name is replaced."""
+        for old in [p for p in self.packages.values() if p.name == info.filename]:
+            del self.packages[old.id]
+        package = UpgradePackage(self.new_id(), info, self.ctx.clock.now())
+        self.packages[package.id] = package
+        self._emit("package", action="added", filename=info.filename, version=info.version)
+        return package
+
+    def add_downloaded(self, filenames: list[str]) -> None:
+        for filename in filenames:
+            self.add_package(package_by_name(filename))
+
+    def package(self, package_id: str) -> UpgradePackage:
+        found = self.packages.get(package_id)
+        if found is None:
+            raise Refused("not_found", text("not_found", id=package_id))
+        return found
+
+    def delete_package(self, package_id: str) -> None:
+        """Removes it from the FMC only (not from devices it was copied to; seed 001 Table 5)."""
+        package = self.package(package_id)
+        del self.packages[package_id]
+        self._emit("package", action="deleted", filename=package.name)
+
+    def applicable(self, package: UpgradePackage) -> list[Any]:
+        """Managed devices of the package's platform that run an older version."""
+        models = ftd_facts.ftd().models
+        return [d for d in self.managed()
+                if models[d.model].platform == package.info.platform and d.ver < package.target]
+
+    def upgrade(self, package_id: str, targets: list[str], *, push_only: bool = False,
+                readiness_only: bool = False, auto_cancel: bool = True) -> Task:
+        """`POST updates/upgrades`: a task that copies, checks or upgrades the targets."""
+        package = self.package(package_id)
+        groups = upgrade_groups(self, [self.device(t) for t in targets])
+        check_targets(self, package, groups)
+        kind = "UPGRADE_PACKAGE_PUSH" if push_only else "DEVICE_READINESS_CHECK" if readiness_only else "DEVICE_UPGRADE"
+        task = self.new_task(kind, f"{kind} {package.name}")
+        run = UpgradeRun(self, task, Request(package, push_only, readiness_only, auto_cancel), groups)
+        self.runs.add(run)
+        run.start()
+        return task
+
     # -- tasks ------------------------------------------------------------------------
     def new_task(self, task_type: str, name: str) -> Task:
         self._task_seq += 1
@@ -173,7 +236,7 @@ class FmcDevice(DeviceBase):
         """PENDING → RUNNING after a moment, then COMPLETED with `finish()`'s
         message after `seconds` (FAILED with the refusal's, if it refuses)."""
         def running() -> None:
-            self._set_status(task, "RUNNING")
+            self.set_task(task, "RUNNING")
             self.ctx.clock.call_later(seconds, complete)
 
         def complete() -> None:
@@ -181,10 +244,10 @@ class FmcDevice(DeviceBase):
                 return
             try:
                 task.message = finish()
-                self._set_status(task, "COMPLETED")
+                self.set_task(task, "COMPLETED")
             except Refused as refused:
                 task.message = refused.message
-                self._set_status(task, "FAILED")
+                self.set_task(task, "FAILED")
 
         self.ctx.clock.call_later(fmc().timings["task_start"], running)
 
@@ -194,7 +257,7 @@ class FmcDevice(DeviceBase):
             raise Refused("not_found", text("not_found", id=task_id))
         return found
 
-    def _set_status(self, task: Task, status: str) -> None:
+    def set_task(self, task: Task, status: str) -> None:
         if not task.done:
             task.status = status
             self._emit("task", id=task.id, type=task.task_type, status=status)
@@ -202,11 +265,14 @@ class FmcDevice(DeviceBase):
     # -- persistence ---------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         return {"version": self.version, "state": self.state, "serial": self.serial, "uuid": self.uuid,
+                "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added} for p in self.packages.values()],
                 "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()]}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.version, self.serial, self.uuid = data["version"], data["serial"], data["uuid"]
         self._task_seq = data["task_seq"]
+        self.packages = {p["id"]: UpgradePackage(p["id"], PackageInfo.from_dict(p["info"]), p["added"])
+                         for p in data.get("packages", [])}
         # A task the lab stopped under does not resume: it failed, as after a reboot (seed 001).
         self.tasks = {t["id"]: Task(**t) for t in data["tasks"]}
         for task in self.tasks.values():

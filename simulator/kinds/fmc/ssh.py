@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import asyncssh
 
+from simulator.faults import Fault
 from simulator.kinds.fmc.cli import FmcCliShell, banner
+from simulator.kinds.fmc.model import FmcDevice
+from simulator.kinds.ftd.packages import inspect_package
 from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
 
@@ -16,6 +22,15 @@ class FmcSsh(SshKind):
         (endpoint.fs_root / "Volume/home/admin").mkdir(parents=True, exist_ok=True)
         await serve_cli(endpoint, process, lambda session, _: FmcCliShell(session, device, endpoint.fs_root),
                         banner=lambda peer: banner(device))
+
+
+    def upload_dir(self, fs_root: Path) -> Path | None:
+        return fs_root / "var/sf/updates"
+
+    async def file_arrived(self, device: FmcDevice, path: Path, fault: Fault | None) -> None:
+        """A package copied into /var/sf/updates shows up in Product Upgrades."""
+        info = await asyncio.to_thread(inspect_package, path)
+        device.add_package(info)
 
 
 SSH = FmcSsh()

@@ -1,0 +1,123 @@
+"""FMC-driven upgrades over real HTTPS on virtual time: packages on the FMC,
+push, readiness and upgrade tasks PENDING → RUNNING → COMPLETED|FAILED, an HA
+pair standby first, and the FMC-first rule's refusal (nothing changes)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import connect
+
+PLATFORM = "/api/fmc_platform/v1"
+GLOBAL = "e276abec-e0f2-11e3-8169-6d9ed49b625f"
+V76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
+V77 = "Cisco_FTD_Upgrade-7.7.0-89.sh.REL.tar"
+PROFILE = {"lab": "fmc-upgrade", "devices": [
+    {"name": "fmc", "kind": "fmc", "model": "FMCv", "version": "7.6.0-113", "upgrade_packages": [V76, V77]},
+    {"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"},
+    {"name": "ftd-a", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"},
+    {"name": "ftd-b", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"},
+    {"name": "ftd-old", "model": "FTDv", "version": "6.6.5-81", "managed_by": "fmc"}],
+    "ha_pairs": [{"name": "ha", "primary": "ftd-a", "secondary": "ftd-b"}]}
+
+
+@pytest.fixture
+def fmc_lab(lab_runner):
+    return lab_runner(PROFILE)
+
+
+@pytest.fixture
+def api(fmc_lab):
+    client = httpx.Client(base_url=fmc_lab.endpoint("fmc")["https"]["url"], verify=False)
+    token = client.post(f"{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123")).headers["X-auth-access-token"]
+    client.headers["X-auth-access-token"] = token
+    yield client
+    client.close()
+
+
+def _ids(api: httpx.Client) -> tuple[dict[str, str], dict[str, str]]:
+    packages = {p["name"]: p["id"] for p in api.get(f"{PLATFORM}/updates/upgradepackages").json()["items"]}
+    devices = {d["name"]: d["id"] for d in api.get(
+        f"/api/fmc_config/v1/domain/{GLOBAL}/devices/devicerecords?limit=100").json()["items"]}
+    return packages, devices
+
+
+def _upgrade(api, package: str, device: str, **flags) -> httpx.Response:
+    body = {"type": "Upgrade", "upgradePackage": {"id": package, "type": "UpgradePackage"},
+            "targets": [{"id": device, "type": "Device", "name": "x"}], **flags}
+    return api.post(f"{PLATFORM}/updates/upgrades", json=body)
+
+
+def _wait_task(fmc_lab, api, task_id: str) -> dict:
+    seen = set()
+
+    def done(lab) -> bool:
+        task = lab.device("fmc").tasks[task_id]
+        seen.add(task.status)
+        return task.done
+    fmc_lab.wait_until(done, timeout=120)
+    task = api.get(f"/api/fmc_config/v1/domain/{GLOBAL}/job/taskstatuses/{task_id}").json()
+    return {**task, "seen": seen}
+
+
+def test_push_readiness_and_upgrade_of_a_standalone_ftd(fmc_lab, api):
+    packages, devices = _ids(api)
+    applicable = api.get(f"{PLATFORM}/updates/upgradepackages/{packages[V76]}/applicabledevices").json()
+    assert {d["name"] for d in applicable["items"]} == {"ftd-1", "ftd-a", "ftd-b", "ftd-old"}
+    pushed = _upgrade(api, packages[V76], devices["ftd-1"], pushUpgradeFileOnly=True)
+    assert pushed.status_code == 202
+    task = _wait_task(fmc_lab, api, pushed.json()["metadata"]["task"]["id"])
+    assert task["status"] == "COMPLETED" and "RUNNING" in task["seen"] and "copied to 1" in task["message"]
+    ready = _upgrade(api, packages[V76], devices["ftd-1"], readinessCheckOnly=True)
+    assert _wait_task(fmc_lab, api, ready.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    upgrade = _upgrade(api, packages[V76], devices["ftd-1"], readinessCheckOnly=False,
+                       enableUpgradeRevert=True, autoUpgradeCancel=True)
+    task = _wait_task(fmc_lab, api, upgrade.json()["metadata"]["task"]["id"])
+    assert task["status"] == "COMPLETED" and task["subTasks"][0]["status"] == "COMPLETED"
+    record = api.get(f"/api/fmc_config/v1/domain/{GLOBAL}/devices/devicerecords/{devices['ftd-1']}").json()
+    assert record["sw_version"] == "7.6.0"
+
+
+def test_the_primary_of_a_pair_upgrades_both_units_standby_first(fmc_lab, api):
+    packages, devices = _ids(api)
+    response = _upgrade(api, packages[V76], devices["ftd-a"])
+    task = _wait_task(fmc_lab, api, response.json()["metadata"]["task"]["id"])
+    assert task["status"] == "COMPLETED", task
+    assert [s["target"]["name"] for s in task["subTasks"]] == ["ftd-b", "ftd-a"]
+    started = [e["device"] for e in fmc_lab.events("upgrade.started")]
+    assert started == ["ftd-b", "ftd-a"]
+    assert fmc_lab.run(lambda: [fmc_lab.lab.device(n).version for n in ("ftd-a", "ftd-b")]) == ["7.6.0-113"] * 2
+
+
+def test_no_device_goes_past_the_fmc_and_nothing_changes(fmc_lab, api):
+    packages, devices = _ids(api)
+    refused = _upgrade(api, packages[V77], devices["ftd-1"])
+    assert refused.status_code == 400
+    assert refused.json()["error"]["messages"][0]["description"].startswith(
+        "You cannot upgrade a device past the management center to a newer major or maintenance version.")
+    assert fmc_lab.run(lambda: (fmc_lab.lab.device("ftd-1").package, fmc_lab.lab.device("fmc").tasks)) == (None, {})
+
+
+def test_a_path_the_device_refuses_fails_the_readiness_task(fmc_lab, api):
+    packages, devices = _ids(api)
+    response = _upgrade(api, packages[V76], devices["ftd-old"], readinessCheckOnly=True)
+    task = _wait_task(fmc_lab, api, response.json()["metadata"]["task"]["id"])
+    assert task["status"] == "FAILED" and task["message"].startswith("Readiness check failed on ftd-old")
+    assert fmc_lab.run(lambda: fmc_lab.lab.device("ftd-old").version) == "6.6.5-81"
+
+
+async def _sftp_put(port: int, path) -> None:
+    async with await connect(port) as conn:
+        async with conn.start_sftp_client() as sftp:
+            await sftp.put(str(path), f"/var/sf/updates/{path.name}")
+
+
+def test_a_package_copied_to_var_sf_updates_appears_and_delete_removes_it(fmc_lab, api, packages):
+    path = packages("Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar")
+    port = fmc_lab.endpoint("fmc")["ssh"]["port"]
+    fmc_lab.call(_sftp_put(port, path))
+    found, _ = _ids(api)
+    assert "Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar" in found
+    deleted = api.delete(f"{PLATFORM}/updates/upgradepackages/{found['Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar']}")
+    assert deleted.status_code == 200 and "Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar" not in _ids(api)[0]
