@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import yaml
+
+from simulator.profile import PROFILES_DIR
 
 fmcapi = pytest.importorskip("fmcapi")
 
@@ -72,3 +75,33 @@ def test_fmcapi_upgrades_a_standalone_ftd_through_its_own_classes(lab_runner, pa
         async with await connect(ftd_ssh) as conn:
             return (await conn.run("show version")).stdout
     assert "7.6.0 (Build 113)" in lab.call(show_version())
+
+
+
+def test_firerest_reads_the_fmc_refreshes_an_expired_token_and_upgrades_a_device(lab_runner):
+    """fireREST (PyPI, unmodified): login, version gate, paged device records, HA
+    pairs; an access token expired on the lab clock is refreshed on its 401;
+    then `update.upgrade` and `job.taskstatus` to COMPLETED."""
+    firerest = pytest.importorskip("fireREST")
+    profile = yaml.safe_load((PROFILES_DIR / "fmc-managed.yaml").read_text())
+    profile["devices"][0].update(token_clock="lab", upgrade_packages=["Cisco_FTD_SSP-FP1K_Upgrade-7.4.2-172.sh.REL.tar"])
+    lab = lab_runner(profile)
+    fmc = firerest.FMC(hostname=lab.endpoint("fmc")["https"]["url"].removeprefix("https://"),
+                       username="admin", password="Admin123")
+    assert str(fmc.version) == "7.6.0" and fmc.domain["name"] == "Global"
+    devices = {d["name"]: d for d in fmc.device.devicerecord.get()}
+    assert len(devices) == 7 and devices["ftd-4k-a"]["metadata"]["chassisData"]["securityModuleNo"] == "1"
+    assert {p["name"] for p in fmc.devicehapair.ftdhapair.get()} == {"ftd-4k-ha", "ftdv-ha"}
+    first = fmc.conn.headers["X-auth-access-token"]
+    lab.call(lab.lab.clock.advance(31 * 60))          # the access token is dead; its refresh token is not
+    package = next(p for p in fmc.update.upgradepackage.get() if "7.4.2-172" in p["name"])
+    assert fmc.conn.headers["X-auth-access-token"] != first and fmc.conn.refresh_counter == 1
+    target = devices["fpr1120-1"]
+    task = fmc.update.upgrade(data={"upgradePackage": {"id": package["id"], "type": "UpgradePackage"},
+                                    "targets": [{"id": target["id"], "type": "Device", "name": target["name"]}],
+                                    "readinessCheckOnly": False, "enableUpgradeRevert": True,
+                                    "autoUpgradeCancel": True}).json()["metadata"]["task"]
+    lab.wait_until(lambda running: running.device("fmc").tasks[task["id"]].done, timeout=120)
+    status = fmc.job.taskstatus.get(uuid=task["id"])
+    assert status["status"] == "COMPLETED", status
+    assert fmc.device.devicerecord.get(uuid=target["id"])["sw_version"] == "7.4.2"
