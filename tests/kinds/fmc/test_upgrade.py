@@ -121,3 +121,30 @@ def test_a_package_copied_to_var_sf_updates_appears_and_delete_removes_it(fmc_la
     assert "Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar" in found
     deleted = api.delete(f"{PLATFORM}/updates/upgradepackages/{found['Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar']}")
     assert deleted.status_code == 200 and "Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar" not in _ids(api)[0]
+
+
+CHASSIS = {"lab": "fmc-chassis", "devices": [
+    {"name": "fmc", "kind": "fmc", "model": "FMC-4700", "version": "7.6.0-113",
+     "upgrade_packages": ["Cisco_FTD_SSP_Upgrade-7.6.0-113.sh.REL.tar", "Cisco_FTD_Upgrade-7.4.0-118.sh.REL.tar"]},
+    {"name": "chassis", "kind": "fxos", "model": "FPR-4145", "version": "2.14(1.131)",
+     "modules": [{"slot": 1, "apps": [{"device": "ld"}]}]},
+    {"name": "ld", "model": "FPR-4145", "version": "7.4.1-172", "fxos_version": "2.14(1.131)", "managed_by": "fmc"},
+    {"name": "v", "model": "FTDv", "version": "7.2.5-208", "managed_by": "fmc"}]}
+
+
+@pytest.mark.parametrize("target, package, fragment", [
+    ("ld", "Cisco_FTD_SSP_Upgrade-7.6.0-113.sh.REL.tar", "requires a minimum FXOS version of 2.16"),
+    ("v", "Cisco_FTD_Upgrade-7.4.0-118.sh.REL.tar", "You cannot upgrade to Version 7.4.0"),
+])
+def test_chassis_before_threat_defense_and_no_740_fail_the_task_and_change_nothing(lab_runner, target, package,
+                                                                                   fragment):
+    lab = lab_runner(CHASSIS)
+    client = httpx.Client(base_url=lab.endpoint("fmc")["https"]["url"], verify=False)
+    client.headers["X-auth-access-token"] = client.post(
+        f"{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123")).headers["X-auth-access-token"]
+    packages, devices = _ids(client)
+    response = _upgrade(client, packages[package], devices[target])
+    task = _wait_task(lab, client, response.json()["metadata"]["task"]["id"])
+    assert task["status"] == "FAILED" and fragment in task["message"] and task["subTasks"][0]["status"] == "FAILED"
+    version = lab.run(lambda: lab.lab.device(target).version)
+    assert version == {"ld": "7.4.1-172", "v": "7.2.5-208"}[target]
