@@ -162,6 +162,25 @@ async def get_device(request: web.Request) -> web.Response:
     return web.json_response(views.device_record(request, device, domain, found))
 
 
+async def register_device(request: web.Request) -> web.Response:
+    """Add a device: `name`, `hostName`, `regKey` (and `natID`); 202 with a Registration task."""
+    device, domain, body = the_fmc(request), domain_of(request), await _json(request)
+    for field in ("name", "hostName", "regKey"):
+        if not isinstance(body.get(field), str) or not body[field]:
+            raise FmcError(400, text("bad_field", name=field))
+    task = device.register(body["name"], body["hostName"], body["regKey"], body.get("natID"))
+    return web.json_response({**body, "type": "Device", "metadata": {"task": views.task_ref(request, domain, task)}},
+                             status=202)
+
+
+async def delete_device(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    found = device.device(request.match_info["objectId"])
+    record = views.device_record(request, device, domain, found)
+    device.unregister(found)
+    return web.json_response(record)
+
+
 def _pairs(request: web.Request) -> list[Any]:
     device = the_fmc(request)
     return device.pairs() if domain_of(request) == device.domains[0][1] else []
@@ -262,6 +281,8 @@ ROUTES = [
     Route("GET", f"{PLATFORM}/info/domain", domains, operation="getAllDomain"),
     Route("GET", f"{CONFIG}/devices/devicerecords", list_devices, operation="getAllDevice"),
     Route("GET", f"{CONFIG}/devices/devicerecords/{{objectId}}", get_device, operation="getDevice"),
+    Route("POST", f"{CONFIG}/devices/devicerecords", register_device, operation="createMultipleDevice"),
+    Route("DELETE", f"{CONFIG}/devices/devicerecords/{{objectId}}", delete_device, operation="deleteDevice"),
     Route("GET", f"{CONFIG}/devicehapairs/ftddevicehapairs", list_ha_pairs,
           operation="getAllFTDHADeviceContainer"),
     Route("GET", f"{CONFIG}/devicehapairs/ftddevicehapairs/{{objectId}}", get_ha_pair,

@@ -141,6 +141,31 @@ class FmcDevice(DeviceBase):
             if manager is not None and manager.host in (self.name, self.hostname) and not manager.registered:
                 device.register_with(self.uuid, self.version_text)  # type: ignore[attr-defined]
 
+    def register(self, name: str, host: str, reg_key: str, nat_id: str | None) -> Task:
+        """`POST devicerecords`: a Registration task that completes the `configure manager add`
+        of the lab device at `host` (its name or hostname) whose key (and NAT ID) match."""
+        if any(d.name == name for d in self.managed()):
+            raise Refused("duplicate", text("already_managed", name=name))
+        task = self.new_task("DEVICE_REGISTRATION", f"Registration {name}")
+
+        def finish() -> str:
+            for device in self.devices.values():
+                manager = getattr(device, "manager", None)
+                if (manager is not None and not manager.registered and manager.host in (self.name, self.hostname)
+                        and host in (device.name, getattr(device, "hostname", None))
+                        and manager.reg_key == reg_key and (nat_id or None) == manager.nat_id
+                        and device.services_up):
+                    device.register_with(self.uuid, self.version_text)  # type: ignore[attr-defined]
+                    return text("registered", name=name)
+            raise Refused("register_failed", text("register_failed", name=name, host=host))
+
+        self.run_task(task, fmc().timings["registration"], finish)
+        return task
+
+    def unregister(self, device: Any) -> None:
+        """`DELETE devicerecords/{id}`: the device keeps its manager setting, unregistered."""
+        device.unregister()
+
     def device(self, object_id: str) -> Any:
         found = next((d for d in self.managed() if d.uuid == object_id), None)
         if found is None:

@@ -264,6 +264,12 @@ class FtdDevice(Configuration, Upgrades):
         self.manager = None
         self._emit("manager", host=None, registered=False)
 
+    def unregister(self) -> None:
+        """The management center deleted the device; its manager setting stays (registration pending)."""
+        assert self.manager is not None
+        self.manager.registered, self.manager.identifier, self.manager.version = False, None, None
+        self._emit("manager", host=self.manager.host, registered=False)
+
     def register_with(self, identifier: str, version: str) -> None:
         """The management center completed this device's registration."""
         assert self.manager is not None

@@ -74,3 +74,34 @@ async def test_configure_manager_add_leaves_registration_pending_and_fdm_off(fmc
     async with httpx.AsyncClient(verify=False) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get(url + "/api/versions")
+
+
+async def test_registration_completes_configure_manager_add_as_a_task(fmc_lab):
+    term = await open_terminal(ssh_port(fmc_lab, "ftd-2"))
+    try:
+        await term.cmd("configure manager add fmc cisco123", r"\[yes/no\]: $")
+        await term.cmd("yes")
+        url = fmc_lab.endpoints()["devices"][0]["https"]["url"]
+        async with httpx.AsyncClient(base_url=url, verify=False) as client:
+            login = await client.post("/api/fmc_platform/v1/auth/generatetoken", auth=("admin", "Admin123"))
+            client.headers["X-auth-access-token"] = login.headers["X-auth-access-token"]
+            records = f"/api/fmc_config/v1/domain/{login.headers['DOMAIN_UUID']}/devices/devicerecords"
+            tasks = f"/api/fmc_config/v1/domain/{login.headers['DOMAIN_UUID']}/job/taskstatuses"
+            wrong = await client.post(records, json={"name": "ftd-2", "hostName": "ftd-2", "regKey": "nope",
+                                                     "type": "Device"})
+            ok = await client.post(records, json={"name": "ftd-2", "hostName": "ftd-2", "regKey": "cisco123",
+                                                  "type": "Device"})
+            assert wrong.status_code == ok.status_code == 202
+            await fmc_lab.clock.run_until_idle()
+            failed = (await client.get(f"{tasks}/{wrong.json()['metadata']['task']['id']}")).json()
+            done = (await client.get(f"{tasks}/{ok.json()['metadata']['task']['id']}")).json()
+            assert failed["status"] == "FAILED" and "Unable to register device ftd-2" in failed["message"]
+            assert done["status"] == "COMPLETED"
+            listed = (await client.get(records)).json()["items"]
+            assert [d["name"] for d in listed] == ["ftd-1", "ftd-2"]
+            assert "Registration              : Completed" in await term.cmd("show managers")
+            deleted = await client.delete(f"{records}/{listed[1]['id']}")
+            assert deleted.status_code == 200
+            assert "Registration              : Pending" in await term.cmd("show managers")
+    finally:
+        await term.close()
