@@ -249,19 +249,33 @@ def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
 async def post_upgrade(request: web.Request) -> web.Response:
     """Push only, readiness only, or upgrade: a task in `metadata.task` (202)."""
     device, body = the_fmc(request), await _json(request)
-    package_ref, targets = body.get("upgradePackage"), body.get("targets")
+    package_ref = body.get("upgradePackage")
     if not isinstance(package_ref, dict) or not isinstance(package_ref.get("id"), str):
         raise FmcError(400, text("bad_field", name="upgradePackage"))
-    if not isinstance(targets, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str)
-                                                 for t in targets):
-        raise FmcError(400, text("bad_field", name="targets"))
-    task = device.upgrade(package_ref["id"], [t["id"] for t in targets],
+    task = device.upgrade(package_ref["id"], _targets(body),
                           push_only=_flag(body, "pushUpgradeFileOnly", False),
                           readiness_only=_flag(body, "readinessCheckOnly", False),
                           auto_cancel=_flag(body, "autoUpgradeCancel", True))
     domain = device.domains[0][1]
     answer = {**body, "type": "Upgrade", "metadata": {"task": views.task_ref(request, domain, task)}}
     return web.json_response(answer, status=202)
+
+
+def _targets(body: dict[str, Any]) -> list[str]:
+    targets = body.get("targets")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str)
+                                                 for t in targets):
+        raise FmcError(400, text("bad_field", name="targets"))
+    return [t["id"] for t in targets]
+
+
+def _job_route(operation: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        device, body = the_fmc(request), await _json(request)
+        task = device.job_action(operation, _targets(body))
+        answer = {**body, "metadata": {"task": views.task_ref(request, device.domains[0][1], task)}}
+        return web.json_response(answer, status=202)
+    return handler
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -297,6 +311,9 @@ ROUTES = [
     Route("GET", f"{PLATFORM}/updates/upgradepackages/{{containerUUID}}/applicabledevices", applicable_devices,
           operation="getAllApplicableDevice"),
     Route("POST", f"{PLATFORM}/updates/upgrades", post_upgrade, operation="createUpgrade"),
+    Route("POST", f"{PLATFORM}/updates/cancelupgrades", _job_route("cancel_upgrade"), operation="createCancelUpgrade"),
+    Route("POST", f"{PLATFORM}/updates/retryupgrades", _job_route("retry_upgrade"), operation="createRetryUpgrade"),
+    Route("POST", f"{PLATFORM}/updates/revertupgrades", _job_route("start_revert"), operation="createRevertUpgrade"),
 ]
 
 

@@ -13,6 +13,7 @@ from simulator.kinds.base import DeviceBase, DeviceContext, Refused
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE
 from simulator.kinds.fmc.upgrades import (
+    JobRun,
     Request,
     UpgradePackage,
     UpgradeRun,
@@ -245,6 +246,20 @@ class FmcDevice(DeviceBase):
         run = UpgradeRun(self, task, Request(package, push_only, readiness_only, auto_cancel), groups)
         self.runs.add(run)
         run.start()
+        return task
+
+    def job_action(self, operation: str, targets: list[str]) -> Task:
+        """Cancel or retry a failed upgrade, or revert one (`cancel_upgrade`, `retry_upgrade`,
+        `start_revert` on each target); a device's refusal refuses the request."""
+        units = [self.device(t) for t in targets]
+        if not units:
+            raise Refused("no_targets", text("no_targets"))
+        for unit in units:
+            getattr(unit, operation)()
+        kind = {"cancel_upgrade": "CANCEL_UPGRADE", "retry_upgrade": "RETRY_UPGRADE",
+                "start_revert": "REVERT_UPGRADE"}[operation]
+        task = self.new_task(kind, f"{kind} {', '.join(u.name for u in units)}")
+        JobRun(self, task, units, operation).start()
         return task
 
     # -- tasks ------------------------------------------------------------------------

@@ -118,7 +118,7 @@ class UpgradeRun:
             else:
                 self._upgrade_unit(group, at + 1, then)
 
-        self._poll(lambda: unit.job is not None and unit.job.finished is not None and unit.apps_up, done)
+        self._poll(lambda: job_over(unit), done)
 
     def _switched_to(self, unit: Any) -> bool:
         pair = unit.ha
@@ -172,6 +172,43 @@ class UpgradeRun:
         self.task.message = message
         self.center.set_task(self.task, "COMPLETED")
         self.center.runs.discard(self)
+
+
+def job_over(unit: Any) -> bool:
+    """The unit's job ended and it runs again, or it stopped waiting for a cancel or retry, or broke."""
+    job = unit.job
+    if unit.state in ("upgrade_failed", "unusable"):
+        return True
+    return job is not None and job.finished is not None and unit.apps_up
+
+
+class JobRun:
+    """`cancelupgrades`, `retryupgrades`, `revertupgrades`: the devices' own
+    operation, started at once (a device refuses what it cannot do), then a
+    task that ends when every job has."""
+
+    EXPECT = {"cancel_upgrade": "CANCELLED", "retry_upgrade": "COMPLETED", "start_revert": "COMPLETED"}
+
+    def __init__(self, center: FmcDevice, task: Task, units: list[Any], operation: str) -> None:
+        self.center, self.task, self.units, self.operation = center, task, units, operation
+        task.sub_tasks = [{"target": {"id": u.uuid, "name": u.name, "type": "Device"}, "status": "RUNNING",
+                           "message": ""} for u in units]
+
+    def start(self) -> None:
+        self.center.set_task(self.task, "RUNNING")
+        self._look()
+
+    def _look(self) -> None:
+        if not all(job_over(u) for u in self.units):
+            self.center.ctx.clock.call_later(fmc().timings["poll"], self._look)
+            return
+        failed = [u for u in self.units if u.job is None or u.job.state != self.EXPECT[self.operation]]
+        for unit, sub in zip(self.units, self.task.sub_tasks):
+            sub["status"] = "FAILED" if unit in failed else "COMPLETED"
+            sub["message"] = unit.job.message if unit.job else ""
+        self.task.message = "; ".join(f"{u.name}: {u.job.message if u.job else ''}" for u in failed) or \
+            text("job_done", operation=self.operation.split("_")[0], count=len(self.units))
+        self.center.set_task(self.task, "FAILED" if failed else "COMPLETED")
 
 
 def upgrade_groups(center: FmcDevice, targets: list[Any]) -> list[list[Any]]:

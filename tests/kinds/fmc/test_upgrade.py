@@ -148,3 +148,33 @@ def test_chassis_before_threat_defense_and_no_740_fail_the_task_and_change_nothi
     assert task["status"] == "FAILED" and fragment in task["message"] and task["subTasks"][0]["status"] == "FAILED"
     version = lab.run(lambda: lab.lab.device(target).version)
     assert version == {"ld": "7.4.1-172", "v": "7.2.5-208"}[target]
+
+
+def test_a_failed_upgrade_is_retried_then_reverted_through_the_fmc(fmc_lab, api):
+    packages, devices = _ids(api)
+    fmc_lab.add_fault("upgrade.stage:500_rpms", "fail", device="ftd-1")
+    upgrade = _upgrade(api, packages[V76], devices["ftd-1"], autoUpgradeCancel=False)
+    task = _wait_task(fmc_lab, api, upgrade.json()["metadata"]["task"]["id"])
+    assert task["status"] == "FAILED" and task["message"].startswith("Upgrade failed on ftd-1")
+    target = {"targets": [{"id": devices["ftd-1"], "type": "Device", "name": "ftd-1"}]}
+    retry = api.post(f"{PLATFORM}/updates/retryupgrades", json=target)
+    assert retry.status_code == 202
+    assert _wait_task(fmc_lab, api, retry.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    assert fmc_lab.run(lambda: fmc_lab.lab.device("ftd-1").version) == "7.6.0-113"
+    again = api.post(f"{PLATFORM}/updates/retryupgrades", json=target)
+    assert again.status_code == 400 and again.json()["error"]["messages"][0]["description"]
+    revert = api.post(f"{PLATFORM}/updates/revertupgrades", json=target)
+    assert _wait_task(fmc_lab, api, revert.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    assert fmc_lab.run(lambda: fmc_lab.lab.device("ftd-1").version) == "7.4.1-172"
+
+
+def test_cancel_of_a_failed_upgrade_rolls_back(fmc_lab, api):
+    packages, devices = _ids(api)
+    fmc_lab.add_fault("upgrade.stage:500_rpms", "fail", device="ftd-1")
+    upgrade = _upgrade(api, packages[V76], devices["ftd-1"], autoUpgradeCancel=False)
+    _wait_task(fmc_lab, api, upgrade.json()["metadata"]["task"]["id"])
+    cancel = api.post(f"{PLATFORM}/updates/cancelupgrades",
+                      json={"targets": [{"id": devices["ftd-1"], "type": "Device", "name": "ftd-1"}]})
+    task = _wait_task(fmc_lab, api, cancel.json()["metadata"]["task"]["id"])
+    assert task["status"] == "COMPLETED" and task["subTasks"][0]["status"] == "COMPLETED"
+    assert fmc_lab.run(lambda: fmc_lab.lab.device("ftd-1").version) == "7.4.1-172"
