@@ -350,6 +350,9 @@ async def check(request: web.Request, route: Route) -> None:
 
 
 def web_mode(device: FmcDevice) -> Mode:
+    """503 while it installs its own upgrade; refused while it boots or is off."""
+    if device.state == "upgrading":
+        return "unavailable"
     return "serve" if device.services_up else "closed"
 
 

@@ -150,6 +150,12 @@ def package(request: web.Request, package: UpgradePackage) -> dict[str, Any]:
 
 
 def applicable(request: web.Request, fmc_device: FmcDevice, package: UpgradePackage, device: Any) -> dict[str, Any]:
+    link = self_link(request, f"/api/fmc_platform/v1/updates/upgradepackages/{package.id}/applicabledevices/{device.uuid}")
+    if device is fmc_device:        # its own package: the management center itself
+        return {"id": device.uuid, "name": device.name, "type": "Device", "links": link,
+                "upgradePackage": {"id": package.id, "type": "UpgradePackage"},
+                "model": fmc().models[device.model].platform, "modelType": "FMC",
+                "sw_version": device.ver.numbers, "isPartOfContainer": False}
     info = ftd_facts.ftd().models[device.model]
     pair = device.ha if device.ha is not None and not device.ha.broken else None
     return {"id": device.uuid, "name": device.name, "type": "Device",

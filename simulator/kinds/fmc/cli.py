@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import posixpath
 import shlex
 from collections.abc import Awaitable, Callable
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from simulator.facts import read_yaml
-from simulator.kinds.fmc.facts import fmc
+from simulator.kinds.base import Refused
+from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.fmc.model import FmcDevice
+from simulator.kinds.fmc.packages import inspect_fmc_package, is_fmc_package
 from simulator.terminal.session import Session, Shell
 from simulator.terminal.tree import CommandTree, Parsed
 
@@ -71,7 +74,8 @@ class LinuxShell(Shell):
         self.cwd = "/root" if root else "/Volume/home/admin"
         self.commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
             "ls": self._ls, "cat": self._cat, "tail": self._tail, "pwd": self._pwd, "whoami": self._whoami,
-            "cd": self._cd, "sudo": self._sudo, "exit": self._exit, "logout": self._exit}
+            "cd": self._cd, "sudo": self._sudo, "exit": self._exit, "logout": self._exit,
+            "install_update.pl": self._install_update}
 
     @property
     def prompt(self) -> str:
@@ -185,3 +189,37 @@ class LinuxShell(Shell):
 
     async def _exit(self, _: list[str]) -> None:
         self.session.pop()
+
+    async def _install_update(self, args: list[str]) -> None:
+        """The FMC's own upgrade from the shell (root): `--readiness-check` first, then the install."""
+        if not self.root:
+            self._say(text("needs_root"))
+            return
+        paths = [a for a in args if not a.startswith("--")]
+        if len(paths) != 1:
+            self._say(text("install_usage"))
+            return
+        path = self._path(paths[0])
+        real = self.fs_root / path.lstrip("/")
+        device = self.device
+        # A package the FMC downloaded itself is in /var/sf/updates on the real box.
+        package = next((p for p in device.packages.values() if p.name == real.name), None)
+        if package is None and not real.is_file():
+            self._say(text("install_missing", path=path))
+            return
+        if not is_fmc_package(real.name):
+            self._say(text("install_not_fmc", path=path))
+            return
+        try:
+            if package is None:
+                package = device.add_package(await asyncio.to_thread(inspect_fmc_package, real))
+            if "--readiness-check" in args:
+                device.check_own_readiness(package.id)
+                self._say(text("install_begins", path=path))
+                self._say(text("install_readiness", folder=real.name))
+            else:
+                device.upgrade_self(real.name)
+                self._say(text("install_begins", path=path))
+                self._say(text("install_started"))
+        except Refused as refused:
+            self._say(refused.message)

@@ -38,6 +38,7 @@ class FmcData(Facts):
     timings: dict[str, float]
     api: ApiFacts
     texts: dict[str, str]
+    upgrade_paths: dict[str, list[str]]
 
 
 def fmc() -> FmcData:

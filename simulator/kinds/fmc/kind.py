@@ -15,6 +15,7 @@ its surfaces (the FMC REST API over HTTPS, an SSH CLI).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -23,6 +24,7 @@ from simulator.kinds.fmc.api import HTTPS
 from simulator.kinds.fmc.facts import fmc
 from simulator.kinds.fmc.machine import TABLE
 from simulator.kinds.fmc.model import ApiOptions, FmcDevice
+from simulator.kinds.fmc.packages import is_fmc_package, make_fmc_package
 from simulator.kinds.fmc.ssh import SSH
 from simulator.kinds.ftd.versions import PackageName, Version
 from simulator.kinds.kind import Build, Kind
@@ -41,7 +43,8 @@ class FmcSpec(DeviceSpec, SshPort, HttpsPort):
     @classmethod
     def _package_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            PackageName.parse(name)
+            if not is_fmc_package(name):
+                PackageName.parse(name)
         return value
 
     @field_validator("model")
@@ -73,5 +76,22 @@ def endpoint(device: FmcDevice) -> dict[str, Any]:
             "manages": [d.name for d in device.managed()]}
 
 
-KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, endpoint=endpoint,
-            machines=(TABLE,), hosts=True)
+class FmcPackages:
+    """`simulator package make --for fmc`: the FMC's own upgrade packages."""
+
+    example = "Cisco_Secure_FW_Mgmt_Center_Upgrade-7.6.1-91.sh.REL.tar"
+
+    def accepts(self, filename: str) -> bool:
+        return is_fmc_package(filename)
+
+    def filename(self, version: str, model: str | None) -> str:
+        v = Version.parse(version)
+        return f"Cisco_Secure_FW_Mgmt_Center_{'Patch' if v.patch else 'Upgrade'}-{v}.sh.REL.tar"
+
+    def make(self, filename: str, directory: Path, *, size_mb: int | None, unsigned: bool,
+             corrupt: bool) -> Path:
+        return make_fmc_package(filename, directory, size_mb=size_mb, unsigned=unsigned, corrupt=corrupt)
+
+
+KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, packages=FmcPackages(),
+            endpoint=endpoint, machines=(TABLE,), hosts=True)

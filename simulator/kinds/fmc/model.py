@@ -12,6 +12,9 @@ from typing import Any
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE
+from simulator.kinds.fmc.packages import PLATFORM as FMC_PLATFORM
+from simulator.kinds.fmc.packages import by_name as fmc_by_name
+from simulator.kinds.fmc.packages import is_fmc_package
 from simulator.kinds.fmc.upgrades import (
     JobRun,
     Request,
@@ -62,6 +65,8 @@ class FmcDevice(DeviceBase):
     power_up: Trigger
     booted: Trigger
     cut_power: Trigger
+    begin_upgrade: Trigger
+    installed: Trigger
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
                  username: str, password: str, devices: Mapping[str, DeviceBase],
@@ -81,6 +86,8 @@ class FmcDevice(DeviceBase):
         self.tasks: dict[str, Task] = {}
         self._task_seq = 0
         self.packages: dict[str, UpgradePackage] = {}     # by id
+        self.readiness: dict[str, Any] | None = None      # its own: {package, state, messages}
+        self.upgrade_target: str | None = None            # the package its own upgrade installs
         self.runs: set[UpgradeRun] = set()
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
@@ -117,14 +124,79 @@ class FmcDevice(DeviceBase):
             self._cancel_timer()
             self.cut_power()
             # Its running tasks stop and are failed (seed 001, Running Tasks).
-            for task in self.tasks.values():
-                if not task.done:
-                    task.message = "The task was stopped by a restart of the management center."
-                    self.set_task(task, "FAILED")
-            self.runs.clear()
+            self._fail_running("The task was stopped by a restart of the management center.")
 
     def _start_boot(self) -> None:
         self._after(fmc().timings["boot"], self.booted)
+
+    # -- its own upgrade (seed 001: readiness mandatory, tasks stopped, API away) ----------
+    def own_problems(self, package: UpgradePackage) -> list[str]:
+        info, current, target = package.info, self.ver, package.target
+        if info.problem:
+            return [text("fmc_package_problem", package=package.name, problem=info.problem)]
+        if target.release == current.release and target <= current:
+            return [text("fmc_same", target=target.numbers)]
+        train = lambda v: f"{v.major}.{v.minor}"  # noqa: E731
+        allowed = fmc().upgrade_paths.get(train(current), [])
+        if target < current or (target.release != current.release and train(target) not in allowed):
+            return [text("fmc_path", current=current.numbers, target=target.numbers)]
+        return []
+
+    def check_own_readiness(self, package_id: str) -> Task:
+        """The FMC's readiness check for one of its packages, as a task; its result gates its upgrade."""
+        package = self.package(package_id)
+        if package.info.platform != FMC_PLATFORM:
+            raise Refused("not_applicable", text("not_applicable", package=package.name, device=self.name,
+                                                 model=self.model))
+        self.readiness = {"package": package.name, "state": "IN_PROGRESS", "messages": []}
+        task = self.new_task("FMC_READINESS_CHECK", f"Readiness check {package.name}")
+
+        def finish() -> str:
+            problems = self.own_problems(package)
+            assert self.readiness is not None
+            self.readiness.update(state="FAILED" if problems else "SUCCESS", messages=problems)
+            if problems:
+                raise Refused("not_ready", "; ".join(problems))
+            return text("fmc_ready", package=package.name)
+
+        self.run_task(task, fmc().timings["fmc_readiness"], finish)
+        return task
+
+    def upgrade_self(self, filename: str) -> None:
+        """Install one of its packages: only after its readiness check passed."""
+        package = next((p for p in self.packages.values() if p.name == filename), None)
+        if package is None:
+            raise Refused("not_found", text("not_found", id=filename))
+        if self.state != "online":
+            raise Refused("busy", text("fmc_busy", state=self.state))
+        ready = self.readiness
+        if ready is None or ready["package"] != filename or ready["state"] != "SUCCESS":
+            raise Refused("not_ready", text("fmc_not_ready", package=filename))
+        self.upgrade_target = filename
+        self.begin_upgrade()
+
+    def _start_install(self) -> None:
+        """Tasks running when the upgrade starts are stopped and become failed (seed 001)."""
+        self._fail_running(text("fmc_upgrade_stopped"))
+        self._emit("upgrade.started", package=self.upgrade_target)
+        self._after(fmc().timings["self_upgrade"], self._install_done)
+
+    def _install_done(self) -> None:
+        self._timer = None
+        package = next((p for p in self.packages.values() if p.name == self.upgrade_target), None)
+        if package is not None:
+            self.version = str(package.target)
+            del self.packages[package.id]            # the upgrade consumes its package (seed 001)
+        self._emit("upgrade.finished", version=self.version)
+        self.upgrade_target, self.readiness = None, None
+        self.installed()
+
+    def _fail_running(self, message: str) -> None:
+        for task in self.tasks.values():
+            if not task.done:
+                task.message = message
+                self.set_task(task, "FAILED")
+        self.runs.clear()
 
     # -- managed devices ---------------------------------------------------------
     def manages(self, device: DeviceBase) -> bool:
@@ -215,7 +287,7 @@ class FmcDevice(DeviceBase):
 
     def add_downloaded(self, filenames: list[str]) -> None:
         for filename in filenames:
-            self.add_package(package_by_name(filename))
+            self.add_package(fmc_by_name(filename) if is_fmc_package(filename) else package_by_name(filename))
 
     def package(self, package_id: str) -> UpgradePackage:
         found = self.packages.get(package_id)
@@ -230,7 +302,9 @@ class FmcDevice(DeviceBase):
         self._emit("package", action="deleted", filename=package.name)
 
     def applicable(self, package: UpgradePackage) -> list[Any]:
-        """Managed devices of the package's platform that run an older version."""
+        """Managed devices of the package's platform that run an older version (the FMC itself for its own)."""
+        if package.info.platform == FMC_PLATFORM:
+            return [self] if package.target > self.ver else []
         models = ftd_facts.ftd().models
         return [d for d in self.managed()
                 if models[d.model].platform == package.info.platform and d.ver < package.target]
@@ -239,6 +313,10 @@ class FmcDevice(DeviceBase):
                 readiness_only: bool = False, auto_cancel: bool = True) -> Task:
         """`POST updates/upgrades`: a task that copies, checks or upgrades the targets."""
         package = self.package(package_id)
+        if self.uuid in targets:
+            if not readiness_only or push_only:
+                raise Refused("fmc_rest_upgrade", text("fmc_rest_upgrade"))
+            return self.check_own_readiness(package_id)
         groups = upgrade_groups(self, [self.device(t) for t in targets])
         check_targets(self, package, groups)
         kind = "UPGRADE_PACKAGE_PUSH" if push_only else "DEVICE_READINESS_CHECK" if readiness_only else "DEVICE_UPGRADE"
@@ -304,7 +382,8 @@ class FmcDevice(DeviceBase):
 
     # -- persistence ---------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        return {"version": self.version, "state": self.state, "serial": self.serial, "uuid": self.uuid,
+        return {"version": self.version, "state": self.state, "readiness": self.readiness,
+                "upgrade_target": self.upgrade_target, "serial": self.serial, "uuid": self.uuid,
                 "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added} for p in self.packages.values()],
                 "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()]}
 
@@ -318,9 +397,12 @@ class FmcDevice(DeviceBase):
         for task in self.tasks.values():
             if not task.done:
                 task.status, task.message = "FAILED", "The task was stopped by a restart of the management center."
+        self.readiness, self.upgrade_target = data.get("readiness"), data.get("upgrade_target")
         MACHINE.set_state(data["state"], model=self)
         if self.state == "booting":
             self._start_boot()
+        elif self.state == "upgrading":
+            self._after(fmc().timings["self_upgrade"], self._install_done)
 
 
 MACHINE.bind(FmcDevice)

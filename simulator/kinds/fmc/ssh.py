@@ -10,6 +10,7 @@ import asyncssh
 from simulator.faults import Fault
 from simulator.kinds.fmc.cli import FmcCliShell, banner
 from simulator.kinds.fmc.model import FmcDevice
+from simulator.kinds.fmc.packages import inspect_fmc_package, is_fmc_package
 from simulator.kinds.ftd.packages import inspect_package
 from simulator.surfaces.ssh.cli import serve_cli
 from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
@@ -18,7 +19,8 @@ from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
 class FmcSsh(SshKind):
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         device = endpoint.device
-        (endpoint.fs_root / "var/log/sf").mkdir(parents=True, exist_ok=True)
+        for folder in ("var/log/sf", "var/sf/updates"):
+            (endpoint.fs_root / folder).mkdir(parents=True, exist_ok=True)
         (endpoint.fs_root / "Volume/home/admin").mkdir(parents=True, exist_ok=True)
         await serve_cli(endpoint, process, lambda session, _: FmcCliShell(session, device, endpoint.fs_root),
                         banner=lambda peer: banner(device))
@@ -29,7 +31,8 @@ class FmcSsh(SshKind):
 
     async def file_arrived(self, device: FmcDevice, path: Path, fault: Fault | None) -> None:
         """A package copied into /var/sf/updates shows up in Product Upgrades."""
-        info = await asyncio.to_thread(inspect_package, path)
+        inspect = inspect_fmc_package if is_fmc_package(path.name) else inspect_package
+        info = await asyncio.to_thread(inspect, path)
         device.add_package(info)
 
 

@@ -105,3 +105,15 @@ async def test_registration_completes_configure_manager_add_as_a_task(fmc_lab):
             assert "Registration              : Pending" in await term.cmd("show managers")
     finally:
         await term.close()
+
+
+async def shell_run(port: int, lines: list[str]) -> str:
+    """Lines typed in the FMC's expert shell as root (`expert`, `sudo su -`); what it printed."""
+    term = await open_terminal(port)
+    try:
+        await term.cmd("expert", r"\$ $")
+        await term.cmd("sudo su -", "Password: $")
+        await term.cmd("Admin123", r"# $")
+        return "".join([await term.cmd(line, r"# $") for line in lines])
+    finally:
+        await term.close()

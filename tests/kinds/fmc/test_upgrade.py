@@ -178,3 +178,51 @@ def test_cancel_of_a_failed_upgrade_rolls_back(fmc_lab, api):
     task = _wait_task(fmc_lab, api, cancel.json()["metadata"]["task"]["id"])
     assert task["status"] == "COMPLETED" and task["subTasks"][0]["status"] == "COMPLETED"
     assert fmc_lab.run(lambda: fmc_lab.lab.device("ftd-1").version) == "7.4.1-172"
+
+
+FMC_761 = "Cisco_Secure_FW_Mgmt_Center_Upgrade-7.6.1-91.sh.REL.tar"
+
+
+def test_the_fmc_upgrades_itself_first_readiness_mandatory_api_away_then_devices_may_follow(lab_runner):
+    """Seed 001: readiness is mandatory for the FMC; REST offers the FMC only a readiness
+    check; its API answers 503 while it installs; running tasks fail; afterwards it
+    runs 7.6.1 and a 7.6.1 device upgrade is no longer refused."""
+    from tests.kinds.fmc.test_cli import shell_run
+
+    profile = {"lab": "fmc-self", "devices": [
+        {"name": "fmc", "kind": "fmc", "model": "FMCv", "version": "7.6.0-113",
+         "upgrade_packages": [FMC_761, "Cisco_FTD_Upgrade-7.6.1-291.sh.REL.tar", V76]},
+        {"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"}]}
+    lab = lab_runner(profile)
+    client = httpx.Client(base_url=lab.endpoint("fmc")["https"]["url"], verify=False)
+    client.headers["X-auth-access-token"] = client.post(
+        f"{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123")).headers["X-auth-access-token"]
+    packages, devices = _ids(client)
+    ftd_761 = packages["Cisco_FTD_Upgrade-7.6.1-291.sh.REL.tar"]
+    refused = _upgrade(client, ftd_761, devices["ftd-1"])
+    assert refused.status_code == 400 and "past the management center" in refused.text
+    me = client.get(f"{PLATFORM}/updates/upgradepackages/{packages[FMC_761]}/applicabledevices").json()["items"]
+    assert [d["name"] for d in me] == ["fmc"]
+    no_rest = _upgrade(client, packages[FMC_761], me[0]["id"])
+    assert no_rest.status_code == 400 and "only readiness check is supported" in no_rest.text
+    port = lab.endpoint("fmc")["ssh"]["port"]
+    early = lab.call(shell_run(port, [f"sudo install_update.pl /var/sf/updates/{FMC_761}"]))
+    assert "passing readiness checks is not optional" in early and lab.state("fmc") == "online"
+    ready = _upgrade(client, packages[FMC_761], me[0]["id"], readinessCheckOnly=True)
+    assert _wait_task(lab, client, ready.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    lab.run(lab.lab.clock.pause)            # the push below is still running when the FMC's upgrade starts
+    running = _upgrade(client, packages[V76], devices["ftd-1"], pushUpgradeFileOnly=True).json()
+    out = lab.call(shell_run(port, [f"sudo install_update.pl /var/sf/updates/{FMC_761}"]))
+    assert "Upgrade started" in out
+    lab.run(lab.lab.clock.resume)
+    lab.wait_for_state("fmc", "upgrading")
+    stopped = lab.run(lambda: lab.lab.device("fmc").tasks[running["metadata"]["task"]["id"]])
+    assert stopped.status == "FAILED" and "management center upgrade started" in stopped.message
+    assert client.get(f"{PLATFORM}/info/serverversion").status_code == 503
+    lab.wait_for_state("fmc", "online", timeout=120)
+    client.headers["X-auth-access-token"] = client.post(
+        f"{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123")).headers["X-auth-access-token"]
+    version = client.get(f"{PLATFORM}/info/serverversion").json()["items"][0]["serverVersion"]
+    assert version == "7.6.1 (build 91)"
+    assert FMC_761 not in _ids(client)[0]          # the upgrade consumed its package
+    assert _upgrade(client, ftd_761, devices["ftd-1"], readinessCheckOnly=True).status_code == 202
