@@ -159,3 +159,33 @@ def test_a_managed_ftd_refuses_fdm_connections(fmc_lab):
         httpx.get(url + "/api/fdm/latest/fdm/token", verify=False)
     assert httpx.get(fmc_lab.endpoint("local-1")["https"]["url"] + "/api/versions",
                      verify=False).status_code in (200, 401, 404)
+
+
+def test_more_than_ten_connections_from_one_client_get_429(fmc_lab):
+    import asyncio
+    import ssl
+
+    url = httpx.URL(fmc_lab.endpoint("fmc")["https"]["url"])
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+
+    async def scenario() -> tuple[int, str, int]:
+        held = [await asyncio.open_connection(url.host, url.port, ssl=context) for _ in range(10)]
+        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(verify=False) as client:
+            over = await client.post(f"{url}{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123"))
+            for _, writer in held:
+                writer.close()
+            await asyncio.sleep(0.2)
+            again = await client.post(f"{url}{PLATFORM}/auth/generatetoken", auth=("admin", "Admin123"))
+        return over.status_code, over.text, again.status_code
+
+    status, body, after = asyncio.run(scenario())
+    assert status == 429 and "10 simultaneous connections" in body and after == 204
+
+
+def test_the_brakes_are_switched_off_in_the_profile(lab_runner):
+    lab = lab_runner(_profile(rate_limit=False, connection_limit=False))
+    with _client(lab) as client:
+        token = {"X-auth-access-token": _login(client).headers["X-auth-access-token"]}
+        assert {client.get(f"{PLATFORM}/info/serverversion", headers=token).status_code for _ in range(130)} == {200}
