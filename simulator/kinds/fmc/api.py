@@ -278,6 +278,38 @@ def _job_route(operation: str) -> Any:
     return handler
 
 
+# -- device backups ------------------------------------------------------------------------------
+async def post_backup(request: web.Request) -> web.Response:
+    """`{"type": "DEVICE_BACKUP", "devices": [{id, type}], "retrieveToManagementCenter": true}` → a task."""
+    device, domain, body = the_fmc(request), domain_of(request), await _json(request)
+    if body.get("type", "DEVICE_BACKUP") != "DEVICE_BACKUP":
+        raise FmcError(400, text("backup_type"))
+    targets = body.get("devices")
+    if not isinstance(targets, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str)
+                                                 for t in targets):
+        raise FmcError(400, text("bad_field", name="devices"))
+    task = device.backup([t["id"] for t in targets])
+    return web.json_response({**body, "metadata": {"task": views.task_ref(request, domain, task)}}, status=202)
+
+
+async def list_backups(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    return listing(request, [views.backup_file(request, domain, b) for b in device.backups.values()])
+
+
+async def get_backup(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    backup = device.backups.get(request.match_info["objectId"])
+    if backup is None:
+        raise FmcError(404, text("not_found", id=request.match_info["objectId"]))
+    return web.json_response(views.backup_file(request, domain, backup))
+
+
+async def delete_backup(request: web.Request) -> web.Response:
+    device, domain = the_fmc(request), domain_of(request)
+    return web.json_response(views.backup_file(request, domain, device.delete_backup(request.match_info["objectId"])))
+
+
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
         body = parse_json(await read_text(request))
@@ -304,6 +336,10 @@ ROUTES = [
     Route("PUT", f"{CONFIG}/devicehapairs/ftddevicehapairs/{{objectId}}", put_ha_pair,
           operation="updateFTDHADeviceContainer"),
     Route("GET", f"{CONFIG}/job/taskstatuses/{{objectId}}", get_task, operation="getTaskStatus"),
+    Route("POST", f"{CONFIG}/backup/operational/devicebackup", post_backup, operation="createDeviceBackup"),
+    Route("GET", f"{CONFIG}/backup/files", list_backups, operation="getAllBackupFile"),
+    Route("GET", f"{CONFIG}/backup/files/{{objectId}}", get_backup, operation="getBackupFile"),
+    Route("DELETE", f"{CONFIG}/backup/files/{{objectId}}", delete_backup, operation="deleteBackupFile"),
     Route("GET", f"{PLATFORM}/updates/upgradepackages", list_packages, operation="getAllUpgradePackage"),
     Route("GET", f"{PLATFORM}/updates/upgradepackages/{{objectId}}", get_package, operation="getUpgradePackage"),
     Route("DELETE", f"{PLATFORM}/updates/upgradepackages/{{objectId}}", delete_package,

@@ -3,13 +3,14 @@ containers, task statuses, domains, and the paged list envelope."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from simulator.kinds.fmc.facts import fmc
-from simulator.kinds.fmc.model import FmcDevice, Task
+from simulator.kinds.fmc.model import Backup, FmcDevice, Task
 from simulator.kinds.fmc.upgrades import UpgradePackage
 from simulator.kinds.ftd import facts as ftd_facts
 
@@ -165,3 +166,10 @@ def applicable(request: web.Request, fmc_device: FmcDevice, package: UpgradePack
             "isPartOfContainer": pair is not None, **({"containerType": "DeviceHAPair"} if pair else {}),
             "links": self_link(request, f"/api/fmc_platform/v1/updates/upgradepackages/{package.id}"
                                         f"/applicabledevices/{device.uuid}")}
+
+
+def backup_file(request: web.Request, domain: str, backup: Backup) -> dict[str, Any]:
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(backup.created))
+    return {"id": backup.id, "name": backup.name, "type": "BackupFile", "createdTime": when,
+            "device": {"id": backup.device_id, "name": backup.device_name, "type": "Device"},
+            "links": self_link(request, f"/api/fmc_config/v1/domain/{domain}/backup/files/{backup.id}")}

@@ -4,6 +4,7 @@ the tasks its REST API reports (`job/taskstatuses`). No I/O."""
 
 from __future__ import annotations
 
+import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -52,6 +53,17 @@ class Task:
 
 
 @dataclass
+class Backup:
+    """A device backup stored on the FMC (`backup/files`)."""
+
+    id: str
+    name: str
+    device_id: str
+    device_name: str
+    created: float
+
+
+@dataclass
 class ApiOptions:
     """A profile's switches for the REST API's brakes and token clock."""
 
@@ -86,6 +98,7 @@ class FmcDevice(DeviceBase):
         self.tasks: dict[str, Task] = {}
         self._task_seq = 0
         self.packages: dict[str, UpgradePackage] = {}     # by id
+        self.backups: dict[str, Backup] = {}              # by id
         self.readiness: dict[str, Any] | None = None      # its own: {package, state, messages}
         self.upgrade_target: str | None = None            # the package its own upgrade installs
         self.runs: set[UpgradeRun] = set()
@@ -128,6 +141,40 @@ class FmcDevice(DeviceBase):
 
     def _start_boot(self) -> None:
         self._after(fmc().timings["boot"], self.booted)
+
+    # -- device backups ----------------------------------------------------------------------
+    def backup(self, targets: list[str]) -> Task:
+        """`backup/operational/devicebackup`: devices, or HA containers (both units), as a task."""
+        units: list[Any] = []
+        for target in targets:
+            pair = next((p for p in self.pairs() if self.pair_id(p) == target), None)
+            units += list(pair.units.values()) if pair is not None else [self.device(target)]
+        if not units:
+            raise Refused("no_targets", text("no_targets"))
+        task = self.new_task("DEVICE_BACKUP", f"Backup {', '.join(u.name for u in units)}")
+        task.sub_tasks = [{"target": {"id": u.uuid, "name": u.name, "type": "Device"}, "status": "RUNNING",
+                           "message": ""} for u in units]
+
+        def finish() -> str:
+            for unit, sub in zip(units, task.sub_tasks):
+                if not unit.services_up:
+                    sub["status"] = "FAILED"
+                    raise Refused("backup_failed", text("backup_failed", device=unit.name, state=unit.state))
+                stamp = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(self.ctx.clock.now()))
+                backup = Backup(self.new_id(), f"{unit.name}_DeviceBackup_{stamp}.tar", unit.uuid, unit.name,
+                                self.ctx.clock.now())
+                self.backups[backup.id] = backup
+                sub["status"], sub["message"] = "COMPLETED", backup.name
+            return text("backup_done", count=len(units))
+
+        self.run_task(task, fmc().timings["device_backup"], finish)
+        return task
+
+    def delete_backup(self, backup_id: str) -> Backup:
+        found = self.backups.pop(backup_id, None)
+        if found is None:
+            raise Refused("not_found", text("not_found", id=backup_id))
+        return found
 
     # -- its own upgrade (seed 001: readiness mandatory, tasks stopped, API away) ----------
     def own_problems(self, package: UpgradePackage) -> list[str]:
@@ -187,6 +234,8 @@ class FmcDevice(DeviceBase):
         if package is not None:
             self.version = str(package.target)
             del self.packages[package.id]            # the upgrade consumes its package (seed 001)
+            if package.info.kind != "hotfix":
+                self.backups.clear()                 # an upgrade deletes the backups stored on it (seed 001)
         self._emit("upgrade.finished", version=self.version)
         self.upgrade_target, self.readiness = None, None
         self.installed()
@@ -384,6 +433,7 @@ class FmcDevice(DeviceBase):
     def snapshot(self) -> dict[str, Any]:
         return {"version": self.version, "state": self.state, "readiness": self.readiness,
                 "upgrade_target": self.upgrade_target, "serial": self.serial, "uuid": self.uuid,
+                "backups": [asdict(b) for b in self.backups.values()],
                 "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added} for p in self.packages.values()],
                 "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()]}
 
@@ -398,6 +448,7 @@ class FmcDevice(DeviceBase):
             if not task.done:
                 task.status, task.message = "FAILED", "The task was stopped by a restart of the management center."
         self.readiness, self.upgrade_target = data.get("readiness"), data.get("upgrade_target")
+        self.backups = {b["id"]: Backup(**b) for b in data.get("backups", [])}
         MACHINE.set_state(data["state"], model=self)
         if self.state == "booting":
             self._start_boot()

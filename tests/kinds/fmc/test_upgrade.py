@@ -210,6 +210,10 @@ def test_the_fmc_upgrades_itself_first_readiness_mandatory_api_away_then_devices
     assert "passing readiness checks is not optional" in early and lab.state("fmc") == "online"
     ready = _upgrade(client, packages[FMC_761], me[0]["id"], readinessCheckOnly=True)
     assert _wait_task(lab, client, ready.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    backup = client.post(f"/api/fmc_config/v1/domain/{GLOBAL}/backup/operational/devicebackup",
+                         json={"type": "DEVICE_BACKUP", "devices": [{"id": devices["ftd-1"], "type": "Device"}]})
+    _wait_task(lab, client, backup.json()["metadata"]["task"]["id"])
+    assert len(client.get(f"/api/fmc_config/v1/domain/{GLOBAL}/backup/files").json()["items"]) == 1
     lab.run(lab.lab.clock.pause)            # the push below is still running when the FMC's upgrade starts
     running = _upgrade(client, packages[V76], devices["ftd-1"], pushUpgradeFileOnly=True).json()
     out = lab.call(shell_run(port, [f"sudo install_update.pl /var/sf/updates/{FMC_761}"]))
@@ -225,4 +229,29 @@ def test_the_fmc_upgrades_itself_first_readiness_mandatory_api_away_then_devices
     version = client.get(f"{PLATFORM}/info/serverversion").json()["items"][0]["serverVersion"]
     assert version == "7.6.1 (build 91)"
     assert FMC_761 not in _ids(client)[0]          # the upgrade consumed its package
+    assert "items" not in client.get(f"/api/fmc_config/v1/domain/{GLOBAL}/backup/files").json()   # and the backups
     assert _upgrade(client, ftd_761, devices["ftd-1"], readinessCheckOnly=True).status_code == 202
+
+
+def test_ciscos_ha_upgrade_workflow_backup_readiness_upgrade(fmc_lab, api):
+    """The order of calls of FMCAnsible's ftd-ha-upgrade example (fmc-api.md §10.5)."""
+    domain = api.get(f"{PLATFORM}/info/domain").json()["items"][0]["uuid"]
+    package = next(p for p in api.get(f"{PLATFORM}/updates/upgradepackages").json()["items"] if "7.6.0-113" in p["name"])
+    pair = next(p for p in api.get(f"/api/fmc_config/v1/domain/{domain}/devicehapairs/ftddevicehapairs?expanded=true")
+                .json()["items"] if p["name"] == "ha")
+    backup = api.post(f"/api/fmc_config/v1/domain/{domain}/backup/operational/devicebackup",
+                      json={"type": "DEVICE_BACKUP", "retrieveToManagementCenter": True,
+                            "devices": [{"id": pair["id"], "type": "HAContainer", "name": pair["name"]}]})
+    assert backup.status_code == 202
+    assert _wait_task(fmc_lab, api, backup.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    files = api.get(f"/api/fmc_config/v1/domain/{domain}/backup/files?expanded=true").json()["items"]
+    assert sorted(f["device"]["name"] for f in files) == ["ftd-a", "ftd-b"]
+    target = [{"id": pair["primary"]["id"], "type": "Device", "name": pair["primary"]["name"]}]
+    body = {"upgradePackage": {"id": package["id"], "type": "UpgradePackage"}, "targets": target,
+            "readinessCheckOnly": True, "enableUpgradeRevert": True, "autoUpgradeCancel": False}
+    ready = api.post(f"{PLATFORM}/updates/upgrades", json=body).json()["metadata"]["task"]["id"]
+    assert _wait_task(fmc_lab, api, ready)["status"] == "COMPLETED"
+    upgrade = api.post(f"{PLATFORM}/updates/upgrades", json={**body, "readinessCheckOnly": False,
+                                                             "autoUpgradeCancel": True}).json()
+    task = _wait_task(fmc_lab, api, upgrade["metadata"]["task"]["id"])
+    assert task["status"] == "COMPLETED" and len(task["subTasks"]) == 2
