@@ -102,7 +102,9 @@ def test_package_make_for_each_kind_writes_what_that_kind_accepts(tmp_path, caps
     assert inspect_fxos_bundle(made[("fxos", "2.14(1.131)", None)]).version == "2.14(1.131)"
     assert made[("asa", "9.20(2)", None)].name == "asa9-20-2-smp-k8.bin"
     assert made[("asa", "9.18(4)", "ASA5516-X")].name == "asa9-18-4-lfbff-k8.SPA"
-    for bad in (("--for", "fmc", "--version", "7.6.0-113"), ("--for", "ftd", "--version", "seven"),
+    assert cli_main(["package", "make", "--for", "fmc", "--version", "7.6.1-91", "-o", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.split()[0].endswith("Cisco_Secure_FW_Mgmt_Center_Upgrade-7.6.1-91.sh.REL.tar")
+    for bad in (("--for", "nosuch", "--version", "7.6.0-113"), ("--for", "ftd", "--version", "seven"),
                 ("--for", "asa", "--version", "9.20(2)", "--model", "FTDv"), ("--for", "ftd")):
         assert cli_main(["package", "make", *bad, "-o", str(tmp_path)]) == 2
         assert capsys.readouterr().err.startswith("error:")
