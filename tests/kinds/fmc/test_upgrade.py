@@ -50,15 +50,10 @@ def _upgrade(api, package: str, device: str, **flags) -> httpx.Response:
 
 
 def _wait_task(fmc_lab, api, task_id: str) -> dict:
-    seen = set()
-
-    def done(lab) -> bool:
-        task = lab.device("fmc").tasks[task_id]
-        seen.add(task.status)
-        return task.done
-    fmc_lab.wait_until(done, timeout=120)
+    """The task once it ended, with the statuses it went through (from the journal)."""
+    fmc_lab.wait_until(lambda lab: lab.device("fmc").tasks[task_id].done, timeout=120)
     task = api.get(f"/api/fmc_config/v1/domain/{GLOBAL}/job/taskstatuses/{task_id}").json()
-    return {**task, "seen": seen}
+    return {**task, "seen": [e["status"] for e in fmc_lab.events("task", "fmc", id=task_id)]}
 
 
 def test_push_readiness_and_upgrade_of_a_standalone_ftd(fmc_lab, api):
@@ -68,7 +63,7 @@ def test_push_readiness_and_upgrade_of_a_standalone_ftd(fmc_lab, api):
     pushed = _upgrade(api, packages[V76], devices["ftd-1"], pushUpgradeFileOnly=True)
     assert pushed.status_code == 202
     task = _wait_task(fmc_lab, api, pushed.json()["metadata"]["task"]["id"])
-    assert task["status"] == "COMPLETED" and "RUNNING" in task["seen"] and "copied to 1" in task["message"]
+    assert task["seen"] == ["PENDING", "RUNNING", "COMPLETED"] and "copied to 1" in task["message"]
     ready = _upgrade(api, packages[V76], devices["ftd-1"], readinessCheckOnly=True)
     assert _wait_task(fmc_lab, api, ready.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
     upgrade = _upgrade(api, packages[V76], devices["ftd-1"], readinessCheckOnly=False,
