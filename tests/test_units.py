@@ -99,7 +99,7 @@ def test_tree_abbreviations_errors_help_and_completion():
     assert t.parse("configure network hostname fw-2").args == {"hostname": "fw-2"}
     assert any("version" in line for line in t.help_lines("show "))
     assert t.complete("show vers") == ("show version ", [])
-    assert t.complete("show ")[1][:4] == ["access-list", "arp", "asp", "conn"]
+    assert t.complete("show ")[1][:4] == ["access-list", "arp", "asp", "bgp"]
     assert t.complete("show h") == ("show high-availability ", [])
 
 
