@@ -63,7 +63,11 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--start-time", type=_start_time, metavar="T",
                     help="simulated time at a new lab's start: ISO 8601 (2026-01-01T00:00:00Z; UTC if no zone) "
                          "or epoch seconds (default: now)")
-    up.add_argument("--control-port", type=int, metavar="PORT", help="control API port (default: ephemeral)")
+    up.add_argument("--control-port", type=int, metavar="PORT",
+                    help="control API port (default: the first free one of the port range)")
+    up.add_argument("--ports", metavar="RANGE",
+                    help="the range the lab hands out its ports from, e.g. 20000-59999 or 10000-32767,61000-65535 "
+                         "(default: the profile's `ports`, else 10000-65535 less the kernel's ephemeral range)")
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
 
 
@@ -320,7 +324,7 @@ def _up(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or Path("state") / prof.lab
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
-              control_port=args.control_port, start_time=args.start_time)
+              control_port=args.control_port, start_time=args.start_time, ports=args.ports)
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     return asyncio.run(_serve(lab, args.faults))

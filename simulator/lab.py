@@ -27,6 +27,7 @@ from simulator.journal import Event, Journal
 from simulator.kinds.base import DeviceBase, DeviceContext
 from simulator.kinds.kind import Build, Kind, Pair, Worker
 from simulator.kinds.registry import KINDS
+from simulator.sockets import PortRange, default_range
 from simulator.store import Store
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
 from simulator.surfaces.https import HTTPSSurface
@@ -51,9 +52,12 @@ class Lab:
                  state_dir: str | Path | None = None, time_scale: float | None = None, virtual_time: bool = False,
                  autojump: bool = False, host: str = "127.0.0.1", seed: int | None = None,
                  endpoints_file: str | Path | None = None, control_port: int | None = None,
-                 start_time: float | None = None) -> None:
+                 start_time: float | None = None, ports: str | None = None) -> None:
         self.profile = profiles.load(profile)
-        check_descriptors(self.profile)    # before any state is written: a lab too big for them fails later
+        # Each lab walks its range from the start: the same profile gets the same ports while they are free.
+        ranged = ports or self.profile.ports
+        self.ports = PortRange.parse(ranged) if ranged else PortRange(default_range().spans)
+        check_descriptors(self.profile, self.ports)   # before any state is written: a lab too big fails later
         self._tmp = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="simulator-")
         self.state_dir = Path(state_dir if state_dir is not None else self._tmp.name)  # type: ignore[union-attr]
         self.host = host
@@ -84,7 +88,7 @@ class Lab:
         self.probes: ProbeSurface | None = None
         self.workers: list[Worker] = []
         self.control = ControlServer(self, host, control_port if control_port is not None
-                                     else self.profile.control_port)
+                                     else self.profile.control_port, ports=self.ports)
         self.certificates = LabCertificates(self.state_dir / "tls", host)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
@@ -149,12 +153,12 @@ class Lab:
         self.faults.on_add = self._fault_added
         key = load_host_key(self.state_dir / "ssh_host_key")
         self.ssh = SSHSurface(self.journal, self.host, key, authorized_keys=self._authorized_keys(),
-                              rsa_key_path=self.state_dir / "ssh_host_rsa_key")
-        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context())
-        self.console = ConsoleSurface(self.journal, self.host, key)
+                              rsa_key_path=self.state_dir / "ssh_host_rsa_key", ports=self.ports)
+        self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), ports=self.ports)
+        self.console = ConsoleSurface(self.journal, self.host, key, ports=self.ports)
         for spec in self.profile.expanded():
             self._serve(spec, self.devices[spec.name], KINDS[spec.kind])
-        self.probes = ProbeSurface(self.journal, self.host)
+        self.probes = ProbeSurface(self.journal, self.host, ports=self.ports)
         probe_ports = {p.name: p.probe_port for p in self.profile.ha_pairs}
         for name, monitor in self.traffic.items():
             self.probes.add(monitor, probe_ports.get(name, 0))
@@ -377,7 +381,20 @@ class Lab:
                 entry[key].update(value)       # e.g. an ASA's enable password beside its SSH login
             else:
                 entry[key] = value
+        lost = self._port_faults(name)
+        if lost:
+            entry["port_faults"] = lost
+            if device.services_up:
+                entry["state"] = "unreachable"     # up inside, but a port it serves on is another program's
         return entry
+
+    def _port_faults(self, name: str) -> list[dict[str, Any]]:
+        """The ports a device should listen on and cannot (another program holds them)."""
+        watches = [self.ssh.endpoints[name].watch if self.ssh and name in self.ssh.endpoints else None,
+                   self.https.sites[name].watch if self.https and name in self.https.sites else None]
+        if self.console and name in self.console.endpoints:
+            watches += [self.console.endpoints[name].watch, self.console.endpoints[name].ssh_watch]
+        return [{"surface": w.surface, "port": w.port, "error": w.error} for w in watches if w and w.error]
 
     def _probe(self, name: str) -> dict[str, Any] | None:
         probe = self.probes.probes.get(name) if self.probes else None
@@ -403,11 +420,16 @@ def listeners(profile: profiles.Profile) -> tuple[int, int]:
     return held + consoles, HELD_PORT_FDS * held + consoles
 
 
-def check_descriptors(profile: profiles.Profile) -> None:
+def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None) -> None:
     """Refuse, in one line, a lab this process cannot open the sockets of (raising the soft
-    limit up to the hard one first, as servers do), rather than fail midway through listening."""
+    limit up to the hard one first, as servers do), or whose port range is too small for
+    them, rather than fail midway through listening."""
     ports, fds = listeners(profile)
     devices = len(profile.expanded())
+    if ranged is not None and ports > ranged.size:
+        raise OSError(f"lab {profile.lab} needs {ports:,} ports for {devices:,} devices but its port range "
+                      f"{ranged} has {ranged.size:,}; give a wider one (`ports:` in the profile, "
+                      f"`simulator up --ports 20000-59999`) or fewer devices")
     needed = fds + devices + SPARE_FDS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or needed <= soft:

@@ -21,12 +21,14 @@ from pydantic import (
     Tag,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
 from simulator.faults import Fault
 from simulator.kinds.kind import Kind
 from simulator.kinds.spec import DeviceSpec, PairSpec, Strict
+from simulator.sockets import PortRange
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
 DEFAULT_PROFILE = "ftd-fleet"
@@ -49,6 +51,7 @@ class Profile(Strict):
     password: str = "Admin123"
     time_scale: float | None = Field(default=None, gt=0)
     control_port: int = Field(default=0, ge=0, le=65535)
+    ports: str | None = None    # where the lab's ports come from: "20000-59999" (default: sockets.default_range)
     ssh_authorized_keys: str | None = None
     devices: list[DeviceSpec] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)   # the lab's fault plan at first start
@@ -56,6 +59,13 @@ class Profile(Strict):
     # The devices with templates expanded, by name: built once (a profile does not change once
     # loaded), as a fleet's every lookup of a pair's units would otherwise re-expand them all.
     _specs: dict[str, DeviceSpec] = PrivateAttr(default_factory=dict)
+
+    @field_validator("ports")
+    @classmethod
+    def _port_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            PortRange.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _across_devices(self) -> Profile:

@@ -27,7 +27,7 @@ from simulator import webserver
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
-from simulator.sockets import HeldPort
+from simulator.sockets import HeldPort, PortRange
 from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
 
 if TYPE_CHECKING:
@@ -377,8 +377,9 @@ def is_loopback(host: str) -> bool:
 class ControlServer:
     """The control API of one lab, on its own port."""
 
-    def __init__(self, lab: Lab, host: str, port: int = 0, timeouts: Timeouts | None = None) -> None:
-        self.lab, self.host, self.port = lab, host, port
+    def __init__(self, lab: Lab, host: str, port: int = 0, timeouts: Timeouts | None = None,
+                 ports: PortRange | None = None) -> None:
+        self.lab, self.host, self.port, self.ports = lab, host, port, ports
         self.token: str | None = None
         if not is_loopback(host):
             path = lab.state_dir / "control.token"
@@ -404,7 +405,7 @@ class ControlServer:
 
     async def start(self) -> None:
         await self.runner.setup()
-        self.held = HeldPort(self.host, self.port)
+        self.held = HeldPort(self.host, self.port, self.ports)
         self.port = self.held.number
         self.site = web.SockSite(self.runner, self.held.listen())
         await self.site.start()

@@ -2,7 +2,12 @@
 traffic monitor) that follows it through the journal. A listener says whether
 it is in step with what it follows; when an event puts it out of step the
 surface starts one task to bring it back (`sync`), and `settled()` waits for
-those tasks (useful after moving virtual time)."""
+those tasks (useful after moving virtual time).
+
+A listener that cannot listen on its port (a fixed port another program
+holds) shows it: a `port.lost` event, its `watch.error` (the device's status
+says "unreachable"), a try again every RETRY wall seconds, and `port.regained`
+once it listens."""
 
 from __future__ import annotations
 
@@ -13,6 +18,36 @@ from typing import Any, Protocol
 
 from simulator.journal import Event, Journal
 from simulator.sockets import HeldPort
+
+RETRY = 1.0         # wall seconds between tries at a port another program holds
+
+
+class PortWatch:
+    """Whether a device listens where it should: the error while it cannot, journalled once when
+    the port is lost and once when it is regained; `lost` schedules a retry."""
+
+    def __init__(self, device: Any, surface: str, port: int) -> None:
+        self.device, self.surface, self.port = device, surface, port
+        self.error: str | None = None
+        self._retry: asyncio.TimerHandle | None = None     # one pending retry at most
+
+    def lost(self, exc: OSError, retry: Callable[[], None]) -> None:
+        error = exc.strerror or str(exc)
+        if self.error is None:
+            self.device.ctx.journal.emit(self.device.name, "port.lost", surface=self.surface, port=self.port,
+                                         error=error)
+        self.error = error
+        if self._retry is None:
+            self._retry = asyncio.get_running_loop().call_later(RETRY, self._again, retry)
+
+    def _again(self, retry: Callable[[], None]) -> None:
+        self._retry = None
+        retry()
+
+    def regained(self) -> None:
+        if self.error is not None:
+            self.error = None
+            self.device.ctx.journal.emit(self.device.name, "port.regained", surface=self.surface, port=self.port)
 
 
 class Listener(Protocol):
@@ -26,11 +61,15 @@ class DeviceListener:
     keeps for life, the device's file system. `sync` brings it in step, one
     change at a time (`_follow`)."""
 
-    def __init__(self, device: Any, port: HeldPort, fs_root: Path) -> None:
+    SURFACE = ""        # its name in `port.lost` events
+
+    def __init__(self, surface: FollowingSurface, device: Any, port: HeldPort, fs_root: Path) -> None:
+        self.surface = surface
         self.device = device
         self.held = port
         self.port = port.number
         self.fs_root = fs_root
+        self.watch = PortWatch(device, self.SURFACE, port.number)
         self._lock = asyncio.Lock()
 
     @property
@@ -40,7 +79,13 @@ class DeviceListener:
     async def sync(self) -> None:
         async with self._lock:
             if not self.in_step:
-                await self._follow()
+                try:
+                    await self._follow()
+                except OSError as exc:
+                    self.watch.lost(exc, lambda: self.surface.resync(self))
+                    return
+                if self.held.listening:
+                    self.watch.regained()
 
     async def _follow(self) -> None:
         raise NotImplementedError
@@ -78,7 +123,12 @@ class FollowingSurface:
 
     def _on_event(self, event: Event) -> None:
         listener = self.listener_for(event)
-        if listener is not None and not listener.in_step:
+        if listener is not None:
+            self.resync(listener)
+
+    def resync(self, listener: Listener) -> None:
+        """Bring `listener` in step, in a task of its own (while the surface runs)."""
+        if self._unsubscribe is not None and not listener.in_step:
             task = asyncio.get_running_loop().create_task(listener.sync())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

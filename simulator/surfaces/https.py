@@ -31,7 +31,7 @@ from aiohttp import web
 from simulator import webserver
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused
-from simulator.sockets import HeldPort
+from simulator.sockets import HeldPort, PortRange
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, server_options
 
@@ -103,9 +103,11 @@ def state_of(request: web.Request) -> Any:
 class DeviceSite(DeviceListener):
     """One device's HTTPS listener and the state of each of its APIs."""
 
+    SURFACE = "https"
+
     def __init__(self, surface: HTTPSSurface, device: Any, port: HeldPort, fs_root: Path, https: Https) -> None:
-        super().__init__(device, port, fs_root)
-        self.surface = surface
+        super().__init__(surface, device, port, fs_root)
+        self.surface: HTTPSSurface = surface
         self.https = https
         self.mode: Mode = "closed"
         self.server: asyncio.Server | None = None
@@ -155,9 +157,10 @@ class HTTPSSurface(FollowingSurface):
     """Every device's HTTPS endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, ssl_context: ssl.SSLContext,
-                 timeouts: Timeouts | None = None) -> None:
+                 timeouts: Timeouts | None = None, ports: PortRange | None = None) -> None:
         super().__init__(journal)
         self.host = host
+        self.ports = ports
         self.ssl_context = ssl_context
         self.timeouts = timeouts or webserver.TIMEOUTS
         self.sites: dict[str, DeviceSite] = {}
@@ -165,7 +168,7 @@ class HTTPSSurface(FollowingSurface):
         self._runners: dict[int, web.AppRunner] = {}     # id(Https) -> its application's runner
 
     def add(self, device: Any, port: int, fs_root: Path, https: Https) -> DeviceSite:
-        site = DeviceSite(self, device, HeldPort(self.host, port), fs_root, https)
+        site = DeviceSite(self, device, HeldPort(self.host, port, self.ports), fs_root, https)
         self.sites[device.name] = site
         self.by_port[site.port] = site
         return site

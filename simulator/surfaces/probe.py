@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from simulator.journal import Event, Journal
-from simulator.sockets import HeldPort
+from simulator.sockets import HeldPort, PortRange
 from simulator.surfaces.following import FollowingSurface, Listener
 from simulator.traffic import TrafficMonitor
 
@@ -18,7 +18,7 @@ class ProbePort:
 
     def __init__(self, surface: ProbeSurface, monitor: TrafficMonitor, port: int) -> None:
         self.surface, self.monitor = surface, monitor
-        self.held = HeldPort(surface.host, port)
+        self.held = HeldPort(surface.host, port, surface.ports)
         self.port = self.held.number
         self.server: asyncio.Server | None = None
 
@@ -48,9 +48,10 @@ class ProbePort:
 
 
 class ProbeSurface(FollowingSurface):
-    def __init__(self, journal: Journal, host: str) -> None:
+    def __init__(self, journal: Journal, host: str, ports: PortRange | None = None) -> None:
         super().__init__(journal)
         self.host = host
+        self.ports = ports
         self.probes: dict[str, ProbePort] = {}
 
     def add(self, monitor: TrafficMonitor, port: int = 0) -> None:

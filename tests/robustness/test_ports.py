@@ -8,14 +8,19 @@ import asyncio
 import json
 import socket
 import ssl
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import asyncssh
 import httpx
-import pytest
 
+from simulator import sockets
 from simulator.lab import Lab
 from simulator.sockets import HeldPort
+from simulator.surfaces import following
+from tests.conftest import ROOT
 
 HOST = "127.0.0.1"
 
@@ -134,13 +139,122 @@ async def test_a_device_down_when_the_lab_starts_is_written_with_the_ports_it_wi
         assert await ssh_works(lab, ports[0])
 
 
-def test_a_taken_port_in_the_profile_is_named_in_the_error(tmp_path):
-    blocker = socket.socket()
-    blocker.bind((HOST, 0))
-    blocker.listen()
-    port = blocker.getsockname()[1]
+def blocker(port: int = 0) -> socket.socket:
+    """Another program's listener (with SO_REUSEADDR, as most servers set)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen()
+    return sock
+
+
+def lab_ports(lab: Lab) -> list[int]:
+    ports = [lab.control.port]
+    for name in lab.devices:
+        ports += ports_of(lab, name)
+        line = lab.console.endpoints[name]                  # type: ignore[union-attr]
+        ports += [line.port] + ([line.ssh_port] if line.ssh_port else [])
+    return ports + [p.port for p in lab.probes.probes.values()]     # type: ignore[union-attr]
+
+
+async def test_the_lab_hands_out_ports_from_its_range_skipping_taken_ones(tmp_path):
+    taken = blocker()
+    first = taken.getsockname()[1] - 1
+    profile = {"lab": "ranged", "ports": f"{first}-{first + 40}",
+               "devices": [{"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172", "count": 3}]}
     try:
-        with pytest.raises(OSError, match=f"port {port}"):
-            HeldPort(HOST, port)
+        async with Lab(profile, state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
+            ports = lab_ports(lab)
+            assert len(ports) == len(set(ports)) == 1 + 3 * 5        # control, and 5 listeners per FTD
+            assert all(first <= p <= first + 40 for p in ports) and taken.getsockname()[1] not in ports
     finally:
-        blocker.close()
+        taken.close()
+
+
+def test_a_lab_too_big_for_its_port_range_is_refused_in_one_line(tmp_path):
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "simulator", "up", "ftd-ha", "--ports", "30000-30007",
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60,
+                            cwd=ROOT)
+    assert time.monotonic() - started < 5            # of which Python and imports take most
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "error: lab ftd-ha needs 10 ports for 2 devices but its port range 30000-30007 has 8; give a wider one "
+        "(`ports:` in the profile, `simulator up --ports 20000-59999`) or fewer devices"]
+    assert not (tmp_path / "state").exists()
+
+
+async def api_entry(lab: Lab) -> dict:
+    async with httpx.AsyncClient(base_url=lab.control.url) as client:
+        return (await client.get("/api/devices/ftd-1")).json()
+
+
+def port_events(lab: Lab) -> list[tuple[str, str, int]]:
+    return [(e["kind"], e["surface"], e["port"]) for e in lab.journal.events if e["kind"].startswith("port.")]
+
+
+async def test_a_fixed_port_another_program_holds_is_a_visible_fault_until_it_is_free(tmp_path, monkeypatch):
+    monkeypatch.setattr(following, "RETRY", 0.05)
+    taken = blocker()
+    port = taken.getsockname()[1]
+    profile = {"lab": "fixed", "devices": [{"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172",
+                                            "ssh_port": port}]}
+    async with Lab(profile, state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
+        await boot(lab)
+        shown = await api_entry(lab)
+        assert lab.device("ftd-1").state == "online" and shown["state"] == "unreachable"
+        assert shown["ssh"]["port"] == port and shown["port_faults"] == [
+            {"surface": "ssh", "port": port, "error": f"cannot listen on {HOST} port {port}: Address already in use"}]
+        assert port_events(lab) == [("port.lost", "ssh", port)]
+        taken.close()
+        for _ in range(100):
+            if lab.ssh.endpoints["ftd-1"].listening:        # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.05)
+        assert await ssh_works(lab, port)
+        shown = await api_entry(lab)
+        assert shown["state"] == "online" and "port_faults" not in shown
+        assert port_events(lab) == [("port.lost", "ssh", port), ("port.regained", "ssh", port)]
+
+
+async def test_a_port_taken_while_the_device_reboots_shows_until_the_device_is_back_on_it(tmp_path, monkeypatch):
+    """Where a listener cannot stop without closing (not Linux), a reboot gives the port up for a
+    moment: if another program takes it then, the device says so, and comes back once it is free."""
+    monkeypatch.setattr(following, "RETRY", 0.05)
+    monkeypatch.setattr(sockets._Held, "stop", sockets._Held.release)
+    async with Lab("ftd-standalone", state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
+        await boot(lab)
+        ssh_port, _ = ports_of(lab, "ftd-1")
+        lab.power("ftd-1", "off")
+        await lab.settle()
+        assert not can_bind(ssh_port)             # bound again at once, as the lab stopped listening
+        lab.ssh.endpoints["ftd-1"].held.close()   # type: ignore[union-attr]  # the moment another program wins
+        taken = blocker(ssh_port)
+        lab.power("ftd-1", "on")
+        await boot(lab)
+        shown = await api_entry(lab)
+        assert shown["state"] == "unreachable" and shown["port_faults"][0]["port"] == ssh_port
+        taken.close()
+        for _ in range(100):
+            if (await api_entry(lab))["state"] == "online":
+                break
+            await asyncio.sleep(0.05)
+        assert await ssh_works(lab, ssh_port)
+        assert port_events(lab) == [("port.lost", "ssh", ssh_port), ("port.regained", "ssh", ssh_port)]
+
+
+async def test_another_program_cannot_take_a_port_while_its_device_reboots(tmp_path):
+    """On Linux the port is never unbound: the listener shuts down and listens again on the same socket."""
+    async with Lab("ftd-standalone", state_dir=tmp_path / "state", virtual_time=True, seed=7) as lab:
+        await boot(lab)
+        ssh_port, https_port = ports_of(lab, "ftd-1")
+        held = lab.ssh.endpoints["ftd-1"].held._sock       # type: ignore[union-attr]
+        lab.power("ftd-1", "cycle")
+        await lab.settle()
+        for port in (ssh_port, https_port):
+            other = subprocess.run([sys.executable, "-c", f"import socket; s = socket.socket(); "
+                                    f"s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                                    f"s.bind(('{HOST}', {port})); s.listen()"], capture_output=True, text=True)
+            assert "Address already in use" in other.stderr
+        await boot(lab)
+        assert lab.ssh.endpoints["ftd-1"].held._sock is held    # type: ignore[union-attr]  # one socket all along
+        assert await ssh_works(lab, ssh_port) and port_events(lab) == []

@@ -24,9 +24,11 @@ from typing import Any, TypeVar
 import asyncssh
 
 from simulator.journal import Event, Journal
+from simulator.sockets import HeldPort, PortRange
 from simulator.surfaces.console import telnet
 from simulator.surfaces.console.line import ConsoleLine
 from simulator.surfaces.console.transcript import ConsoleKind
+from simulator.surfaces.following import PortWatch
 
 CONSOLE_USER = "console"
 IDLE = 600.0       # wall seconds: a terminal server line's exec-timeout (10 minutes); tests make it short
@@ -96,8 +98,12 @@ class ConsoleEndpoint:
                  ssh_port: int | None) -> None:
         self.surface = surface
         self.device = device
-        self.port = port
-        self.ssh_port = ssh_port
+        self.held = HeldPort(surface.host, port, surface.ports)
+        self.ssh_held = HeldPort(surface.host, ssh_port, surface.ports) if ssh_port is not None else None
+        self.port = self.held.number
+        self.ssh_port = self.ssh_held.number if self.ssh_held is not None else None
+        self.watch = PortWatch(device, "console", self.port)
+        self.ssh_watch = PortWatch(device, "console.ssh", self.ssh_port or 0)
         self.line = ConsoleLine(device, fs_root, kind, surface.journal)
         self.server: asyncio.Server | None = None
         self.ssh_server: asyncssh.SSHAcceptor | None = None
@@ -109,17 +115,38 @@ class ConsoleEndpoint:
     def listening(self) -> bool:
         return self.server is not None
 
+    @property
+    def error(self) -> str | None:
+        """Why a console port does not listen (another program holds it), if one does not."""
+        return self.watch.error or self.ssh_watch.error
+
     async def start(self) -> None:
-        host = self.surface.host
-        self.server = await asyncio.start_server(self._serve_telnet, host, self.port, reuse_address=True)
-        self.port = self.server.sockets[0].getsockname()[1]
-        if self.ssh_port is not None:
-            self.ssh_server = await asyncssh.create_server(
-                lambda: _ConsoleSSHServer(self), host, self.ssh_port,
-                options=self.surface.ssh_options(), reuse_address=True)
-            self.ssh_port = self.ssh_server.sockets[0].getsockname()[1]
+        await self._listen()
         self.line.start(follow=False)
         self.following = True
+
+    async def _listen(self) -> None:
+        """Listen on the ports not yet listening; one another program holds is tried again later."""
+        if not self.surface.running:
+            return
+        try:
+            if self.server is None:
+                self.server = await asyncio.start_server(self._serve_telnet, sock=self.held.listen())
+            self.watch.regained()
+        except OSError as exc:
+            self.watch.lost(exc, self._relisten)
+        if self.ssh_held is not None and self.ssh_server is None:
+            try:
+                self.ssh_server = await asyncssh.create_server(
+                    lambda: _ConsoleSSHServer(self), sock=self.ssh_held.listen(), options=self.surface.ssh_options())
+                self.ssh_watch.regained()
+            except OSError as exc:
+                self.ssh_watch.lost(exc, self._relisten)
+
+    def _relisten(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._listen())
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
     async def stop(self) -> None:
         self.following = False
@@ -139,6 +166,9 @@ class ConsoleEndpoint:
             await server.wait_closed()
         if ssh_server is not None:
             await ssh_server.wait_closed()
+        self.held.close()
+        if self.ssh_held is not None:
+            self.ssh_held.close()
 
     async def _serve_telnet(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -223,9 +253,11 @@ class ConsoleSurface:
     """Every device's console port; listening from start() to stop(), whatever the devices do."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey | None = None,
-                 idle: float | None = None) -> None:
+                 idle: float | None = None, ports: PortRange | None = None) -> None:
         self.journal = journal
         self.host = host
+        self.ports = ports
+        self.running = False
         self.host_key = host_key
         self.idle = idle or IDLE
         self.endpoints: dict[str, ConsoleEndpoint] = {}
@@ -235,7 +267,7 @@ class ConsoleSurface:
     def add(self, device: Any, port: int, fs_root: Path, kind: ConsoleKind,
             ssh_port: int | None = None) -> ConsoleEndpoint:
         """A console for `device` (what it prints and runs: `kind`) on telnet
-        `port` (0: ephemeral) and, if `ssh_port` is given (0: ephemeral), on SSH too."""
+        `port` (0: the next of the lab's range) and, if `ssh_port` is given (0: the next), on SSH too."""
         endpoint = ConsoleEndpoint(self, device, port, fs_root, kind, ssh_port)
         self.endpoints[device.name] = endpoint
         return endpoint
@@ -250,10 +282,12 @@ class ConsoleSurface:
         return self._ssh_options
 
     async def start(self) -> None:
+        self.running = True
         self._unsubscribe = self.journal.subscribe(self._on_event)
         await asyncio.gather(*(e.start() for e in self.endpoints.values()))
 
     async def stop(self) -> None:
+        self.running = False
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

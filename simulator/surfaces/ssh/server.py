@@ -28,7 +28,7 @@ from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
-from simulator.sockets import HeldPort
+from simulator.sockets import HeldPort, PortRange
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 from simulator.terminal.logins import LoginBrake, LoginPolicy
 from simulator.terminal.session import Session
@@ -54,10 +54,12 @@ def load_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey
 class DeviceEndpoint(DeviceListener):
     """One device's SSH listener and the connections it accepted."""
 
+    SURFACE = "ssh"
+
     def __init__(self, surface: SSHSurface, device: Any, port: HeldPort, fs_root: Path, kind: SshKind,
                  login: LoginPolicy, algorithms: str = "modern") -> None:
-        super().__init__(device, port, fs_root)
-        self.surface = surface
+        super().__init__(surface, device, port, fs_root)
+        self.surface: SSHSurface = surface
         self.kind = kind
         self.server: asyncssh.SSHAcceptor | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
@@ -237,9 +239,11 @@ class SSHSurface(FollowingSurface):
     """Every device's SSH endpoint, kept in step with device state through the journal."""
 
     def __init__(self, journal: Journal, host: str, host_key: asyncssh.SSHKey,
-                 authorized_keys: str | None = None, rsa_key_path: Path | None = None) -> None:
+                 authorized_keys: str | None = None, rsa_key_path: Path | None = None,
+                 ports: PortRange | None = None) -> None:
         super().__init__(journal)
         self.host = host
+        self.ports = ports
         self.endpoints: dict[str, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
         self.options = asyncssh.SSHServerConnectionOptions(
@@ -286,7 +290,8 @@ class SSHSurface(FollowingSurface):
         """Serve `device` on `port` (0: any) with what SSH means for its kind
         (`login`: changes to the kind's brake on password guessing)."""
         policy = kind.login.model_copy(update=login) if login else kind.login
-        endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port), fs_root, kind, policy, algorithms)
+        endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port, self.ports), fs_root, kind, policy,
+                                  algorithms)
         self.endpoints[device.name] = endpoint
         return endpoint
 
