@@ -10,11 +10,13 @@ clock, journal, fault plan and state store that serve them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import resource
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,9 +42,9 @@ from simulator.traffic import TrafficMonitor
 ENDPOINT_EVENTS = frozenset({"state", "ha.unit", "ha.state", "power", "fxos.slot"})
 ENDPOINTS_DELAY = 0.2           # wall seconds: the file is rewritten at most this often
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
-# File descriptors: a held port (sockets.py) is one socket, bound or listening; a console's
-# servers listen on one socket each. Besides its listeners a lab keeps room for a client per
-# device and the runtime's own files (journal, state store, libraries).
+# File descriptors: a held port (sockets.py) is one socket, bound or listening. Besides its
+# listeners a lab keeps room for the runtime's own files (journal, state store, libraries) and a
+# couple of hundred client connections at once (past that, asyncio pauses accepting for a moment).
 HELD_PORT_FDS = 1
 SPARE_FDS = 256
 
@@ -76,9 +78,10 @@ class Lab:
         self.epoch: float = saved.get("epoch", self.clock.now())
         self.faults = FaultPlan(lambda: self.clock.now() - self.epoch, random.Random(f"faults:{stream}"))
         self.context = DeviceContext(self.clock, self.journal, self.faults, random.Random(stream))
-        self.devices: dict[str, DeviceBase] = self._build_devices()
-        self.pairs: dict[str, Pair] = self._build_pairs(saved.get("pairs", {}))
-        self.traffic = self._traffic_monitors()
+        with gc_paused():
+            self.devices: dict[str, DeviceBase] = self._build_devices()
+            self.pairs: dict[str, Pair] = self._build_pairs(saved.get("pairs", {}))
+            self.traffic = self._traffic_monitors()
         saved_faults = self.store.load_faults()
         self.faults.load(saved_faults if saved_faults is not None
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
@@ -146,6 +149,12 @@ class Lab:
         return self.profile.lab
 
     async def start(self) -> Lab:
+        with gc_paused():
+            await self._start()
+        gc.freeze()         # the lab's objects live until it stops: no full collection scans them meanwhile
+        return self
+
+    async def _start(self) -> None:
         self.clock.start()
         self.store.track(self.devices, self.journal, self._save_lab)  # type: ignore[arg-type]
         for fault in self.faults.faults:
@@ -175,7 +184,6 @@ class Lab:
             self.write_endpoints(self.endpoints_file)
             self._unfollow_endpoints = self.journal.subscribe(self._endpoints_changed)
         self.running = True
-        return self
 
     def _endpoints_changed(self, event: Event) -> None:
         """A device's state or role changed: rewrite the endpoints file soon (coalesced: it is O(devices))."""
@@ -210,6 +218,11 @@ class Lab:
     async def stop(self) -> None:
         if not self.running:
             return
+        gc.unfreeze()       # what the lab leaves behind is garbage (another lab's objects: collected again)
+        with gc_paused():
+            await self._stop()
+
+    async def _stop(self) -> None:
         self.running = False
         if self._jumper:
             self._jumper.cancel()
@@ -430,7 +443,7 @@ def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None
         raise OSError(f"lab {profile.lab} needs {ports:,} ports for {devices:,} devices but its port range "
                       f"{ranged} has {ranged.size:,}; give a wider one (`ports:` in the profile, "
                       f"`simulator up --ports 20000-59999`) or fewer devices")
-    needed = fds + devices + SPARE_FDS
+    needed = fds + SPARE_FDS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or needed <= soft:
         return
@@ -439,9 +452,23 @@ def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     if needed > soft:
         raise OSError(f"lab {profile.lab} needs about {needed:,} file descriptors for {devices:,} devices "
-                      f"({ports / devices:.0f} listening ports each, and a client each) but this process may "
+                      f"({ports / devices:.0f} listening ports each, and room for clients) but this process may "
                       f"open {soft:,} (ulimit -n); lower `count`, drop console ports (console_ssh_port: null) "
                       f"or raise the limit")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a lab builds or stops: it allocates millions of
+    objects that live on, and each full collection meanwhile walks all of them (a quarter of a
+    3,900-FTD lab's start-up, growing with the square of the lab)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _apps_up(device: DeviceBase) -> bool:

@@ -95,8 +95,8 @@ def test_a_fleet_too_big_for_the_descriptor_limit_is_refused_in_one_line(tmp_pat
     result = up(fleet(100), tmp_path, (400, 400))
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
     assert result.stderr.splitlines() == [
-        "error: lab fleet needs about 707 file descriptors for 100 devices (4 listening ports each, and a "
-        "client each) but this process may open 400 (ulimit -n); lower `count`, drop console ports "
+        "error: lab fleet needs about 607 file descriptors for 100 devices (4 listening ports each, and room for "
+        "clients) but this process may open 400 (ulimit -n); lower `count`, drop console ports "
         "(console_ssh_port: null) or raise the limit"]
     assert not (tmp_path / "state").exists(), "no journal, no state: nothing started"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from simulator.surfaces.console import telnet
 from simulator.surfaces.console.line import ConsoleLine
 from simulator.surfaces.console.transcript import ConsoleKind
 from simulator.surfaces.following import PortWatch
+from simulator.surfaces.ssh.server import listen_ssh, local_port
 
 CONSOLE_USER = "console"
 IDLE = 600.0       # wall seconds: a terminal server line's exec-timeout (10 minutes); tests make it short
@@ -106,7 +108,7 @@ class ConsoleEndpoint:
         self.ssh_watch = PortWatch(device, "console.ssh", self.ssh_port or 0)
         self.line = ConsoleLine(device, fs_root, kind, surface.journal)
         self.server: asyncio.Server | None = None
-        self.ssh_server: asyncssh.SSHAcceptor | None = None
+        self.ssh_server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[Any]] = set()
         self._ssh_connections: set[asyncssh.SSHServerConnection] = set()
         self.following = False      # the line takes the device's events
@@ -137,8 +139,7 @@ class ConsoleEndpoint:
             self.watch.lost(exc, self._relisten)
         if self.ssh_held is not None and self.ssh_server is None:
             try:
-                self.ssh_server = await asyncssh.create_server(
-                    lambda: _ConsoleSSHServer(self), sock=self.ssh_held.listen(), options=self.surface.ssh_options())
+                self.ssh_server = await listen_ssh(self.ssh_held.listen(), self.surface.ssh_options())
                 self.ssh_watch.regained()
             except OSError as exc:
                 self.ssh_watch.lost(exc, self._relisten)
@@ -214,8 +215,10 @@ class ConsoleEndpoint:
 
 
 class _ConsoleSSHServer(asyncssh.SSHServer):
-    def __init__(self, endpoint: ConsoleEndpoint) -> None:
-        self.endpoint = endpoint
+    endpoint: ConsoleEndpoint       # the console the connection came to, by its port
+
+    def __init__(self, surface: ConsoleSurface) -> None:
+        self.surface = surface
         self.conn: asyncssh.SSHServerConnection | None = None
         self.no_session: asyncio.TimerHandle | None = None     # closes a connection without a session
 
@@ -228,6 +231,7 @@ class _ConsoleSSHServer(asyncssh.SSHServer):
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self.endpoint = self.surface.by_ssh_port[local_port(conn)]
         self.endpoint._ssh_connections.add(conn)
         self.between_sessions(True)
 
@@ -261,6 +265,7 @@ class ConsoleSurface:
         self.host_key = host_key
         self.idle = idle or IDLE
         self.endpoints: dict[str, ConsoleEndpoint] = {}
+        self.by_ssh_port: dict[int, ConsoleEndpoint] = {}
         self._ssh_options: asyncssh.SSHServerConnectionOptions | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -270,6 +275,8 @@ class ConsoleSurface:
         `port` (0: the next of the lab's range) and, if `ssh_port` is given (0: the next), on SSH too."""
         endpoint = ConsoleEndpoint(self, device, port, fs_root, kind, ssh_port)
         self.endpoints[device.name] = endpoint
+        if endpoint.ssh_port is not None:
+            self.by_ssh_port[endpoint.ssh_port] = endpoint
         return endpoint
 
     def ssh_options(self) -> asyncssh.SSHServerConnectionOptions:
@@ -277,7 +284,8 @@ class ConsoleSurface:
         if self._ssh_options is None:
             key = self.host_key or asyncssh.generate_private_key("ssh-ed25519")
             self._ssh_options = asyncssh.SSHServerConnectionOptions(
-                server_host_keys=[key], process_factory=self._process, allow_scp=False,
+                server_host_keys=[key], server_factory=partial(_ConsoleSSHServer, self),
+                process_factory=self._process, allow_scp=False,
                 line_editor=False, encoding="utf-8", keepalive_interval=0, login_timeout=60)
         return self._ssh_options
 

@@ -14,10 +14,12 @@ import errno
 import os
 import re
 import shutil
+import socket
 import tempfile
 import warnings
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,7 +30,7 @@ from simulator.facts import read_yaml
 from simulator.faults import Fault
 from simulator.journal import Event, Journal
 from simulator.kinds.base import Refused, transfer_fault
-from simulator.sockets import HeldPort, PortRange
+from simulator.sockets import BACKLOG, HeldPort, PortRange
 from simulator.surfaces.following import DeviceListener, FollowingSurface, Listener
 from simulator.terminal.logins import LoginBrake, LoginPolicy
 from simulator.terminal.session import Session
@@ -40,6 +42,19 @@ NO_SPACE = "No space left on device"
 NOTICE_WAIT = 1.0           # wall seconds a reboot broadcast may take to reach the sessions
 # An offer's lists (algorithms.yaml, a kind's `releases`) -> asyncssh's server options.
 OFFER_KEYS = {"kex": "kex_algs", "encryption": "encryption_algs", "mac": "mac_algs"}
+
+
+async def listen_ssh(sock: socket.socket, options: asyncssh.SSHServerConnectionOptions) -> asyncio.Server:
+    """An SSH listener on a held socket, with options made once. asyncssh.create_server copies
+    its options in a worker thread on every call: two calls per FTD, 7,800 thread trips fighting
+    the loop for the GIL, most of a 3,900-device lab's start-up. The options' `server_factory`
+    tells a connection's device by the port it came in on."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: asyncssh.SSHServerConnection(loop, options), sock=sock, backlog=BACKLOG)
+
+
+def local_port(conn: asyncssh.SSHServerConnection) -> int:
+    return int((conn.get_extra_info("sockname") or ("", 0))[1])
 
 
 def load_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
@@ -61,7 +76,7 @@ class DeviceEndpoint(DeviceListener):
         super().__init__(surface, device, port, fs_root)
         self.surface: SSHSurface = surface
         self.kind = kind
-        self.server: asyncssh.SSHAcceptor | None = None
+        self.server: asyncio.Server | None = None
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.sessions: set[Session] = set()
         self.brake = LoginBrake(login)
@@ -79,9 +94,8 @@ class DeviceEndpoint(DeviceListener):
 
     async def start(self) -> None:
         """Listen with what the kind offers (the running version's, for `release`: chosen at each boot)."""
-        self.server = await asyncssh.create_server(
-            lambda: _DeviceSSHServer(self), sock=self.held.listen(),
-            options=self.surface.options_for(self.kind, self.algorithms, str(self.device.version)))
+        self.server = await listen_ssh(self.held.listen(),
+                                       self.surface.options_for(self.kind, self.algorithms, str(self.device.version)))
 
     async def stop(self, reason: str | None = None) -> None:
         server, self.server = self.server, None
@@ -112,14 +126,17 @@ class DeviceEndpoint(DeviceListener):
 
 
 class _DeviceSSHServer(asyncssh.SSHServer):
-    def __init__(self, endpoint: DeviceEndpoint) -> None:
-        self.endpoint = endpoint
+    endpoint: DeviceEndpoint        # the device the connection came to, by its port
+
+    def __init__(self, surface: SSHSurface) -> None:
+        self.surface = surface
         self.conn: asyncssh.SSHServerConnection | None = None
         self.fault: Fault | None = None
         self.failures = 0           # wrong passwords on this connection
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self.endpoint = self.surface.by_port[local_port(conn)]
         self.endpoint.connections.add(conn)
         device = self.endpoint.device
         self.fault = device.ctx.take_fault(device.name, "ssh.login")
@@ -245,9 +262,11 @@ class SSHSurface(FollowingSurface):
         self.host = host
         self.ports = ports
         self.endpoints: dict[str, DeviceEndpoint] = {}
+        self.by_port: dict[int, DeviceEndpoint] = {}
         self.authorized_keys = asyncssh.import_authorized_keys(authorized_keys) if authorized_keys else None
         self.options = asyncssh.SSHServerConnectionOptions(
-            server_host_keys=[host_key], line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
+            server_host_keys=[host_key], server_factory=partial(_DeviceSSHServer, self),
+            line_editor=False, encoding="utf-8", errors="replace", utf8_decode_errors="replace",
             keepalive_interval=0,
             login_timeout=60, server_version=SshKind.server_version)
         self.rsa_key_path = rsa_key_path
@@ -293,6 +312,7 @@ class SSHSurface(FollowingSurface):
         endpoint = DeviceEndpoint(self, device, HeldPort(self.host, port, self.ports), fs_root, kind, policy,
                                   algorithms)
         self.endpoints[device.name] = endpoint
+        self.by_port[endpoint.port] = endpoint
         return endpoint
 
     def listeners(self) -> list[Listener]:
