@@ -173,7 +173,7 @@ def _seconds(text: str) -> float:
 def _control(args: argparse.Namespace) -> int:
     client = ControlClient(*find_lab(args.url, args.lab))
     if args.command == "status":
-        _print_status(client.call("GET", "/api/lab"), client.call("GET", "/api/faults")["items"])
+        _print_status(client.call("GET", f"/api/lab?limit={TABLE_ROWS}"), client.call("GET", "/api/faults")["items"])
     elif args.command == "power":
         device = client.call("POST", f"/api/devices/{args.device}/power", {"action": args.action})
         console.print(f"{device['name']}: {device['state']}")
@@ -271,6 +271,12 @@ def _print_status(lab: dict, faults: list[dict]) -> None:
                       f"{job['operation']} {job['state']} {job['percent']}%" if job else "-",
                       device.get("package") or "-")
     console.print(table)
+    for device in lab["devices"][:TABLE_ROWS]:
+        for fault in device.get("port_faults", []):
+            console.print(f"{device['name']}: {fault['surface']}: {fault['error']}")
+    more = lab.get("devices_page", {}).get("total", 0) - len(lab["devices"][:TABLE_ROWS])
+    if more > 0:
+        console.print(f"... and {more} more devices (GET /api/devices?offset={TABLE_ROWS} for them)")
     if faults:
         _print_faults(faults)
 

@@ -3,6 +3,7 @@ counting calls, not by timing (speed figures come from scripts/bench.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import resource
@@ -16,6 +17,7 @@ import httpx
 import pytest
 import yaml
 
+from simulator.control.server import CHUNK
 from simulator.kinds.spec import DeviceSpec
 from simulator.lab import Lab, listeners
 from tests.conftest import ROOT, end_lab, start_lab
@@ -64,6 +66,39 @@ async def test_a_fleet_expands_its_template_once_and_lists_each_device_once(call
                 assert calls == {"entry": FLEET}       # one entry per device, nothing re-expanded
         calls.clear()
         assert len(lab.endpoints()["pairs"]) == FLEET // 2 and calls == {"entry": FLEET}
+
+
+async def test_lists_page_with_offset_and_limit_and_say_where_the_page_lies() -> None:
+    async with Lab(fleet(), virtual_time=True, seed=1) as lab, \
+            httpx.AsyncClient(base_url=lab.control.url, timeout=30) as client:
+        page = (await client.get("/api/devices", params={"offset": 100, "limit": 50})).json()
+        assert [d["name"] for d in page["items"]] == [f"ftd-{n}" for n in range(101, 151)]
+        assert {k: page[k] for k in ("total", "offset", "limit", "next")} == \
+            {"total": FLEET, "offset": 100, "limit": 50, "next": 150}
+        last = (await client.get("/api/devices", params={"offset": 250, "limit": 100})).json()
+        assert len(last["items"]) == 50 and last["next"] is None
+        whole = (await client.get("/api/devices")).json()       # as clients written before paging ask
+        assert len(whole["items"]) == FLEET and (whole["offset"], whole["limit"], whole["next"]) == (0, None, None)
+        lab_page = (await client.get("/api/lab", params={"limit": 40})).json()
+        assert len(lab_page["devices"]) == 40 and lab_page["devices_page"]["next"] == 40
+        pairs = (await client.get("/api/pairs", params={"offset": 148})).json()
+        assert [p["name"] for p in pairs["items"]] == ["ha-148", "ha-149"] and pairs["total"] == FLEET // 2
+        for bad in ({"limit": 0}, {"offset": -1}, {"limit": "x"}):
+            r = await client.get("/api/devices", params=bad)
+            assert r.status_code == 400 and "must be an integer" in r.json()["error"]
+
+
+async def test_a_long_list_lets_the_loop_run_while_it_is_built() -> None:
+    """Entries are built a chunk at a time: other connections are served between chunks."""
+    async with Lab(fleet(), virtual_time=True, seed=1) as lab, \
+            httpx.AsyncClient(base_url=lab.control.url, timeout=30) as client:
+        turns = 0
+        listing = asyncio.ensure_future(client.get("/api/devices"))
+        while not listing.done():
+            turns += 1
+            await asyncio.sleep(0)
+        assert (await listing).status_code == 200
+        assert turns > FLEET // CHUNK
 
 
 def open_fds() -> int:

@@ -1,7 +1,11 @@
 """The lab's control API: HTTP JSON on the control port (loopback by default).
 
 Lab and devices, power and reimage, the clock, the fault plan and the
-journal (paged, and live as server-sent events). Every route is in ROUTES and
+journal (paged, and live as server-sent events). Lists page with
+`?offset=&limit=` and say so (`total`, `offset`, `limit`, `next`: the offset of
+the following page, null on the last); without `limit` a list is whole. A list
+is built a chunk of entries at a time, the loop free in between, so a listing
+of thousands of devices never holds up their SSH logins. Every route is in ROUTES and
 in the OpenAPI description served at /api/openapi.json (openapi.yaml); the
 tests keep the two equal. Bound to a non-loopback address, every call needs
 `Authorization: Bearer <token>` with the token kept in
@@ -16,7 +20,7 @@ import asyncio
 import ipaddress
 import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +38,8 @@ if TYPE_CHECKING:
     from simulator.lab import Lab
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CHUNK = 100         # list entries built (and encoded) between two turns of the event loop
+PAGE_MAX = 100_000  # entries in one page at most
 LAB = web.AppKey("lab", object)
 STREAMS = web.AppKey("streams", set)    # queues of the open event streams
 
@@ -106,15 +112,47 @@ def clock_entry(lab: Lab) -> dict[str, Any]:
             "next_timer": clock.next_deadline()}
 
 
+def _page(request: web.Request) -> tuple[int, int | None]:
+    """`offset` and `limit` of a list request (no limit: to the end)."""
+    values: dict[str, int | None] = {}
+    for name, low in (("offset", 0), ("limit", 1)):
+        raw = request.query.get(name)
+        if raw is None:
+            values[name] = None
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= PAGE_MAX:
+            raise ApiError(400, f"`{name}` must be an integer from {low} to {PAGE_MAX} (got {raw!r})")
+        values[name] = int(raw)
+    return values["offset"] or 0, values["limit"]
+
+
+async def paged(request: web.Request, names: Sequence[Any], entry: Callable[[Any], Any],
+                head: dict[str, Any] | None = None, key: str = "items") -> web.Response:
+    """One page of a list: `head`'s keys, the entries of `names` under `key` (each `entry(name)`,
+    built and encoded CHUNK at a time, the loop free in between), and where the page lies."""
+    offset, limit = _page(request)
+    chosen = names[offset:None if limit is None else offset + limit]
+    parts = []
+    for start in range(0, len(chosen), CHUNK):
+        parts.append(",".join(json.dumps(entry(name)) for name in chosen[start:start + CHUNK]))
+        await asyncio.sleep(0)
+    after = offset + len(chosen)
+    where = {"total": len(names), "offset": offset, "limit": limit, "next": after if after < len(names) else None}
+    fields = {**head, f"{key}_page": where} if head is not None else where    # in an object: beside its list
+    opened = json.dumps(fields)[:-1]        # the object without its closing brace: the list follows
+    return web.Response(text=f'{opened}, "{key}": [{",".join(parts)}]}}', content_type="application/json")
+
+
 async def get_lab(request: web.Request) -> web.Response:
     lab = lab_of(request)
-    return web.json_response({"lab": lab.name, "state_dir": str(lab.state_dir), "seed": lab.seed,
-                              "clock": clock_entry(lab), "devices": [device_entry(lab, n) for n in lab.devices]})
+    return await paged(request, list(lab.devices), lambda name: device_entry(lab, name),
+                       {"lab": lab.name, "state_dir": str(lab.state_dir), "seed": lab.seed,
+                        "clock": clock_entry(lab)}, key="devices")
 
 
 async def list_devices(request: web.Request) -> web.Response:
     lab = lab_of(request)
-    return web.json_response({"items": [device_entry(lab, n) for n in lab.devices]})
+    return await paged(request, list(lab.devices), lambda name: device_entry(lab, name))
 
 
 def _name(request: web.Request) -> str:
@@ -206,7 +244,8 @@ async def clock_run(request: web.Request) -> web.Response:
 
 # -- faults ---------------------------------------------------------------------------
 async def list_faults(request: web.Request) -> web.Response:
-    return web.json_response({"items": lab_of(request).faults.dump()})
+    faults = lab_of(request).faults.dump()
+    return await paged(request, faults, lambda fault: fault)
 
 
 async def list_points(request: web.Request) -> web.Response:
@@ -258,7 +297,7 @@ def pair_entry(lab: Lab, name: str) -> dict[str, Any]:
 
 async def list_pairs(request: web.Request) -> web.Response:
     lab = lab_of(request)
-    return web.json_response({"items": [pair_entry(lab, n) for n in lab.pairs]})
+    return await paged(request, list(lab.pairs), lambda name: pair_entry(lab, name))
 
 
 async def set_pair_link(request: web.Request) -> web.Response:
@@ -273,7 +312,8 @@ async def set_pair_link(request: web.Request) -> web.Response:
 
 
 async def list_traffic(request: web.Request) -> web.Response:
-    return web.json_response({"items": [m.report() for m in lab_of(request).traffic.values()]})
+    traffic = lab_of(request).traffic
+    return await paged(request, list(traffic), lambda name: traffic[name].report())
 
 
 # -- events ---------------------------------------------------------------------------

@@ -205,6 +205,11 @@ async def test_a_fixed_port_another_program_holds_is_a_visible_fault_until_it_is
         assert shown["ssh"]["port"] == port and shown["port_faults"] == [
             {"surface": "ssh", "port": port, "error": f"cannot listen on {HOST} port {port}: Address already in use"}]
         assert port_events(lab) == [("port.lost", "ssh", port)]
+        status = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "simulator", "status", "--lab",
+                                                          str(tmp_path / "state")], capture_output=True, text=True,
+                                         timeout=60, cwd=ROOT)
+        assert "unreachable" in status.stdout and "online" not in status.stdout
+        assert f"ftd-1: ssh: cannot listen on {HOST} port {port}: Address already in use" in status.stdout
         taken.close()
         for _ in range(100):
             if lab.ssh.endpoints["ftd-1"].listening:        # type: ignore[union-attr]
