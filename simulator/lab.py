@@ -24,8 +24,9 @@ from typing import Any
 from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.control.server import ControlServer
+from simulator.endpoints_file import EndpointsFile
 from simulator.faults import TIMED, Fault, FaultPlan
-from simulator.journal import Event, Journal
+from simulator.journal import Journal
 from simulator.kinds.base import DeviceBase, DeviceContext
 from simulator.kinds.kind import Build, Kind, Pair, Worker
 from simulator.kinds.registry import KINDS
@@ -38,9 +39,6 @@ from simulator.surfaces.ssh.server import SSHSurface, load_host_key
 from simulator.tls import LabCertificates
 from simulator.traffic import TrafficMonitor
 
-# Events that change what the endpoints file says (a state, an HA role, a power change).
-ENDPOINT_EVENTS = frozenset({"state", "ha.unit", "ha.state", "power", "fxos.slot"})
-ENDPOINTS_DELAY = 0.2           # wall seconds: the file is rewritten at most this often
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 # File descriptors: a held port (sockets.py) is one socket, bound or listening. Besides its
 # listeners a lab keeps room for the runtime's own files (journal, state store, libraries) and a
@@ -96,7 +94,7 @@ class Lab:
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
         self._unfollow_endpoints: Callable[[], None] | None = None
-        self._endpoints_due: asyncio.TimerHandle | None = None
+        self._endpoints: EndpointsFile | None = None
         self.running = False
 
     def kind_of(self, name: str) -> Kind:
@@ -181,19 +179,10 @@ class Lab:
         if self._autojump:
             self._jumper = asyncio.get_running_loop().create_task(self.clock.autojump())
         if self.endpoints_file:
-            self.write_endpoints(self.endpoints_file)
-            self._unfollow_endpoints = self.journal.subscribe(self._endpoints_changed)
+            self._endpoints = EndpointsFile(self, self.endpoints_file)
+            self._endpoints.write()
+            self._unfollow_endpoints = self.journal.subscribe(self._endpoints.changed)
         self.running = True
-
-    def _endpoints_changed(self, event: Event) -> None:
-        """A device's state or role changed: rewrite the endpoints file soon (coalesced: it is O(devices))."""
-        if event["kind"] in ENDPOINT_EVENTS and self._endpoints_due is None:
-            self._endpoints_due = asyncio.get_running_loop().call_later(ENDPOINTS_DELAY, self._rewrite_endpoints)
-
-    def _rewrite_endpoints(self) -> None:
-        self._endpoints_due = None
-        if self.endpoints_file and self.running:
-            self.write_endpoints(self.endpoints_file)
 
     def _serve(self, spec: Any, device: DeviceBase, kind: Kind) -> None:
         """Put a device on the surfaces its kind has, on its profile's ports."""
@@ -228,8 +217,8 @@ class Lab:
             self._jumper.cancel()
         if self._unfollow_endpoints:
             self._unfollow_endpoints()
-        if self._endpoints_due:
-            self._endpoints_due.cancel()
+        if self._endpoints:
+            self._endpoints.close()
         if self.ssh:
             await self.ssh.stop()
         if self.https:
@@ -360,10 +349,13 @@ class Lab:
     # -- endpoints ---------------------------------------------------------------
     def endpoints(self) -> dict[str, Any]:
         devices = [self.device_endpoints(name) for name in self.devices]
-        pairs = [{**pair.entry(), **({"probe": probe} if (probe := self._probe(name)) else {})}
-                 for name, pair in self.pairs.items()]
+        pairs = [self.pair_endpoints(name) for name in self.pairs]
         return {"lab": self.name, "state_dir": str(self.state_dir), "control": {"url": self.control.url},
                 "devices": devices, **({"pairs": pairs} if pairs else {})}
+
+    def pair_endpoints(self, name: str) -> dict[str, Any]:
+        probe = self._probe(name)
+        return {**self.pairs[name].entry(), **({"probe": probe} if probe else {})}
 
     def device_endpoints(self, name: str) -> dict[str, Any]:
         """One device's entry of the endpoints file: its surfaces, HA role, and its kind's own keys."""

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from simulator.control.server import CHUNK
+from simulator.endpoints_file import DELAY as ENDPOINTS_DELAY
 from simulator.kinds.spec import DeviceSpec
 from simulator.lab import Lab, listeners
 from tests.conftest import ROOT, end_lab, start_lab
@@ -99,6 +100,21 @@ async def test_a_long_list_lets_the_loop_run_while_it_is_built() -> None:
             await asyncio.sleep(0)
         assert (await listing).status_code == 200
         assert turns > FLEET // CHUNK
+
+
+async def test_the_endpoints_file_rebuilds_only_what_changed_and_ends_equal_to_the_lab(
+        tmp_path: Path, calls: Counter[str]) -> None:
+    path = tmp_path / "endpoints.json"
+    async with Lab(fleet(40), virtual_time=True, seed=1, endpoints_file=path) as lab:
+        await lab.clock.run_until(lambda: all(p.state == "healthy" for p in lab.pairs.values()), limit=3600)
+        await asyncio.sleep(ENDPOINTS_DELAY * 2)
+        calls.clear()
+        lab.power("ftd-1", "off")                 # ha-0 fails over to ftd-2
+        await lab.clock.run_until(lambda: lab.pairs["ha-0"].active == "ftd-2", limit=600)
+        await lab.settle()
+        await asyncio.sleep(ENDPOINTS_DELAY * 2)
+        assert calls["entry"] <= 4                # ftd-1 and ftd-2, not the 40
+        assert json.loads(path.read_text()) == json.loads(json.dumps(lab.endpoints()))
 
 
 def open_fds() -> int:
