@@ -1,7 +1,13 @@
 """Benchmark a lab: devices hosted, resident memory per idle device, lab start
 time, SSH login-to-prompt latency (p50/p95), concurrent interactive sessions,
 FDM REST latency (token + system info over HTTPS, one client and many), and
-the control API's device list (`GET /api/devices`, behind `simulator status`).
+the control API's device list (`GET /api/devices`, behind `simulator status`)
+with an SSH login to another device while it is built.
+
+`--startup 1000,2000,3900` measures start-up alone instead: command to
+endpoints file and SIGTERM to exit for each size, how far the middle sizes are
+from the straight line through the ends, and how soon a lab too big for the
+process's descriptors is refused.
 
 The lab runs as `simulator up` in its own process (as users run it); the
 clients run here, so their cost is not counted against the lab."""
@@ -27,14 +33,15 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_lab(devices: int, workdir: Path) -> tuple[subprocess.Popen, dict, float]:
+def start_lab(devices: int, workdir: Path, *options: str) -> tuple[subprocess.Popen, dict, float]:
+    """`simulator up` of `devices` FTDv, every listener on (SSH, HTTPS, telnet and SSH consoles, probe)."""
     profile = workdir / f"bench-{devices}.yaml"
     profile.write_text(f"lab: bench\ndevices:\n  - name: 'ftd-{{n}}'\n    model: FTDv\n"
                        f"    version: 7.4.1-172\n    count: {devices}\n")
     endpoints = workdir / f"endpoints-{devices}.json"
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "simulator", "up", str(profile), "--state-dir",
-                             str(workdir / f"state-{devices}"), "--endpoints", str(endpoints)],
+                             str(workdir / f"state-{devices}"), "--endpoints", str(endpoints), *options],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     while not endpoints.exists():
         if proc.poll() is not None:
@@ -44,12 +51,15 @@ def start_lab(devices: int, workdir: Path) -> tuple[subprocess.Popen, dict, floa
     return proc, json.loads(endpoints.read_text()), elapsed
 
 
-def stop_lab(proc: subprocess.Popen) -> None:
+def stop_lab(proc: subprocess.Popen) -> float:
+    """Seconds from SIGTERM to the lab's exit."""
+    started = time.perf_counter()
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         proc.kill()
+    return time.perf_counter() - started
 
 
 def rss_kb(proc: subprocess.Popen) -> int:
@@ -153,6 +163,46 @@ def control_list(endpoints: dict, count: int) -> list[float]:
     return latencies
 
 
+async def login_during_listing(endpoints: dict, count: int) -> tuple[list[float], list[float]]:
+    """`GET /api/devices` (every device) and, while the lab builds it, an SSH login to the last device:
+    (listing latencies, login-to-prompt latencies)."""
+    ssh = endpoints["devices"][-1]["ssh"]
+    listings, logins = [], []
+    async with httpx.AsyncClient(base_url=endpoints["control"]["url"], timeout=120) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            listing = asyncio.ensure_future(client.get("/api/devices"))
+            await asyncio.sleep(0.01)           # the request is in, the lab is building the list
+            logins.append(await login_to_prompt(ssh["host"], ssh["port"], ssh["password"]))
+            (await listing).raise_for_status()
+            listings.append(time.perf_counter() - started)
+    return listings, logins
+
+
+def startup(sizes: list[int], work: Path, options: list[str]) -> None:
+    """Start-up and stop of each size, linearity, and the refusal of a lab too big for one process."""
+    figures = []
+    for size in sizes:
+        proc, _, start = start_lab(size, work, *options)
+        figures.append((size, start, stop_lab(proc)))
+        print(f"{size:6} FTDv, every listener: start {start:.2f} s (command to endpoints file), "
+              f"stop {figures[-1][2]:.2f} s")
+    (n0, t0, _), (n1, t1, _) = figures[0], figures[-1]
+    slope = (t1 - t0) / (n1 - n0) if n1 != n0 else 0.0
+    for n, t, _ in figures[1:-1]:
+        line = t0 + slope * (n - n0)
+        print(f"{n:6} FTDv: {100 * (t - line) / line:+.1f}% from the straight line through {n0} and {n1}")
+    too_big = max(sizes) * 2
+    profile = work / "too-big.yaml"
+    profile.write_text(f"lab: bench\ndevices:\n  - name: 'ftd-{{n}}'\n    model: FTDv\n    version: 7.4.1-172\n"
+                       f"    count: {too_big}\n")
+    started = time.perf_counter()
+    refused = subprocess.run([sys.executable, "-m", "simulator", "up", str(profile), "--state-dir",
+                              str(work / "state-too-big"), *options], capture_output=True, text=True, cwd=ROOT)
+    print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s, exit "
+          f"{refused.returncode}: {refused.stderr.strip()}")
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -162,16 +212,24 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=300, help="concurrent interactive sessions")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--startup", metavar="N,N,N", help="measure start-up only, at these sizes")
+    parser.add_argument("--host", help="the labs' bind address (simulator up --host)")
+    parser.add_argument("--ports", help="the labs' port range (simulator up --ports)")
     args = parser.parse_args()
+    options = [*(["--host", args.host] if args.host else []), *(["--ports", args.ports] if args.ports else [])]
     with tempfile.TemporaryDirectory(prefix="simulator-bench-") as tmp:
         work = Path(tmp)
-        base_proc, _, base_start = start_lab(1, work)
+        if args.startup:
+            startup([int(n) for n in args.startup.split(",")], work, options)
+            return
+        base_proc, _, base_start = start_lab(1, work, *options)
         base_rss = rss_kb(base_proc)
         stop_lab(base_proc)
-        proc, endpoints, start = start_lab(args.devices, work)
+        proc, endpoints, start = start_lab(args.devices, work, *options)
         rss = rss_kb(proc)
         try:
             listing = control_list(endpoints, 20)
+            listed, during = asyncio.run(login_during_listing(endpoints, 20))
             quiet = asyncio.run(sequential(endpoints, 50))
             cpu = asyncio.run(command_cpu(psutil.Process(proc.pid), endpoints["devices"][0]["ssh"], 1000))
             loaded, errors = asyncio.run(sessions(endpoints, args.clients, args.rounds, 10))
@@ -191,6 +249,8 @@ def main() -> None:
           f"p95 {pct(rest_loaded, 95):.1f} ms, {len(rest_loaded)} calls, {rest_errors} errors")
     print(f"control GET /api/devices ({args.devices} devices): p50 {pct(listing, 50):.1f} ms, "
           f"p95 {pct(listing, 95):.1f} ms")
+    print(f"SSH login-to-prompt on another device during GET /api/devices: p50 {pct(during, 50):.1f} ms, "
+          f"p95 {pct(during, 95):.1f} ms, max {max(during) * 1000:.1f} ms (listing p50 {pct(listed, 50):.1f} ms)")
     print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
 
 

@@ -14,6 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 F = TypeVar("F", bound="Facts")
+# libyaml's safe loader where PyYAML has it: the same documents, six times faster (a fifth of
+# every `simulator` command's start went to parsing the kinds' facts in pure Python).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Facts(BaseModel):
@@ -24,7 +27,8 @@ class Facts(BaseModel):
 def read_yaml(path: str, package: str = "simulator") -> Any:
     """A YAML file by its path under a package: `read_yaml("kinds/ftd/facts.yaml")`, or
     from a kind's own folder, `read_yaml("facts.yaml", __package__)`."""
-    return yaml.safe_load(resources.files(package).joinpath(path).read_text(encoding="utf-8"))
+    text = resources.files(package).joinpath(path).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 class FactsError(Exception):

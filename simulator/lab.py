@@ -431,22 +431,20 @@ def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None
     them, rather than fail midway through listening."""
     ports, fds = listeners(profile)
     devices = len(profile.expanded())
-    if ranged is not None and ports > ranged.size:
-        raise OSError(f"lab {profile.lab} needs {ports:,} ports for {devices:,} devices but its port range "
-                      f"{ranged} has {ranged.size:,}; give a wider one (`ports:` in the profile, "
-                      f"`simulator up --ports 20000-59999`) or fewer devices")
     needed = fds + SPARE_FDS
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or needed <= soft:
-        return
-    if soft != hard:
+    if soft != resource.RLIM_INFINITY and needed > soft and soft != hard:
         soft = hard if hard != resource.RLIM_INFINITY else needed
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    if needed > soft:
+    if soft != resource.RLIM_INFINITY and needed > soft:
         raise OSError(f"lab {profile.lab} needs about {needed:,} file descriptors for {devices:,} devices "
                       f"({ports / devices:.0f} listening ports each, and room for clients) but this process may "
                       f"open {soft:,} (ulimit -n); lower `count`, drop console ports (console_ssh_port: null) "
                       f"or raise the limit")
+    if ranged is not None and ports > ranged.size:
+        raise OSError(f"lab {profile.lab} needs {ports:,} ports for {devices:,} devices but its port range "
+                      f"{ranged} has {ranged.size:,}; give a wider one (`ports:` in the profile, "
+                      f"`simulator up --ports 20000-59999`) or fewer devices")
 
 
 @contextmanager
