@@ -184,9 +184,10 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
     figures = []
     for size in sizes:
         proc, _, start = start_lab(size, work, *options)
+        cpu = psutil.Process(proc.pid).cpu_times()      # the lab's own work, whatever else the machine runs
         figures.append((size, start, stop_lab(proc)))
-        print(f"{size:6} FTDv, every listener: start {start:.2f} s (command to endpoints file), "
-              f"stop {figures[-1][2]:.2f} s")
+        print(f"{size:6} FTDv, every listener: start {start:.2f} s (command to endpoints file; lab CPU "
+              f"{cpu.user + cpu.system:.2f} s), stop {figures[-1][2]:.2f} s")
     (n0, t0, _), (n1, t1, _) = figures[0], figures[-1]
     slope = (t1 - t0) / (n1 - n0) if n1 != n0 else 0.0
     for n, t, _ in figures[1:-1]:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from simulator.lab import Lab
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-CHUNK = 100         # list entries built (and encoded) between two turns of the event loop
+CHUNK = 25          # list entries built and sent between two turns of the event loop (about 1 ms)
 PAGE_MAX = 100_000  # entries in one page at most
 LAB = web.AppKey("lab", object)
 STREAMS = web.AppKey("streams", set)    # queues of the open event streams
@@ -127,30 +127,34 @@ def _page(request: web.Request) -> tuple[int, int | None]:
 
 
 async def paged(request: web.Request, names: Sequence[Any], entry: Callable[[Any], Any],
-                head: dict[str, Any] | None = None, key: str = "items") -> web.Response:
-    """One page of a list: `head`'s keys, the entries of `names` under `key` (each `entry(name)`,
-    built and encoded CHUNK at a time, the loop free in between), and where the page lies."""
+                head: dict[str, Any] | None = None, key: str = "items") -> web.StreamResponse:
+    """One page of a list: `head`'s keys, where the page lies, and the entries of `names` under
+    `key` (each `entry(name)`), sent as they are built, CHUNK at a time, the loop free in between."""
     offset, limit = _page(request)
     chosen = names[offset:None if limit is None else offset + limit]
-    parts = []
-    for start in range(0, len(chosen), CHUNK):
-        parts.append(",".join(json.dumps(entry(name)) for name in chosen[start:start + CHUNK]))
-        await asyncio.sleep(0)
     after = offset + len(chosen)
     where = {"total": len(names), "offset": offset, "limit": limit, "next": after if after < len(names) else None}
     fields = {**head, f"{key}_page": where} if head is not None else where    # in an object: beside its list
-    opened = json.dumps(fields)[:-1]        # the object without its closing brace: the list follows
-    return web.Response(text=f'{opened}, "{key}": [{",".join(parts)}]}}', content_type="application/json")
+    response = web.StreamResponse(headers={"Content-Type": "application/json; charset=utf-8"})
+    await response.prepare(request)
+    await response.write(f'{json.dumps(fields)[:-1]}, "{key}": ['.encode())   # the object, open for its list
+    for start in range(0, len(chosen), CHUNK):
+        part = ",".join(json.dumps(entry(name)) for name in chosen[start:start + CHUNK])
+        await response.write(f'{"," if start else ""}{part}'.encode())
+        await asyncio.sleep(0)
+    await response.write(b"]}")
+    await response.write_eof()
+    return response
 
 
-async def get_lab(request: web.Request) -> web.Response:
+async def get_lab(request: web.Request) -> web.StreamResponse:
     lab = lab_of(request)
     return await paged(request, list(lab.devices), lambda name: device_entry(lab, name),
                        {"lab": lab.name, "state_dir": str(lab.state_dir), "seed": lab.seed,
                         "clock": clock_entry(lab)}, key="devices")
 
 
-async def list_devices(request: web.Request) -> web.Response:
+async def list_devices(request: web.Request) -> web.StreamResponse:
     lab = lab_of(request)
     return await paged(request, list(lab.devices), lambda name: device_entry(lab, name))
 
@@ -243,7 +247,7 @@ async def clock_run(request: web.Request) -> web.Response:
 
 
 # -- faults ---------------------------------------------------------------------------
-async def list_faults(request: web.Request) -> web.Response:
+async def list_faults(request: web.Request) -> web.StreamResponse:
     faults = lab_of(request).faults.dump()
     return await paged(request, faults, lambda fault: fault)
 
@@ -295,7 +299,7 @@ def pair_entry(lab: Lab, name: str) -> dict[str, Any]:
     return {**lab.pairs[name].status(), "traffic": lab.traffic[name].report()}
 
 
-async def list_pairs(request: web.Request) -> web.Response:
+async def list_pairs(request: web.Request) -> web.StreamResponse:
     lab = lab_of(request)
     return await paged(request, list(lab.pairs), lambda name: pair_entry(lab, name))
 
@@ -311,7 +315,7 @@ async def set_pair_link(request: web.Request) -> web.Response:
     return web.json_response(pair_entry(lab, name))
 
 
-async def list_traffic(request: web.Request) -> web.Response:
+async def list_traffic(request: web.Request) -> web.StreamResponse:
     traffic = lab_of(request).traffic
     return await paged(request, list(traffic), lambda name: traffic[name].report())
 
