@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import statistics
 import subprocess
@@ -197,10 +198,12 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
     profile = work / "too-big.yaml"
     profile.write_text(f"lab: bench\ndevices:\n  - name: 'ftd-{{n}}'\n    model: FTDv\n    version: 7.4.1-172\n"
                        f"    count: {too_big}\n")
-    started = time.perf_counter()
+    started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     refused = subprocess.run([sys.executable, "-m", "simulator", "up", str(profile), "--state-dir",
                               str(work / "state-too-big"), *options], capture_output=True, text=True, cwd=ROOT)
-    print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s, exit "
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s (CPU {cpu:.2f} s), exit "
           f"{refused.returncode}: {refused.stderr.strip()}")
 
 

@@ -449,9 +449,9 @@ def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a lab builds or stops: it allocates millions of
-    objects that live on, and each full collection meanwhile walks all of them (a quarter of a
-    3,900-FTD lab's start-up, growing with the square of the lab)."""
+    """The cyclic garbage collector off while a lab builds, starts or stops: it allocates millions
+    of objects that live on, and each full collection meanwhile walks all of them (measured: 1.9 of
+    4.7 s of a 3,900-FTD lab's start-up CPU, 11 full collections finding nothing to free)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
