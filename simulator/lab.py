@@ -33,6 +33,7 @@ from simulator.kinds.registry import KINDS
 from simulator.sockets import PortRange, default_range
 from simulator.store import Store
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
+from simulator.surfaces.following import PortWatch
 from simulator.surfaces.https import HTTPSSurface
 from simulator.surfaces.probe import ProbeSurface
 from simulator.surfaces.ssh.server import SSHSurface, load_host_key
@@ -355,7 +356,9 @@ class Lab:
 
     def pair_endpoints(self, name: str) -> dict[str, Any]:
         probe = self._probe(name)
-        return {**self.pairs[name].entry(), **({"probe": probe} if probe else {})}
+        lost = self._port_faults(name, [])
+        return {**self.pairs[name].entry(), **({"probe": probe} if probe else {}),
+                **({"port_faults": lost} if lost else {})}
 
     def device_endpoints(self, name: str) -> dict[str, Any]:
         """One device's entry of the endpoints file: its surfaces, HA role, and its kind's own keys."""
@@ -393,12 +396,15 @@ class Lab:
                 entry["state"] = "unreachable"     # up inside, but a port it serves on is another program's
         return entry
 
-    def _port_faults(self, name: str) -> list[dict[str, Any]]:
-        """The ports a device should listen on and cannot (another program holds them)."""
-        watches = [self.ssh.endpoints[name].watch if self.ssh and name in self.ssh.endpoints else None,
-                   self.https.sites[name].watch if self.https and name in self.https.sites else None]
-        if self.console and name in self.console.endpoints:
-            watches += [self.console.endpoints[name].watch, self.console.endpoints[name].ssh_watch]
+    def _port_faults(self, name: str, watches: list[PortWatch | None] | None = None) -> list[dict[str, Any]]:
+        """The ports a device (or a pair: its probe) should listen on and cannot (another program holds them)."""
+        if watches is None:
+            watches = [self.ssh.endpoints[name].watch if self.ssh and name in self.ssh.endpoints else None,
+                       self.https.sites[name].watch if self.https and name in self.https.sites else None]
+            if self.console and name in self.console.endpoints:
+                watches += [self.console.endpoints[name].watch, self.console.endpoints[name].ssh_watch]
+        if self.probes and name in self.probes.probes:
+            watches.append(self.probes.probes[name].watch)
         return [{"surface": w.surface, "port": w.port, "error": w.error} for w in watches if w and w.error]
 
     def _probe(self, name: str) -> dict[str, Any] | None:

@@ -23,19 +23,20 @@ RETRY = 1.0         # wall seconds between tries at a port another program holds
 
 
 class PortWatch:
-    """Whether a device listens where it should: the error while it cannot, journalled once when
-    the port is lost and once when it is regained; `lost` schedules a retry."""
+    """Whether a listener listens where it should: the error while it cannot, journalled (for
+    `device`, with `about`'s fields) once when the port is lost and once when it is regained;
+    `lost` schedules a retry."""
 
-    def __init__(self, device: Any, surface: str, port: int) -> None:
-        self.device, self.surface, self.port = device, surface, port
+    def __init__(self, journal: Journal, device: str | None, surface: str, port: int, **about: str) -> None:
+        self.journal, self.device, self.surface, self.port, self.about = journal, device, surface, port, about
         self.error: str | None = None
         self._retry: asyncio.TimerHandle | None = None     # one pending retry at most
 
     def lost(self, exc: OSError, retry: Callable[[], None]) -> None:
         error = exc.strerror or str(exc)
         if self.error is None:
-            self.device.ctx.journal.emit(self.device.name, "port.lost", surface=self.surface, port=self.port,
-                                         error=error)
+            self.journal.emit(self.device, "port.lost", surface=self.surface, port=self.port, error=error,
+                              **self.about)
         self.error = error
         if self._retry is None:
             self._retry = asyncio.get_running_loop().call_later(RETRY, self._again, retry)
@@ -47,7 +48,7 @@ class PortWatch:
     def regained(self) -> None:
         if self.error is not None:
             self.error = None
-            self.device.ctx.journal.emit(self.device.name, "port.regained", surface=self.surface, port=self.port)
+            self.journal.emit(self.device, "port.regained", surface=self.surface, port=self.port, **self.about)
 
 
 class Listener(Protocol):
@@ -69,7 +70,7 @@ class DeviceListener:
         self.held = port
         self.port = port.number
         self.fs_root = fs_root
-        self.watch = PortWatch(device, self.SURFACE, port.number)
+        self.watch = PortWatch(surface.journal, device.name, self.SURFACE, port.number)
         self._lock = asyncio.Lock()
 
     @property

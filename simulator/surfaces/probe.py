@@ -9,7 +9,7 @@ import json
 
 from simulator.journal import Event, Journal
 from simulator.sockets import HeldPort, PortRange
-from simulator.surfaces.following import FollowingSurface, Listener
+from simulator.surfaces.following import FollowingSurface, Listener, PortWatch
 from simulator.traffic import TrafficMonitor
 
 
@@ -21,6 +21,7 @@ class ProbePort:
         self.held = HeldPort(surface.host, port, surface.ports)
         self.port = self.held.number
         self.server: asyncio.Server | None = None
+        self.watch = PortWatch(surface.journal, None, "probe", self.port, monitor=monitor.name)
 
     @property
     def in_step(self) -> bool:
@@ -28,7 +29,12 @@ class ProbePort:
 
     async def sync(self) -> None:
         if self.monitor.up and self.server is None:
-            self.server = await asyncio.start_server(self._answer, sock=self.held.listen())
+            try:
+                self.server = await asyncio.start_server(self._answer, sock=self.held.listen())
+            except OSError as exc:       # a fixed probe port another program holds
+                self.watch.lost(exc, lambda: self.surface.resync(self))
+                return
+            self.watch.regained()
         elif not self.monitor.up and self.server is not None:
             await self.close()
 

@@ -104,8 +104,8 @@ class ConsoleEndpoint:
         self.ssh_held = HeldPort(surface.host, ssh_port, surface.ports) if ssh_port is not None else None
         self.port = self.held.number
         self.ssh_port = self.ssh_held.number if self.ssh_held is not None else None
-        self.watch = PortWatch(device, "console", self.port)
-        self.ssh_watch = PortWatch(device, "console.ssh", self.ssh_port or 0)
+        self.watch = PortWatch(surface.journal, device.name, "console", self.port)
+        self.ssh_watch = PortWatch(surface.journal, device.name, "console.ssh", self.ssh_port or 0)
         self.line = ConsoleLine(device, fs_root, kind, surface.journal)
         self.server: asyncio.Server | None = None
         self.ssh_server: asyncio.Server | None = None
