@@ -17,6 +17,7 @@ one line."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import ipaddress
 import json
 import secrets
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHUNK = 25          # list entries built and sent between two turns of the event loop (about 1 ms)
 PAGE_MAX = 100_000  # entries in one page at most
+SCAN = 5_000        # journal events filtered between two turns of the event loop
 LAB = web.AppKey("lab", object)
 STREAMS = web.AppKey("streams", set)    # queues of the open event streams
 
@@ -339,8 +341,20 @@ async def list_events(request: web.Request) -> web.Response:
         raise ApiError(400, "`after` and `limit` must be integers") from None
     if not 1 <= limit <= 1000:
         raise ApiError(400, f"`limit` must be 1 to 1000 (got {limit})")
-    items = [e for e in lab.journal.events if e["seq"] > after and _wanted(e, device, kind)][:limit]
+    events = list(lab.journal.events)       # a snapshot: events keep coming while the scan lets the loop run
+    items: list[dict[str, Any]] = []
+    for start in range(_after(events, after), len(events), SCAN):
+        items += [e for e in events[start:start + SCAN] if _wanted(e, device, kind)]
+        if len(items) >= limit:
+            break
+        await asyncio.sleep(0)
+    items = items[:limit]
     return web.json_response({"items": items, "next": items[-1]["seq"] if items else after})
+
+
+def _after(events: Sequence[dict[str, Any]], seq: int) -> int:
+    """The index of the first event past `seq` (the journal keeps them in order)."""
+    return bisect.bisect_right(events, seq, key=lambda event: event["seq"])
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
@@ -352,8 +366,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise ApiError(400, "`after` must be an integer") from None
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-    for event in lab.journal.events if after is not None else ():   # catch up first: nothing is missed
-        if event["seq"] > after and _wanted(event, device, kind):
+    events = list(lab.journal.events) if after is not None else []
+    for event in events[_after(events, after or 0):]:       # catch up first: nothing is missed
+        if _wanted(event, device, kind):
             queue.put_nowait(event)
     def forward(event: dict[str, Any]) -> None:
         if _wanted(event, device, kind):
