@@ -33,10 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     _device_commands(sub)
     _clock_commands(sub)
     _fault_commands(sub)
+    _route_command(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             return _up(args)
+        if args.command == "route":
+            return _route(args)
         if args.command == "package":
             return _package_make(args)
         return _control(args)
@@ -69,6 +72,23 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
                     help="the range the lab hands out its ports from, e.g. 20000-59999 or 10000-32767,61000-65535 "
                          "(default: the profile's `ports`, else 10000-65535 less the kernel's ephemeral range)")
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
+    shard = up.add_mutually_exclusive_group()
+    shard.add_argument("--shards", type=int, metavar="N", help="run the lab as N worker processes behind one control "
+                       "API (default: as many as the file descriptor limit needs, usually 1)")
+    shard.add_argument("--shard", metavar="I/N", help="run only shard I (from 0) of N, e.g. a StatefulSet's pod "
+                       "(auto/N: I from the host name's -ORDINAL); `simulator route` fronts them")
+
+
+def _route_command(sub: argparse._SubParsersAction) -> None:
+    route = sub.add_parser("route", help="one control API in front of a sharded lab's shards (`up --shard I/N`)")
+    route.add_argument("profile", help="the profile the shards run")
+    route.add_argument("--shards", type=int, required=True, metavar="N")
+    route.add_argument("--shard-url", required=True, metavar="TEMPLATE",
+                       help="each shard's control URL, {i} its index: http://lab-{i}.lab-shards:9000")
+    route.add_argument("--advertise", metavar="TEMPLATE",
+                       help="the address clients reach shard {i}'s devices at (default: what the shard says)")
+    route.add_argument("--host", default="127.0.0.1", metavar="ADDR")
+    route.add_argument("--control-port", type=int, default=0, metavar="PORT")
 
 
 def _package_command(sub: argparse._SubParsersAction) -> None:
@@ -277,6 +297,10 @@ def _print_status(lab: dict, faults: list[dict]) -> None:
     more = lab.get("devices_page", {}).get("total", 0) - len(lab["devices"][:TABLE_ROWS])
     if more > 0:
         console.print(f"... and {more} more devices (GET /api/devices?offset={TABLE_ROWS} for them)")
+    for shard in lab.get("shards", []):
+        restarts = f", restarted {shard['restarts']}x" if shard.get("restarts") else ""
+        console.print(f"shard {shard['index']}: {shard['state']}, {shard['devices']} devices on {shard['host']}"
+                      + (f", pid {shard['pid']}" if shard.get("pid") else "") + restarts)
     if faults:
         _print_faults(faults)
 
@@ -322,18 +346,61 @@ def _package_make(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    from simulator import shards
     from simulator.lab import (
         Lab,  # imported here: `package make` needs none of the runtime
     )
 
     prof = profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab
+    if args.faults:
+        profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
+    options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
+               "faults": args.faults}
+    if args.shard:
+        index, count = shards.shard_arg(args.shard)
+        asyncio.run(shards.serve_part(shards.part(prof, index, count), state_dir, args.host,
+                                      shards.shard_seed(args.seed, index), args.endpoints,
+                                      control_port=args.control_port, **options))
+        return 0
+    count = args.shards if args.shards is not None else shards.needed(prof)
+    if count > 1 or args.shards is not None:
+        return asyncio.run(shards.serve_sharded(prof, count, state_dir=state_dir, host=args.host, seed=args.seed,
+                                                endpoints_file=args.endpoints, control_port=args.control_port,
+                                                options=options))
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
               control_port=args.control_port, start_time=args.start_time, ports=args.ports)
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     return asyncio.run(_serve(lab, args.faults))
+
+
+def _route(args: argparse.Namespace) -> int:
+    import os
+
+    from simulator.control.router import Router, ShardLink
+    from simulator.shards import partition
+
+    prof = profiles.load(args.profile)
+    parts = partition(prof, args.shards)
+    links = [ShardLink(i, url=args.shard_url.format(i=i), devices=len(names), state="up",
+                       advertise=args.advertise.format(i=i) if args.advertise else None)
+             for i, names in enumerate(parts)]
+    token = os.environ.get("SIMULATOR_TOKEN") or None
+    router = Router(prof, parts, links, None, args.host, args.control_port, token=token, shard_token=token)
+
+    async def serve() -> int:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await router.start()
+        console.print(f"lab {prof.lab}: {len(prof.expanded())} devices in {args.shards} shards; control {router.url}")
+        sys.stdout.flush()
+        await stop.wait()
+        await router.stop()
+        return 0
+    return asyncio.run(serve())
 
 
 async def _serve(lab, faults: Path | None = None) -> int:

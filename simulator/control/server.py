@@ -128,6 +128,11 @@ def _page(request: web.Request) -> tuple[int, int | None]:
     return values["offset"] or 0, values["limit"]
 
 
+async def get_endpoints(request: web.Request) -> web.Response:
+    """The endpoints document (as `--endpoints FILE` writes it): what a sharded lab's router merges."""
+    return web.json_response(lab_of(request).endpoints())
+
+
 async def paged(request: web.Request, names: Sequence[Any], entry: Callable[[Any], Any],
                 head: dict[str, Any] | None = None, key: str = "items") -> web.StreamResponse:
     """One page of a list: `head`'s keys, where the page lies, and the entries of `names` under
@@ -403,6 +408,7 @@ async def get_openapi(request: web.Request) -> web.Response:
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/openapi.json", get_openapi),
     ("GET", "/api/lab", get_lab),
+    ("GET", "/api/endpoints", get_endpoints),
     ("GET", "/api/devices", list_devices),
     ("GET", "/api/devices/{name}", get_device),
     ("POST", "/api/devices/{name}/power", power_device),

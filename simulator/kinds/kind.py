@@ -96,3 +96,4 @@ class Kind:
     machines: Sequence[Table] = field(default_factory=tuple)   # its state machines (docs/machines/)
     traffic: bool = False                                  # a standalone device carries traffic (probe port)
     hosts: bool = False                                    # hosts devices of other kinds: built after them
+    hosted: Callable[[Any], list[str]] | None = None       # the devices an entry hosts (kept in its shard)

@@ -97,4 +97,5 @@ KIND = Kind(
     name="fxos", spec=FxosSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE, packages=FxosBundles(),
     endpoint=endpoint, check=check, machines=(TABLE,),
     workers=(lambda chassis, fs_root: FxosDownloader(chassis, fs_root).attach(),), hosts=True,
+    hosted=lambda spec: [app.device for module in spec.modules for app in module.apps],
 )

@@ -1,0 +1,396 @@
+"""One control API in front of a sharded lab's shards (simulator/shards.py).
+
+The same routes as one lab's control API (server.py ROUTES): a device's or a
+pair's call goes to the shard that owns it; lists are merged in profile
+order; clock changes go to every shard. Fault ids and event sequence numbers
+are unique per shard, so here they are interleaved: shard i's n-th is
+(n - 1) * S + i + 1 for S sources (the shards, then the router's own journal
+of shards lost and recovered). An event page is every source's events after
+the cursor, and `next` is a cursor that misses none.
+
+Where a shard is down (killed, restarting), calls it owns answer 503 with a
+line that says so; `GET /api/lab` answers with the shards that are up and
+each shard's state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import aiohttp
+from aiohttp import web
+
+from simulator import profile as profiles
+from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback
+from simulator.journal import Event, Journal
+from simulator.shards import merge_endpoints
+from simulator.sockets import HeldPort
+from simulator.webserver import JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
+
+CALL_TIMEOUT = 600.0      # a `clock run` may take long; the shard's own limits still hold
+RETRY_STREAM = 0.5        # seconds before an event stream reconnects to a shard that went away
+
+
+class ShardDown(Exception):
+    pass
+
+
+@dataclass
+class ShardLink:
+    """What the router knows of one shard."""
+
+    index: int
+    url: str | None = None         # its control API, once up
+    host: str = ""                 # the address its devices listen on
+    devices: int = 0
+    state: str = "starting"        # starting, up, restarting, failed, stopped (unreachable: a call failed)
+    state_dir: str | None = None
+    pid: int | None = None
+    exitcode: int | None = None
+    restarts: int = 0
+    advertise: str | None = None   # the address clients reach its devices at, when not `host` (Kubernetes)
+
+
+class Router:
+    def __init__(self, profile: profiles.Profile, parts: list[list[str]], links: list[ShardLink],
+                 journal: Journal | None, host: str, port: int = 0, *, state_dir: Path | None = None,
+                 token: str | None = None, shard_token: str | None = None) -> None:
+        self.name, self.host, self.port, self.links = profile.lab, host, port, links
+        self.state_dir = state_dir
+        self.order = {spec.name: i for i, spec in enumerate(profile.expanded())}
+        self.owner = {name: i for i, names in enumerate(parts) for name in names}
+        self.pair_owner = {pair.name: self.owner[pair.primary] for pair in profile.ha_pairs}
+        self.journal = journal or Journal(lambda: 0.0)
+        self.token = token
+        if token is None and not is_loopback(host) and state_dir is not None:
+            path = state_dir / "control.token"
+            if not path.exists():
+                path.write_text(secrets.token_urlsafe(32) + "\n")
+                path.chmod(0o600)
+            self.token = path.read_text().strip()
+        self._headers = {"Authorization": f"Bearer {shard_token}"} if shard_token else {}
+        self.session: aiohttp.ClientSession | None = None
+        self.app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
+        handlers: dict[str, Handler] = {
+            "/api/lab": self.get_lab, "/api/endpoints": self.get_endpoints, "/api/devices": self.list_devices,
+            "/api/pairs": self.merged_items, "/api/traffic": self.merged_items, "/api/clock": self.first,
+            "/api/openapi.json": self.first, "/api/faults/points": self.first, "/api/events": self.list_events,
+            "/api/events/stream": self.stream_events}
+        for method, route, _ in ROUTES:
+            handler: Handler
+            if route.startswith(("/api/devices/{name}", "/api/pairs/{name}")):
+                handler = self.to_owner
+            elif route.startswith("/api/clock/"):
+                handler = self.clock_call
+            elif route == "/api/faults":
+                handler = self.list_faults if method == "GET" else self.add_fault
+            elif route.startswith("/api/faults/{id"):
+                handler = self.fault_by_id
+            else:
+                handler = handlers[route]
+            self.app.router.add_route(method, route, handler)
+        self.runner = web.AppRunner(self.app, **server_options(TIMEOUTS))
+        self.held: HeldPort | None = None
+        self._streams: set[asyncio.Queue[Event | None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
+                                             headers=self._headers)
+        await self.runner.setup()
+        self.held = HeldPort(self.host, self.port)
+        self.port = self.held.number
+        await web.SockSite(self.runner, self.held.listen()).start()
+
+    async def stop(self) -> None:
+        for queue in self._streams:
+            queue.put_nowait(None)
+        await self.runner.cleanup()
+        if self.session:
+            await self.session.close()
+        if self.held is not None:
+            self.held.close()
+
+    def shard_entries(self) -> list[dict[str, Any]]:
+        return [{"index": link.index, "state": link.state, "host": link.advertise or link.host,
+                 "devices": link.devices, "control": link.url, "restarts": link.restarts,
+                 **({"state_dir": link.state_dir} if link.state_dir else {}),
+                 **({"pid": link.pid} if link.pid else {}),
+                 **({"exitcode": link.exitcode} if link.exitcode is not None else {})} for link in self.links]
+
+    # -- calls to shards ----------------------------------------------------------------------
+    async def call(self, index: int, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+        link = self.links[index]
+        if link.url is None or link.state not in ("up", "unreachable"):
+            raise ShardDown(f"shard {index} ({link.devices} devices) is {link.state}")
+        assert self.session is not None
+        try:
+            async with self.session.request(method, link.url + path, data=body,
+                                            headers={"Content-Type": "application/json"} if body else None) as resp:
+                return resp.status, await resp.json(content_type=None)
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            link.state = "unreachable" if link.state == "up" else link.state
+            raise ShardDown(f"shard {index} ({link.devices} devices) does not answer: {exc}") from None
+
+    async def each(self, method: str, path: str, body: bytes | None = None,
+                   shards: list[int] | None = None) -> list[Any]:
+        """The same call on every shard (or those given), in shard order; any error is the answer."""
+        indexes = list(range(len(self.links))) if shards is None else shards
+        results = await asyncio.gather(*(self.call(i, method, path, body) for i in indexes))
+        for status, data in results:
+            if status >= 400:
+                raise ApiError(status, data.get("error", str(data)) if isinstance(data, dict) else str(data))
+        return [data for _, data in results]
+
+    def _up(self) -> list[int]:
+        return [link.index for link in self.links if link.state in ("up", "unreachable")]
+
+    # -- handlers ------------------------------------------------------------------------------
+    async def first(self, request: web.Request) -> web.Response:
+        up = self._up() or [0]
+        status, data = await self.call(up[0], request.method, request.path_qs)
+        return web.json_response(data, status=status)
+
+    async def get_lab(self, request: web.Request) -> web.Response:
+        """The lab, its clock (shard 0's, or the first up), the devices of every shard that answers, the shards."""
+        results = await asyncio.gather(*(self.call(i, "GET", "/api/lab") for i in range(len(self.links))),
+                                       return_exceptions=True)
+        labs = [data for result in results if not isinstance(result, BaseException)
+                for status, data in [result] if status == 200]
+        if not labs:
+            raise ApiError(503, "no shard of this lab answers: " + "; ".join(map(str, results)))
+        devices = sorted((d for lab in labs for d in lab["devices"]), key=lambda d: self.order.get(d["name"], 0))
+        return web.json_response({"lab": self.name, "state_dir": str(self.state_dir or labs[0]["state_dir"]),
+                                  "seed": labs[0]["seed"], "clock": labs[0]["clock"],
+                                  "devices": [self._advertised(d) for d in devices],
+                                  "shards": self.shard_entries()})
+
+    async def get_endpoints(self, request: web.Request) -> web.Response:
+        docs = await self.each("GET", "/api/endpoints")
+        for doc in docs:
+            doc["devices"] = [self._advertised(entry) for entry in doc["devices"]]
+        return web.json_response(merge_endpoints(docs, self.order, self.name, str(self.state_dir or "") or None,
+                                                 self.url, self.shard_entries()))
+
+    async def list_devices(self, request: web.Request) -> web.Response:
+        lists = await self.each("GET", "/api/devices")
+        items = sorted((d for data in lists for d in data["items"]), key=lambda d: self.order.get(d["name"], 0))
+        return web.json_response({"items": [self._advertised(d) for d in items]})
+
+    async def merged_items(self, request: web.Request) -> web.Response:
+        lists = await self.each("GET", request.path_qs)
+        return web.json_response({"items": [item for data in lists for item in data["items"]]})
+
+    async def to_owner(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        pairs = request.path.startswith("/api/pairs/")
+        index = (self.pair_owner if pairs else self.owner).get(name)
+        if index is None:
+            raise ApiError(404, f"no {'HA pair' if pairs else 'device'} {name!r} in this lab")
+        status, data = await self.call(index, request.method, request.path_qs, await request.read() or None)
+        return web.json_response(self._advertised(data) if not pairs and status == 200 else data, status=status)
+
+    async def clock_call(self, request: web.Request) -> web.Response:
+        """Clock changes reach every shard (each keeps its own clock); `run` with a device, its owner only."""
+        body = await request.read()
+        shards = None
+        if request.path == "/api/clock/run" and body:
+            try:
+                device = parse_json(body.decode()).get("device")
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                device = None
+            if isinstance(device, str) and device in self.owner:
+                shards = [self.owner[device]]
+        results = await self.each(request.method, request.path_qs, body or None, shards)
+        return web.json_response(results[0])
+
+    # -- faults: ids interleaved by shard --------------------------------------------------------
+    def _fault_out(self, index: int, fault: dict[str, Any]) -> dict[str, Any]:
+        return {**fault, "id": (fault["id"] - 1) * len(self.links) + index + 1, "shard": index}
+
+    async def list_faults(self, request: web.Request) -> web.Response:
+        lists = await self.each("GET", "/api/faults")
+        items = [self._fault_out(i, f) for i, data in enumerate(lists) for f in data["items"]]
+        return web.json_response({"items": sorted(items, key=lambda f: f["id"])})
+
+    async def add_fault(self, request: web.Request) -> web.Response:
+        """A fault for a device (or pair) goes to its shard; one for any device to every shard (the first answers)."""
+        body = await request.read()
+        try:
+            spec = parse_json(body.decode()) if body else {}
+        except (ValueError, UnicodeDecodeError):
+            spec = {}
+        shards = None
+        if isinstance(spec, dict) and isinstance(spec.get("device"), str):
+            pairs = spec.get("point") == "failover.link"
+            index = (self.pair_owner if pairs else self.owner).get(spec["device"])
+            shards = [index] if index is not None else [0]     # an unknown name: the shard's own 404
+        indexes = shards if shards is not None else list(range(len(self.links)))
+        results = [await self.call(i, "POST", "/api/faults", body or None) for i in indexes]
+        status, data = results[0]
+        return web.json_response(self._fault_out(indexes[0], data) if status == 201 else data, status=status)
+
+    async def fault_by_id(self, request: web.Request) -> web.Response:
+        number = int(request.match_info["id"])
+        if number < 1:
+            raise ApiError(404, f"no fault with id {number}")
+        index, local = (number - 1) % len(self.links), (number - 1) // len(self.links) + 1
+        status, data = await self.call(index, request.method, f"/api/faults/{local}")
+        if status == 404:
+            raise ApiError(404, f"no fault with id {number}")
+        return web.json_response(self._fault_out(index, data) if status == 200 else data, status=status)
+
+    # -- events: one view of every shard's journal and the router's ------------------------------
+    @property
+    def _sources(self) -> int:
+        return len(self.links) + 1
+
+    def _event_out(self, index: int, event: Event) -> Event:
+        """An event with its merged number; a shard's says which shard it came from (the router's own
+        events, shard.lost and shard.recovered, name the shard they are about)."""
+        mine = index == len(self.links)
+        return {**event, "seq": (event["seq"] - 1) * self._sources + index + 1, **({} if mine else {"shard": index})}
+
+    def _local_after(self, after: int, index: int) -> int:
+        """Source `index`'s own cursor for a merged cursor: its events numbered after `after`."""
+        return max(0, (after - index - 1 + self._sources) // self._sources)
+
+    async def list_events(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            after, limit = int(query.get("after", 0)), int(query.get("limit", 100))
+        except ValueError:
+            raise ApiError(400, "`after` and `limit` must be integers") from None
+        if not 1 <= limit <= 1000:
+            raise ApiError(400, f"`limit` must be 1 to 1000 (got {limit})")
+        device, kind = query.get("device") or None, query.get("kind") or None
+        filters = {k: v for k, v in (("device", device), ("kind", kind)) if v}
+        shards = [self.owner[device]] if device in self.owner else list(range(len(self.links)))
+        pages = await asyncio.gather(*(self.call(i, "GET", "/api/events?" + urlencode(
+            {**filters, "after": self._local_after(after, i), "limit": limit})) for i in shards),
+            return_exceptions=True)
+        missing = [i for i, page in zip(shards, pages, strict=True) if isinstance(page, ShardDown)]
+        for page in pages:
+            if isinstance(page, BaseException) and not isinstance(page, ShardDown):
+                raise page
+        items = [self._event_out(i, e) for i, page in zip(shards, pages, strict=True)
+                 if isinstance(page, tuple) and page[0] == 200 for e in page[1]["items"]]
+        mine = self._local_after(after, len(self.links))
+        items += [self._event_out(len(self.links), e) for e in self.journal.select(device, kind) if e["seq"] > mine]
+        items = sorted(items, key=lambda e: e["seq"])[:limit]
+        # A shard that is down (restarting) is left out and named; `events -f` (the stream) catches up on it.
+        return web.json_response({"items": sorted(items, key=lambda e: (e["sim_time"], e["seq"])),
+                                  "next": max((e["seq"] for e in items), default=after),
+                                  **({"missing_shards": missing} if missing else {})})
+
+    async def stream_events(self, request: web.Request) -> web.StreamResponse:
+        """Server-sent events of every shard (each stream reconnected after a shard's restart) and the router."""
+        query = request.query
+        try:
+            after = int(query["after"]) if "after" in query else None
+        except ValueError:
+            raise ApiError(400, "`after` must be an integer") from None
+        device, kind = query.get("device") or None, query.get("kind") or None
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._streams.add(queue)
+        filters = {k: v for k, v in (("device", device), ("kind", kind)) if v}
+        shards = [self.owner[device]] if device in self.owner else list(range(len(self.links)))
+        tasks = [asyncio.get_running_loop().create_task(self._follow(i, filters, after, queue)) for i in shards]
+
+        def forward(event: Event) -> None:
+            if (device is None or event["device"] == device) and (kind is None or event["kind"].startswith(kind)):
+                queue.put_nowait(self._event_out(len(self.links), event))
+        unsubscribe = self.journal.subscribe(forward)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        try:
+            await response.write(b": subscribed\n\n")
+            while (item := await queue.get()) is not None:
+                await response.write(f"id: {item['seq']}\nevent: {item['kind']}\ndata: "
+                                     f"{json.dumps(item, default=str)}\n\n".encode())
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            unsubscribe()
+            self._streams.discard(queue)
+            for task in tasks:
+                task.cancel()
+        return response
+
+    async def _follow(self, index: int, filters: dict[str, str], after: int | None,
+                      queue: asyncio.Queue[Event | None]) -> None:
+        """One shard's stream into the merged one; after a lost connection, on from the last event seen."""
+        local = None if after is None else self._local_after(after, index)
+        assert self.session is not None
+        while True:
+            link = self.links[index]
+            if link.url is not None and link.state in ("up", "unreachable"):
+                query = urlencode({**filters, **({"after": local} if local is not None else {})})
+                try:
+                    async with self.session.get(f"{link.url}/api/events/stream?{query}",
+                                                timeout=aiohttp.ClientTimeout(total=None)) as resp:
+                        async for raw in resp.content:
+                            line = raw.decode().rstrip("\n")
+                            if line.startswith("data: "):
+                                event = json.loads(line[6:])
+                                local = event["seq"]
+                                queue.put_nowait(self._event_out(index, event))
+                        if local is None:
+                            local = 0
+                except (aiohttp.ClientError, OSError, ValueError):
+                    local = local or 0
+            await asyncio.sleep(RETRY_STREAM)
+
+    # -- addresses ---------------------------------------------------------------------------------
+    def _advertised(self, entry: Any) -> Any:
+        """A device's entry with its shard's advertised address (Kubernetes: the pod's name, not 0.0.0.0)."""
+        if not isinstance(entry, dict) or entry.get("name") not in self.owner:
+            return entry
+        address = self.links[self.owner[entry["name"]]].advertise
+        return _readdress(entry, address) if address else entry
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        given = credentials.strip().encode("utf-8", "surrogateescape")
+        if self.token is not None and not (scheme.lower() == "bearer"
+                                           and secrets.compare_digest(given, self.token.encode())):
+            return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token>"},
+                                     status=401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return web.json_response({"error": exc.message}, status=exc.status)
+        except ShardDown as exc:
+            return web.json_response({"error": str(exc)}, status=503)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return http_error(request, exc)
+
+
+def _readdress(value: Any, address: str) -> Any:
+    """Every `host` and URL host of an endpoints entry replaced by `address`."""
+    if isinstance(value, list):
+        return [_readdress(v, address) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key == "host" and isinstance(item, str):
+            out[key] = address
+        elif key == "url" and isinstance(item, str):
+            parts = urlsplit(item)
+            port = f":{parts.port}" if parts.port else ""
+            out[key] = urlunsplit(parts._replace(netloc=f"{address}{port}"))
+        else:
+            out[key] = _readdress(item, address)
+    return out

@@ -1,0 +1,201 @@
+"""A lab as shards: `simulator up --shards N` (worker processes behind one control API,
+one endpoints file, one journal view), and the StatefulSet way (`up --shard I/N` per pod,
+`simulator route` in front)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import asyncssh
+import httpx
+import pytest
+
+from simulator import profile as profiles
+from simulator import shards
+from tests.conftest import ROOT, end_lab, fdm_client, start_lab
+
+PROFILE = """\
+lab: sharded
+devices:
+  - name: chassis-a
+    kind: fxos
+    model: FPR-4145
+    version: "2.12(0.498)"
+    modules: [{slot: 1, apps: [{device: ftd-c}]}]
+  - {name: ftd-c, model: FPR-4145, version: 7.2.5-208}
+  - {name: ftd-a, model: FTDv, version: 7.4.1-172}
+  - {name: ftd-b, model: FTDv, version: 7.4.1-172}
+  - {name: 'ftd-{n}', model: FTDv, version: 7.4.1-172, count: 2}
+ha_pairs:
+  - {name: ha-1, primary: ftd-a, secondary: ftd-b}
+"""
+
+
+@pytest.fixture
+def profile_path(tmp_path: Path) -> Path:
+    path = tmp_path / "sharded.yaml"
+    path.write_text(PROFILE)
+    return path
+
+
+def test_parts_keep_pairs_and_chassis_together_and_repeat(profile_path):
+    profile = profiles.load(profile_path)
+    assert shards.partition(profile, 2) == [["chassis-a", "ftd-c"], ["ftd-a", "ftd-b", "ftd-1", "ftd-2"]]
+    assert shards.partition(profile, 3) == [["chassis-a", "ftd-c"], ["ftd-a", "ftd-b"], ["ftd-1", "ftd-2"]]
+    assert shards.partition(profiles.load(profile_path), 3) == shards.partition(profile, 3)
+    second = shards.part(profile, 1, 2)
+    assert [s.name for s in second.expanded()] == ["ftd-a", "ftd-b", "ftd-1", "ftd-2"]
+    assert [p.name for p in second.ha_pairs] == ["ha-1"]
+    with pytest.raises(ValueError, match="cannot run as 5 shards: it has 4 groups"):
+        shards.partition(profile, 5)
+    fleet = profiles.load({"lab": "f", "devices": [{"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172",
+                                                    "count": 20000}]})
+    assert [len(p) for p in shards.partition(fleet, 7)] == [2858] + [2857] * 6
+
+
+def test_shards_needed_by_the_descriptor_limit(monkeypatch):
+    fleet = profiles.load({"lab": "f", "devices": [{"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172",
+                                                    "count": 20000}]})
+    monkeypatch.setattr(shards.resource, "getrlimit", lambda _: (20000, 20000))
+    assert shards.needed(fleet) == 7      # 5 listeners and a client per FTD: about 2,860 a process
+    small = profiles.load({"lab": "s", "devices": [{"name": "a", "model": "FTDv", "version": "7.4.1-172"}]})
+    assert shards.needed(small) == 1
+    assert [shards.shard_host("127.0.0.1", i) for i in range(3)] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    assert shards.shard_host("10.0.0.5", 2) == "10.0.0.5"
+
+
+def _lab(url: str, path: str, method: str = "GET", body: dict | None = None) -> dict:
+    response = httpx.request(method, url + path, json=body, timeout=30)
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def _until(check, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+    return result
+
+
+async def _login(ssh: dict) -> str:
+    async with asyncssh.connect(ssh["host"], ssh["port"], username=ssh["username"], password=ssh["password"],
+                                known_hosts=None) as conn:
+        result = await conn.run("show version", check=False, timeout=10)
+        return str(result.stdout)
+
+
+async def test_two_shards_behind_one_lab(tmp_path, profile_path):
+    state = tmp_path / "state"
+    log = tmp_path / "lab.log"
+    endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", state_dir=state, log=log)
+    try:
+        url = endpoints["control"]["url"]
+        # One endpoints file: every device, in profile order, each at its shard's address.
+        names = [d["name"] for d in endpoints["devices"]]
+        assert names == ["chassis-a", "ftd-c", "ftd-a", "ftd-b", "ftd-1", "ftd-2"]
+        hosts = {d["name"]: d["ssh"]["host"] for d in endpoints["devices"]}
+        assert hosts["chassis-a"] == hosts["ftd-c"] == "127.0.0.1" and hosts["ftd-1"] == "127.0.0.2"
+        assert [p["name"] for p in endpoints["pairs"]] == ["ha-1"]
+        assert [(s["index"], s["devices"], s["state"]) for s in endpoints["shards"]] == [(0, 2, "up"), (1, 4, "up")]
+        by_name = {d["name"]: d for d in endpoints["devices"]}
+        assert "Cisco Firepower" in await _login(by_name["ftd-c"]["ssh"])
+        assert "Cisco Firepower" in await _login(by_name["ftd-2"]["ssh"])
+        with fdm_client(by_name["ftd-1"]["https"]) as api:
+            assert api.get("/operational/systeminfo/default").status_code == 200
+
+        # One control API: status of all, a power action on each shard, one journal.
+        lab = _lab(url, "/api/lab")
+        assert [d["name"] for d in lab["devices"]] == names and len(lab["shards"]) == 2
+        assert _lab(url, "/api/devices/ftd-1/power", "POST", {"action": "off"})["state"] == "off"
+        assert _lab(url, "/api/devices/chassis-a/power", "POST", {"action": "off"})["state"] == "off"
+        assert httpx.get(url + "/api/devices/nope").json() == {"error": "no device 'nope' in this lab"}
+        status = subprocess.run([sys.executable, "-m", "simulator", "status", "--lab", str(state)],
+                                capture_output=True, text=True, timeout=30, cwd=ROOT)
+        assert "shard 1: up, 4 devices on 127.0.0.2" in status.stdout, status.stdout + status.stderr
+        events = _lab(url, "/api/events?kind=power&limit=1000")["items"]
+        assert {(e["device"], e["action"]) for e in events} >= {("ftd-1", "off"), ("chassis-a", "off")}
+        fault = _lab(url, "/api/faults", "POST", {"point": "reboot", "action": "hang", "device": "ftd-2"})
+        assert _lab(url, f"/api/faults/{fault['id']}")["device"] == "ftd-2"
+
+        # kill -9 of a worker: noticed, reported, restarted from its state directory.
+        os.kill(endpoints["shards"][1]["pid"], signal.SIGKILL)
+        lost = _until(lambda: _lab(url, "/api/events?kind=shard")["items"])
+        assert lost[0]["kind"] == "shard.lost" and lost[0]["shard"] == 1 and lost[0]["exitcode"] == -signal.SIGKILL
+        shard = _until(lambda: next((s for s in _lab(url, "/api/lab")["shards"]
+                                     if s["index"] == 1 and s["state"] == "up" and s["restarts"] == 1), None))
+        assert shard["pid"] != endpoints["shards"][1]["pid"]
+        assert "shard.recovered" in [e["kind"] for e in _lab(url, "/api/events?kind=shard")["items"]]
+        assert _lab(url, "/api/devices/ftd-1")["state"] == "off", "its state came back from its state dir"
+        assert [f["device"] for f in _lab(url, "/api/faults")["items"]] == ["ftd-2"]
+        merged = _until(lambda: (doc := json.loads(Path(endpoints_file(log)).read_text()))["shards"][1]["restarts"]
+                        and doc)
+        ftd2 = next(d for d in merged["devices"] if d["name"] == "ftd-2")
+        assert "Cisco Firepower" in await _login(ftd2["ssh"])
+    finally:
+        # One Ctrl-C stops every shard; every state is kept.
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    assert "stopped; state kept in" in log.read_text()
+    assert not (state / "control.json").exists()
+    for index in (0, 1):
+        assert json.loads((state / "shards" / str(index) / "lab.json").read_text())["lab"] == "sharded"
+    assert "lab.stopped" in (state / "shards" / "1" / "journal.jsonl").read_text()
+
+
+def endpoints_file(log: Path) -> str:
+    return next(line.rpartition("endpoints: ")[2] for line in log.read_text().splitlines() if "endpoints: " in line)
+
+
+def test_statefulset_way_shard_processes_behind_route(tmp_path, profile_path):
+    """What deploy/kubernetes runs: a pod per `up --shard I/N` on the same control port at its own
+    address (here 127.0.1.I), and `route` in front that knows them by a URL template."""
+    port = _free_port()
+    pods = []
+    try:
+        for index in (0, 1):
+            doc, pod = start_lab(str(profile_path), tmp_path, "--shard", f"{index}/2", "--host", f"127.0.1.{index}",
+                                 "--control-port", str(port), state_dir=tmp_path / f"pod-{index}")
+            pods.append(pod)
+            assert doc["lab"] == "sharded" and len(doc["devices"]) == (2 if index == 0 else 4)
+        router = subprocess.Popen([sys.executable, "-m", "simulator", "route", str(profile_path), "--shards", "2",
+                                   "--shard-url", f"http://127.0.1.{{i}}:{port}", "--advertise", "lab-{i}.lab-shards",
+                                   "--control-port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        pods.append(router)
+        url = f"http://127.0.0.1:{port}"
+        _until(lambda: _reachable(url))
+        doc = _lab(url, "/api/endpoints")
+        assert [d["name"] for d in doc["devices"]] == ["chassis-a", "ftd-c", "ftd-a", "ftd-b", "ftd-1", "ftd-2"]
+        entry = {d["name"]: d for d in doc["devices"]}
+        assert entry["ftd-c"]["ssh"]["host"] == "lab-0.lab-shards"
+        assert entry["ftd-2"]["ssh"]["host"] == "lab-1.lab-shards"
+        assert entry["ftd-2"]["https"]["url"].startswith("https://lab-1.lab-shards:")
+        assert doc["control"]["url"] == url
+        assert _lab(url, "/api/devices/ftd-c/power", "POST", {"action": "cycle"})["name"] == "ftd-c"
+        assert _lab(url, "/api/devices/ftd-2/power", "POST", {"action": "off"})["state"] == "off"
+        assert _lab(url, "/api/pairs/ha-1/link", "POST", {"up": False})["name"] == "ha-1"
+        seen = {(e["device"], e["shard"]) for e in _lab(url, "/api/events?kind=power&limit=1000")["items"]}
+        assert {("ftd-c", 0), ("ftd-2", 1)} <= seen
+    finally:
+        for pod in pods:
+            end_lab(pod)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        return httpx.get(url + "/api/clock", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
