@@ -223,6 +223,71 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s (CPU {cpu:.2f} s), exit "
           f"{refused.returncode}: {refused.stderr.strip()}")
+def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, int]:
+    """(RSS, PSS, processes) of the lab and its workers: PSS shares the pages the forked workers
+    have in common fairly; RSS counts them once per process."""
+    time.sleep(1.0)
+    root = psutil.Process(proc.pid)
+    tree = [root, *root.children(recursive=True)]
+    rss = pss = 0
+    for p in tree:
+        info = p.memory_full_info()
+        rss, pss = rss + info.rss, pss + info.pss
+    return rss // 1024, pss // 1024, len(tree)
+
+
+async def reach(device: dict) -> None:
+    """One device reachable: SSH login to its prompt, and one FDM call (token + system info)."""
+    ssh = device["ssh"]
+    async with asyncssh.connect(ssh["host"], ssh["port"], username=ssh["username"], password=ssh["password"],
+                                known_hosts=None) as conn:
+        proc = await conn.create_process(term_type="vt100")
+        await asyncio.wait_for(proc.stdout.readuntil("> "), 30)
+    await rest_call(device["https"])
+
+
+async def sample(endpoints: dict, count: int, concurrency: int = 20) -> tuple[int, int, list[str]]:
+    import random
+
+    devices = random.Random(1).sample(endpoints["devices"], min(count, len(endpoints["devices"])))
+    gate = asyncio.Semaphore(concurrency)
+    failures: list[str] = []
+
+    async def one(device: dict) -> None:
+        async with gate:
+            try:
+                await reach(device)
+            except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                failures.append(f"{device['name']}: {type(exc).__name__}: {exc}")
+    await asyncio.gather(*(one(d) for d in devices))
+    return len(devices), len(failures), failures[:5]
+
+
+def shards_bench(args: argparse.Namespace) -> None:
+    """`--shards N`: the fleet as N worker processes (0: as many as the descriptor limit needs)."""
+    with tempfile.TemporaryDirectory(prefix="simulator-bench-") as tmp:
+        work = Path(tmp)
+        extra = ("--shards", str(args.shards)) if args.shards else ()
+        proc, endpoints, start = start_lab(args.devices, work, *extra)
+        try:
+            rss, pss, processes = tree_memory_kb(proc)
+            tried, failed, shown = asyncio.run(sample(endpoints, args.sample))
+            listing = control_list(endpoints, 3)
+            stop_started = time.perf_counter()
+        finally:
+            stop_lab(proc)
+        stopped = time.perf_counter() - stop_started
+    shards = endpoints.get("shards", [])
+    print(f"devices hosted:                 {len(endpoints['devices'])} in {len(shards) or 1} shards "
+          f"({processes} processes: the lab, its fork server and workers)")
+    print("  shards: " + ", ".join(f"{s['devices']} on {s['host']}" for s in shards))
+    print(f"lab start (command to endpoints file): {start:.2f} s; stop {stopped:.2f} s")
+    print(f"lab memory: RSS {rss / 1024:.0f} MB ({rss / len(endpoints['devices']):.1f} KB per device), "
+          f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device)")
+    print(f"reachable (SSH login to prompt + FDM token and systeminfo), random sample: {tried - failed}/{tried}"
+          + (f"; failures: {shown}" if failed else ""))
+    print(f"control GET /api/devices through the router: p50 {pct(listing, 50):.0f} ms")
+    print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -237,8 +302,14 @@ def main() -> None:
     parser.add_argument("--startup", metavar="N,N,N", help="measure start-up only, at these sizes")
     parser.add_argument("--host", help="the labs' bind address (simulator up --host)")
     parser.add_argument("--ports", help="the labs' port range (simulator up --ports)")
+    parser.add_argument("--shards", type=int, metavar="N", help="the lab as N shards (0: as many as it needs); "
+                        "measures start, memory and reachability of a random sample")
+    parser.add_argument("--sample", type=int, default=200, help="with --shards: devices tried")
     args = parser.parse_args()
     options = [*(["--host", args.host] if args.host else []), *(["--ports", args.ports] if args.ports else [])]
+    if args.shards is not None:
+        shards_bench(args)
+        return
     with tempfile.TemporaryDirectory(prefix="simulator-bench-") as tmp:
         work = Path(tmp)
         if args.startup:
