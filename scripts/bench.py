@@ -223,17 +223,21 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s (CPU {cpu:.2f} s), exit "
           f"{refused.returncode}: {refused.stderr.strip()}")
-def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, int]:
-    """(RSS, PSS, processes) of the lab and its workers: PSS shares the pages the forked workers
-    have in common fairly; RSS counts them once per process."""
+
+
+def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, list[int]]:
+    """(RSS, PSS, each process's PSS) of the lab and its workers, in KB: PSS shares the pages the
+    forked workers have in common fairly; RSS counts them once per process."""
     time.sleep(1.0)
     root = psutil.Process(proc.pid)
     tree = [root, *root.children(recursive=True)]
     rss = pss = 0
+    each = []
     for p in tree:
         info = p.memory_full_info()
         rss, pss = rss + info.rss, pss + info.pss
-    return rss // 1024, pss // 1024, len(tree)
+        each.append(info.pss // 1024)
+    return rss // 1024, pss // 1024, each
 
 
 async def reach(device: dict) -> None:
@@ -270,7 +274,7 @@ def shards_bench(args: argparse.Namespace) -> None:
         extra = ("--shards", str(args.shards)) if args.shards else ()
         proc, endpoints, start = start_lab(args.devices, work, *extra)
         try:
-            rss, pss, processes = tree_memory_kb(proc)
+            rss, pss, each = tree_memory_kb(proc)
             tried, failed, shown = asyncio.run(sample(endpoints, args.sample))
             listing = control_list(endpoints, 3)
             stop_started = time.perf_counter()
@@ -279,11 +283,12 @@ def shards_bench(args: argparse.Namespace) -> None:
         stopped = time.perf_counter() - stop_started
     shards = endpoints.get("shards", [])
     print(f"devices hosted:                 {len(endpoints['devices'])} in {len(shards) or 1} shards "
-          f"({processes} processes: the lab, its fork server and workers)")
+          f"({len(each)} processes: the lab, its fork server and workers)")
     print("  shards: " + ", ".join(f"{s['devices']} on {s['host']}" for s in shards))
     print(f"lab start (command to endpoints file): {start:.2f} s; stop {stopped:.2f} s")
     print(f"lab memory: RSS {rss / 1024:.0f} MB ({rss / len(endpoints['devices']):.1f} KB per device), "
-          f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device)")
+          f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device); PSS by process (MB): "
+          + ", ".join(f"{kb / 1024:.0f}" for kb in each))
     print(f"reachable (SSH login to prompt + FDM token and systeminfo), random sample: {tried - failed}/{tried}"
           + (f"; failures: {shown}" if failed else ""))
     print(f"control GET /api/devices through the router: p50 {pct(listing, 50):.0f} ms")

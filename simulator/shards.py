@@ -32,6 +32,7 @@ from typing import Any
 
 from simulator import profile as profiles
 from simulator.journal import Journal
+from simulator.lab import COMPACT_ENDPOINTS
 
 READY_TIMEOUT = 300.0      # wall seconds for a worker to listen on all its devices' ports
 WATCH_INTERVAL = 0.2       # how often the workers are looked at (and shard endpoints files reread)
@@ -380,7 +381,9 @@ class Supervisor:
 
     def write_endpoints(self) -> None:
         if self.endpoints_file:
-            _write_json(self.endpoints_file, self.endpoints())
+            endpoints = self.endpoints()
+            _write_json(self.endpoints_file, endpoints,
+                        indent=2 if len(endpoints["devices"]) <= COMPACT_ENDPOINTS else None)
 
     async def stop(self) -> None:
         self.stopping = True
@@ -416,7 +419,7 @@ def _tail(path: Path) -> str:
         return ""
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _write_json(path: Path, data: Any, indent: int | None = 2) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
+    tmp.write_text(json.dumps(data, indent=indent))
     tmp.replace(path)
