@@ -365,9 +365,10 @@ def _up(args: argparse.Namespace) -> int:
         return 0
     count = args.shards if args.shards is not None else shards.needed(prof)
     if count > 1 or args.shards is not None:
-        return asyncio.run(shards.serve_sharded(prof, count, state_dir=state_dir, host=args.host, seed=args.seed,
-                                                endpoints_file=args.endpoints, control_port=args.control_port,
-                                                options=options))
+        sharded = shards.serve_sharded(prof, count, state_dir=state_dir, host=args.host, seed=args.seed,
+                                       endpoints_file=args.endpoints, control_port=args.control_port, options=options)
+        del prof            # the supervisor lets go of a fleet's specs once its parts are made
+        return asyncio.run(sharded)
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
               control_port=args.control_port, start_time=args.start_time, ports=args.ports)

@@ -18,6 +18,7 @@ than one address has."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import json
 import multiprocessing
@@ -101,11 +102,11 @@ def part_data(profile: profiles.Profile, names: list[str]) -> dict[str, Any]:
     pairs = [pair for pair in profile.ha_pairs if pair.primary in mine]
     pair_names = {pair.name for pair in pairs}
     faults = [f for f in profile.faults if owned(f.model_dump(), mine, pair_names)]
-    data = profile.model_dump(exclude_defaults=True, exclude={"devices", "ha_pairs", "faults", "control_port"})
-    return {**data, "devices": [{**spec.model_dump(exclude_defaults=True), "kind": spec.kind} for spec in specs
+    data = profile.model_dump(mode="json", exclude_defaults=True, exclude={"devices", "ha_pairs", "faults", "control_port"})
+    return {**data, "devices": [{**spec.model_dump(mode="json", exclude_defaults=True), "kind": spec.kind} for spec in specs
                                 if spec.kind in KINDS],
-            "ha_pairs": [pair.model_dump(exclude_defaults=True) for pair in pairs],
-            "faults": [f.model_dump(exclude_defaults=True) for f in faults]}
+            "ha_pairs": [pair.model_dump(mode="json", exclude_defaults=True) for pair in pairs],
+            "faults": [f.model_dump(mode="json", exclude_defaults=True) for f in faults]}
 
 
 def owned(fault: dict[str, Any], devices: set[str], pairs: set[str]) -> bool:
@@ -184,7 +185,7 @@ def shard_seed(seed: int | None, index: int) -> int | None:
 @dataclass
 class WorkerSpec:
     index: int
-    data: dict[str, Any]        # its profile part
+    data: str                   # its profile part, as JSON (a fleet's parts are kept compact for restarts)
     state_dir: Path
     host: str
     seed: int | None
@@ -206,7 +207,7 @@ def run_worker(spec: WorkerSpec) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    asyncio.run(serve_part(profiles.validate(spec.data, f"shard {spec.index}"), spec.state_dir, spec.host,
+    asyncio.run(serve_part(profiles.validate(json.loads(spec.data), f"shard {spec.index}"), spec.state_dir, spec.host,
                            spec.seed, spec.endpoints, **spec.options))
 
 
@@ -246,12 +247,15 @@ async def serve_sharded(profile: profiles.Profile, count: int, *, state_dir: Pat
     started = time.perf_counter()
     supervisor = Supervisor(profile, count, state_dir=state_dir, host=host, seed=seed, endpoints_file=endpoints_file,
                             control_port=control_port, options=options)
+    lab = profile.lab
+    del profile         # a fleet's specs: the router keeps only who owns which device
+    gc.collect()
     try:
         await supervisor.start()
     except BaseException:
         await supervisor.stop()
         raise
-    print(f"lab {profile.lab}: {supervisor.devices} devices in {count} shards, started in "
+    print(f"lab {lab}: {supervisor.devices} devices in {count} shards, started in "
           f"{time.perf_counter() - started:.2f} s")
     for entry in supervisor.router.shard_entries():
         print(f"  shard {entry['index']}: {entry['devices']} devices on {entry['host']}, pid {entry.get('pid')}, "
@@ -283,10 +287,11 @@ class Supervisor:
                  endpoints_file: Path | None, control_port: int | None, options: dict[str, Any]) -> None:
         from simulator.control.router import Router, ShardLink
 
-        self.profile, self.state_dir, self.endpoints_file = profile, Path(state_dir), endpoints_file
+        self.state_dir, self.endpoints_file = Path(state_dir), endpoints_file
         self.state_dir.mkdir(parents=True, exist_ok=True)
         parts = partition(profile, count)
-        self.specs = [WorkerSpec(i, part_data(profile, names), self.state_dir / "shards" / str(i),
+        self.lab = profile.lab
+        self.specs = [WorkerSpec(i, json.dumps(part_data(profile, names)), self.state_dir / "shards" / str(i),
                                  shard_host(host, i), shard_seed(seed, i), options)
                       for i, names in enumerate(parts)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")
@@ -309,9 +314,9 @@ class Supervisor:
     async def start(self) -> None:
         await asyncio.gather(*(self._start_worker(i) for i in range(len(self.specs))))
         await self.router.start()
-        _write_json(self.state_dir / "control.json", {"lab": self.profile.lab, "url": self.router.url,
+        _write_json(self.state_dir / "control.json", {"lab": self.lab, "url": self.router.url,
                                                       "token_file": None, "shards": len(self.specs)})
-        self.journal.emit(None, "lab.started", lab=self.profile.lab, devices=self.devices, shards=len(self.specs))
+        self.journal.emit(None, "lab.started", lab=self.lab, devices=self.devices, shards=len(self.specs))
         self.write_endpoints()
         self._watch = asyncio.get_running_loop().create_task(self._watch_workers())
 
@@ -376,7 +381,7 @@ class Supervisor:
                 docs.append(json.loads(spec.endpoints.read_text()) if link.state == "up" else None)
             except (OSError, ValueError):    # being rewritten or restarted: its last good entries are lost
                 docs.append(None)
-        return merge_endpoints(docs, self.router.order, self.profile.lab, str(self.state_dir), self.router.url,
+        return merge_endpoints(docs, self.router.order, self.lab, str(self.state_dir), self.router.url,
                                self.router.shard_entries())
 
     def write_endpoints(self) -> None:
@@ -399,7 +404,7 @@ class Supervisor:
             link.state = "stopped"
         await self.router.stop()
         (self.state_dir / "control.json").unlink(missing_ok=True)
-        self.journal.emit(None, "lab.stopped", lab=self.profile.lab)
+        self.journal.emit(None, "lab.stopped", lab=self.lab)
         self.journal.close()
 
 
