@@ -274,6 +274,8 @@ def shards_bench(args: argparse.Namespace) -> None:
         extra = ("--shards", str(args.shards)) if args.shards else ()
         proc, endpoints, start = start_lab(args.devices, work, *extra)
         try:
+            root = psutil.Process(proc.pid)
+            cpu = sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
             rss, pss, each = tree_memory_kb(proc)
             tried, failed, shown = asyncio.run(sample(endpoints, args.sample))
             listing = control_list(endpoints, 3)
@@ -285,7 +287,8 @@ def shards_bench(args: argparse.Namespace) -> None:
     print(f"devices hosted:                 {len(endpoints['devices'])} in {len(shards) or 1} shards "
           f"({len(each)} processes: the lab, its fork server and workers)")
     print("  shards: " + ", ".join(f"{s['devices']} on {s['host']}" for s in shards))
-    print(f"lab start (command to endpoints file): {start:.2f} s; stop {stopped:.2f} s")
+    print(f"lab start (command to endpoints file): {start:.2f} s, {cpu:.0f} CPU-seconds in the lab's processes "
+          f"(load average then {os.getloadavg()[0]:.1f}); stop {stopped:.2f} s")
     print(f"lab memory: RSS {rss / 1024:.0f} MB ({rss / len(endpoints['devices']):.1f} KB per device), "
           f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device); PSS by process (MB): "
           + ", ".join(f"{kb / 1024:.0f}" for kb in each))

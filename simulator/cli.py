@@ -347,28 +347,29 @@ def _package_make(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from simulator import shards
-    from simulator.lab import (
-        Lab,  # imported here: `package make` needs none of the runtime
-    )
 
-    prof = profiles.load(args.profile)
-    state_dir = args.state_dir or Path("state") / prof.lab
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
                "faults": args.faults}
+    if args.shards:         # the fork server reads the profile: this process never imports the device kinds
+        plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
+        return _up_sharded(args, plan, options)
+    prof = profiles.load(args.profile)
+    state_dir = args.state_dir or Path("state") / prof.lab
     if args.shard:
         index, count = shards.shard_arg(args.shard)
         asyncio.run(shards.serve_part(shards.part(prof, index, count), state_dir, args.host,
                                       shards.shard_seed(args.seed, index), args.endpoints,
                                       control_port=args.control_port, **options))
         return 0
-    count = args.shards if args.shards is not None else shards.needed(prof)
-    if count > 1 or args.shards is not None:
-        sharded = shards.serve_sharded(prof, count, state_dir=state_dir, host=args.host, seed=args.seed,
-                                       endpoints_file=args.endpoints, control_port=args.control_port, options=options)
+    count = shards.needed(prof)
+    if count > 1:
+        plan = shards.make_plan(prof, count)
         del prof            # the supervisor lets go of a fleet's specs once its parts are made
-        return asyncio.run(sharded)
+        return _up_sharded(args, plan, options)
+    from simulator.lab import Lab  # imported here: `package make` needs none of the runtime
+
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
               control_port=args.control_port, start_time=args.start_time, ports=args.ports)
@@ -377,19 +378,27 @@ def _up(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(lab, args.faults))
 
 
+def _up_sharded(args: argparse.Namespace, plan, options: dict) -> int:
+    from simulator import shards
+
+    return asyncio.run(shards.serve_sharded(plan, state_dir=args.state_dir or Path("state") / plan.lab,
+                                            host=args.host, seed=args.seed, endpoints_file=args.endpoints,
+                                            control_port=args.control_port, options=options))
+
+
 def _route(args: argparse.Namespace) -> int:
     import os
 
     from simulator.control.router import Router, ShardLink
-    from simulator.shards import partition
+    from simulator.shards import make_plan
 
     prof = profiles.load(args.profile)
-    parts = partition(prof, args.shards)
+    plan = make_plan(prof, args.shards, with_data=False)
     links = [ShardLink(i, url=args.shard_url.format(i=i), devices=len(names), state="up",
                        advertise=args.advertise.format(i=i) if args.advertise else None)
-             for i, names in enumerate(parts)]
+             for i, names in enumerate(plan.parts)]
     token = os.environ.get("SIMULATOR_TOKEN") or None
-    router = Router(prof, parts, links, None, args.host, args.control_port, token=token, shard_token=token)
+    router = Router(plan, links, None, args.host, args.control_port, token=token, shard_token=token)
 
     async def serve() -> int:
         stop = asyncio.Event()

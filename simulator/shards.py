@@ -33,7 +33,6 @@ from typing import Any
 
 from simulator import profile as profiles
 from simulator.journal import Journal
-from simulator.lab import COMPACT_ENDPOINTS
 
 READY_TIMEOUT = 300.0      # wall seconds for a worker to listen on all its devices' ports
 WATCH_INTERVAL = 0.2       # how often the workers are looked at (and shard endpoints files reread)
@@ -123,6 +122,38 @@ def part(profile: profiles.Profile, index: int, count: int) -> profiles.Profile:
                              f"{profile.lab} shard {index}/{count}")
 
 
+@dataclass
+class Plan:
+    """What the router and the supervisor need of a sharded profile, without its specs."""
+
+    lab: str
+    control_port: int
+    names: list[str]            # every device, in profile order
+    parts: list[list[str]]      # each shard's devices
+    pairs: dict[str, int]       # HA pair: its shard
+    data: list[str]             # each shard's profile, as JSON (empty for the router)
+
+
+def make_plan(profile: profiles.Profile, count: int, with_data: bool = True) -> Plan:
+    parts = partition(profile, count)
+    owner = {name: i for i, names in enumerate(parts) for name in names}
+    return Plan(profile.lab, profile.control_port, [spec.name for spec in profile.expanded()], parts,
+                {pair.name: owner[pair.primary] for pair in profile.ha_pairs},
+                [json.dumps(part_data(profile, names)) for names in parts] if with_data else [])
+
+
+def plan_of(ref: str | None, count: int) -> Plan:
+    """The plan of a profile file (run in a worker-to-be of the fork server, so the supervisor never
+    holds a fleet's specs nor imports the device kinds)."""
+    return make_plan(profiles.load(ref), count)
+
+
+def plan_apart(context: Any, ref: str | None, count: int) -> Plan:
+    with context.Pool(1) as pool:
+        plan: Plan = pool.apply(plan_of, (ref, count))
+        return plan
+
+
 def shard_arg(text: str) -> tuple[int, int]:
     """`I/N`; `auto/N` takes I from the host name's last `-<ordinal>` (a StatefulSet's pod lab-3 is 3)."""
     index, _, count = text.partition("/")
@@ -182,6 +213,18 @@ def shard_seed(seed: int | None, index: int) -> int | None:
 
 
 # -- workers on this machine ---------------------------------------------------------------
+def fork_server() -> Any:
+    """The processes' context: workers fork from a server that imported the runtime once (a fresh
+    interpreter, so it holds none of this process's sockets), which starts here if it has not yet;
+    started early, its imports overlap with loading the profile."""
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["simulator.lab", "simulator.shards"])
+    forkserver.ensure_running()
+    return context
+
+
 @dataclass
 class WorkerSpec:
     index: int
@@ -202,6 +245,7 @@ class WorkerSpec:
 
 def run_worker(spec: WorkerSpec) -> None:
     """A worker process: its part of the lab, its output in shard.log, stopped by SIGTERM or SIGINT."""
+    gc.freeze()     # the fork server's modules: never traversed by this process's collector, so shared, not copied
     spec.state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(spec.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -237,19 +281,18 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
     print(f"stopped; state kept in {state_dir}", flush=True)
 
 
-async def serve_sharded(profile: profiles.Profile, count: int, *, state_dir: Path, host: str, seed: int | None,
-                        endpoints_file: Path | None, control_port: int | None, options: dict[str, Any]) -> int:
+async def serve_sharded(plan: Plan, *, state_dir: Path, host: str, seed: int | None, endpoints_file: Path | None,
+                        control_port: int | None, options: dict[str, Any]) -> int:
     """`simulator up --shards N`: the workers and the router until SIGINT/SIGTERM; all stop, all state kept."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     started = time.perf_counter()
-    supervisor = Supervisor(profile, count, state_dir=state_dir, host=host, seed=seed, endpoints_file=endpoints_file,
+    supervisor = Supervisor(plan, state_dir=state_dir, host=host, seed=seed, endpoints_file=endpoints_file,
                             control_port=control_port, options=options)
-    lab = profile.lab
-    del profile         # a fleet's specs: the router keeps only who owns which device
-    gc.collect()
+    lab, count = plan.lab, len(plan.parts)
+    del plan            # each part is kept once, by the supervisor, for restarts
     try:
         await supervisor.start()
     except BaseException:
@@ -283,27 +326,25 @@ def merge_endpoints(docs: list[dict[str, Any] | None], order: dict[str, int], la
 class Supervisor:
     """The workers of a sharded lab on this machine, and the one control API in front of them."""
 
-    def __init__(self, profile: profiles.Profile, count: int, *, state_dir: Path, host: str, seed: int | None,
-                 endpoints_file: Path | None, control_port: int | None, options: dict[str, Any]) -> None:
+    def __init__(self, plan: Plan, *, state_dir: Path, host: str, seed: int | None, endpoints_file: Path | None,
+                 control_port: int | None, options: dict[str, Any]) -> None:
         from simulator.control.router import Router, ShardLink
 
         self.state_dir, self.endpoints_file = Path(state_dir), endpoints_file
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        parts = partition(profile, count)
-        self.lab = profile.lab
-        self.specs = [WorkerSpec(i, json.dumps(part_data(profile, names)), self.state_dir / "shards" / str(i),
-                                 shard_host(host, i), shard_seed(seed, i), options)
-                      for i, names in enumerate(parts)]
+        self.lab = plan.lab
+        count = len(plan.parts)
+        self.specs = [WorkerSpec(i, data, self.state_dir / "shards" / str(i), shard_host(host, i),
+                                 shard_seed(seed, i), options) for i, data in enumerate(plan.data)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")
         links = [ShardLink(i, host=spec.host, devices=len(names), state_dir=str(spec.state_dir))
-                 for i, (spec, names) in enumerate(zip(self.specs, parts, strict=True))]
-        self.router = Router(profile, parts, links, self.journal, host,
-                             control_port if control_port is not None else profile.control_port,
+                 for i, (spec, names) in enumerate(zip(self.specs, plan.parts, strict=True))]
+        self.router = Router(plan, links, self.journal, host,
+                             control_port if control_port is not None else plan.control_port,
                              state_dir=self.state_dir)
         self.processes: list[Any] = [None] * count
         self.stopping = False
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["simulator.lab", "simulator.shards"])
+        self._context = fork_server()
         self._watch: asyncio.Task[None] | None = None
         self._seen: list[float] = [0.0] * count
 
@@ -385,6 +426,8 @@ class Supervisor:
                                self.router.shard_entries())
 
     def write_endpoints(self) -> None:
+        from simulator.lab import COMPACT_ENDPOINTS
+
         if self.endpoints_file:
             endpoints = self.endpoints()
             _write_json(self.endpoints_file, endpoints,

@@ -113,6 +113,8 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         # One control API: status of all, a power action on each shard, one journal.
         lab = _lab(url, "/api/lab")
         assert [d["name"] for d in lab["devices"]] == names and len(lab["shards"]) == 2
+        page = _lab(url, "/api/devices?offset=1&limit=3")
+        assert [d["name"] for d in page["items"]] == ["ftd-c", "ftd-a", "ftd-b"] and page["total"] == 6
         assert _lab(url, "/api/devices/ftd-1/power", "POST", {"action": "off"})["state"] == "off"
         assert _lab(url, "/api/devices/chassis-a/power", "POST", {"action": "off"})["state"] == "off"
         assert httpx.get(url + "/api/devices/nope").json() == {"error": "no device 'nope' in this lab"}

@@ -15,6 +15,7 @@ each shard's state."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import secrets
 from dataclasses import dataclass
@@ -25,10 +26,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
-from simulator import profile as profiles
 from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback
 from simulator.journal import Event, Journal
-from simulator.shards import merge_endpoints
+from simulator.shards import Plan, merge_endpoints
 from simulator.sockets import HeldPort
 from simulator.webserver import JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
 
@@ -57,14 +57,17 @@ class ShardLink:
 
 
 class Router:
-    def __init__(self, profile: profiles.Profile, parts: list[list[str]], links: list[ShardLink],
-                 journal: Journal | None, host: str, port: int = 0, *, state_dir: Path | None = None,
-                 token: str | None = None, shard_token: str | None = None) -> None:
-        self.name, self.host, self.port, self.links = profile.lab, host, port, links
+    def __init__(self, plan: Plan, links: list[ShardLink], journal: Journal | None, host: str, port: int = 0, *,
+                 state_dir: Path | None = None, token: str | None = None, shard_token: str | None = None) -> None:
+        self.name, self.host, self.port, self.links = plan.lab, host, port, links
         self.state_dir = state_dir
-        self.order = {spec.name: i for i, spec in enumerate(profile.expanded())}
-        self.owner = {name: i for i, names in enumerate(parts) for name in names}
-        self.pair_owner = {pair.name: self.owner[pair.primary] for pair in profile.ha_pairs}
+        self.order = {name: i for i, name in enumerate(plan.names)}
+        self.owner = {name: i for i, names in enumerate(plan.parts) for name in names}
+        self.pair_owner = plan.pairs
+        self._names = list(self.order)
+        self._positions: list[list[int]] = [[] for _ in links]     # each shard's devices' places in the lab's list
+        for position, name in enumerate(self._names):
+            self._positions[self.owner[name]].append(position)
         self.journal = journal or Journal(lambda: 0.0)
         self.token = token
         if token is None and not is_loopback(host) and state_dir is not None:
@@ -181,9 +184,39 @@ class Router:
                                                  self.url, self.shard_entries()))
 
     async def list_devices(self, request: web.Request) -> web.Response:
-        lists = await self.each("GET", "/api/devices")
-        items = sorted((d for data in lists for d in data["items"]), key=lambda d: self.order.get(d["name"], 0))
-        return web.json_response({"items": [self._advertised(d) for d in items]})
+        """Every device in profile order; a page (`?offset=&limit=`) asks each shard for its run of it only."""
+        if "offset" not in request.query and "limit" not in request.query:
+            lists = await self.each("GET", "/api/devices")
+            items = sorted((d for data in lists for d in data["items"]), key=lambda d: self.order.get(d["name"], 0))
+            return web.json_response({"items": [self._advertised(d) for d in items]})
+        try:
+            offset = int(request.query.get("offset", 0))
+            limit = int(request.query.get("limit", len(self.order)))
+        except ValueError:
+            raise ApiError(400, "`offset` and `limit` must be integers") from None
+        if offset < 0 or limit < 1:
+            raise ApiError(400, "`offset` must be at least 0 and `limit` at least 1")
+        names = self._names[offset:offset + limit]
+        runs: dict[int, list[int]] = {}          # shard: [its devices before the page, its devices in it]
+        for name in names:
+            runs.setdefault(self.owner[name], [0, 0])[1] += 1
+        for index, run in runs.items():
+            run[0] = self._before(index, offset)
+        pages = await asyncio.gather(*(self.call(i, "GET", f"/api/devices?offset={skip}&limit={take}")
+                                       for i, (skip, take) in runs.items()))
+        items = []
+        for (skip, take), (status, data) in zip(runs.values(), pages, strict=True):
+            if status >= 400:
+                raise ApiError(status, data.get("error", str(data)))
+            got = data["items"]
+            items += got[skip:skip + take] if len(got) > take else got   # a shard that does not page sends all
+        items.sort(key=lambda d: self.order.get(d["name"], 0))
+        return web.json_response({"items": [self._advertised(d) for d in items], "offset": offset,
+                                  "limit": limit, "total": len(self.order)})
+
+    def _before(self, index: int, offset: int) -> int:
+        """How many of shard `index`'s devices come before position `offset` of the lab's list."""
+        return bisect.bisect_left(self._positions[index], offset)
 
     async def merged_items(self, request: web.Request) -> web.Response:
         lists = await self.each("GET", request.path_qs)
