@@ -123,6 +123,13 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         assert "shard 1: up, 4 devices on 127.0.0.2" in status.stdout, status.stdout + status.stderr
         events = _lab(url, "/api/events?kind=power&limit=1000")["items"]
         assert {(e["device"], e["action"]) for e in events} >= {("ftd-1", "off"), ("chassis-a", "off")}
+        with httpx.stream("GET", url + "/api/events/stream?after=0&kind=power", timeout=10) as stream:
+            seen = set()
+            for line in stream.iter_lines():       # both shards' journals, caught up, in one stream
+                if line.startswith("data: "):
+                    seen.add(json.loads(line[6:])["device"])
+                if {"ftd-1", "chassis-a"} <= seen:
+                    break
         fault = _lab(url, "/api/faults", "POST", {"point": "reboot", "action": "hang", "device": "ftd-2"})
         assert _lab(url, f"/api/faults/{fault['id']}")["device"] == "ftd-2"
 
