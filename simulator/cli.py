@@ -351,7 +351,7 @@ def _up(args: argparse.Namespace) -> int:
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
-               "faults": args.faults}
+               "faults": args.faults, "ports": getattr(args, "ports", None)}     # --ports: where the lab has it
     if args.shards:         # the fork server reads the profile: this process never imports the device kinds
         plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
         return _up_sharded(args, plan, options)

@@ -257,8 +257,9 @@ def run_worker(spec: WorkerSpec) -> None:
 
 async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: int | None, endpoints: Path | None,
                      *, time_scale: float | None = None, virtual_time: bool = False, start_time: float | None = None,
-                     faults: Path | None = None, control_port: int | None = None) -> None:
-    """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state."""
+                     faults: Path | None = None, control_port: int | None = None, ports: str | None = None) -> None:
+    """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state (its ports from the
+    range `ports`, where the lab has ranges; each shard has its own address, so the same range)."""
     from simulator.lab import Lab
 
     stop = asyncio.Event()
@@ -267,7 +268,8 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
         loop.add_signal_handler(sig, stop.set)
     started = time.perf_counter()
     lab = Lab(part, state_dir=state_dir, time_scale=time_scale, virtual_time=virtual_time, autojump=virtual_time,
-              host=host, seed=seed, endpoints_file=endpoints, control_port=control_port or 0, start_time=start_time)
+              host=host, seed=seed, endpoints_file=endpoints, control_port=control_port or 0, start_time=start_time,
+              **range_of(ports))
     await lab.start()
     if faults:
         mine, pairs = set(lab.devices), set(lab.pairs)
@@ -311,6 +313,10 @@ async def serve_sharded(plan: Plan, *, state_dir: Path, host: str, seed: int | N
     await supervisor.stop()
     print(f"stopped; state kept in {state_dir}", flush=True)
     return 0
+
+
+def range_of(ports: str | None) -> dict[str, Any]:
+    return {"ports": ports} if ports else {}
 
 
 def merge_endpoints(docs: list[dict[str, Any] | None], order: dict[str, int], lab: str, state_dir: str | None,
