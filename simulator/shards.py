@@ -36,6 +36,7 @@ from simulator.journal import Journal
 
 READY_TIMEOUT = 300.0      # wall seconds for a worker to listen on all its devices' ports
 WATCH_INTERVAL = 0.2       # how often the workers are looked at (and shard endpoints files reread)
+ORPHAN_CHECK = 1.0        # wall seconds between a worker's looks at whether its lab's process is still there
 LOG_TAIL = 2000            # bytes of a failed worker's log shown to the user
 
 
@@ -233,6 +234,7 @@ class WorkerSpec:
     host: str
     seed: int | None
     options: dict[str, Any]     # time_scale, virtual_time, start_time, faults
+    parent: int = 0             # the lab's process: a worker stops (keeping its state) when it is gone
 
     @property
     def endpoints(self) -> Path:
@@ -252,12 +254,13 @@ def run_worker(spec: WorkerSpec) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     asyncio.run(serve_part(profiles.validate(json.loads(spec.data), f"shard {spec.index}"), spec.state_dir, spec.host,
-                           spec.seed, spec.endpoints, **spec.options))
+                           spec.seed, spec.endpoints, parent=spec.parent, **spec.options))
 
 
 async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: int | None, endpoints: Path | None,
                      *, time_scale: float | None = None, virtual_time: bool = False, start_time: float | None = None,
-                     faults: Path | None = None, control_port: int | None = None, ports: str | None = None) -> None:
+                     faults: Path | None = None, control_port: int | None = None, ports: str | None = None,
+                     parent: int = 0) -> None:
     """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state (its ports from the
     range `ports`, where the lab has ranges; each shard has its own address, so the same range)."""
     from simulator.lab import Lab
@@ -276,6 +279,8 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
         for fault in profiles.load_fault_file(faults):
             if owned(fault.model_dump(), mine, pairs):
                 lab.add_fault(**fault.model_dump(exclude_defaults=True))
+    if parent:
+        loop.create_task(_stop_when_gone(parent, stop))
     print(f"shard of lab {lab.name}: {len(lab.devices)} devices on {host}, started in "
           f"{time.perf_counter() - started:.2f} s; control {lab.control.url}", flush=True)
     await stop.wait()
@@ -315,6 +320,20 @@ async def serve_sharded(plan: Plan, *, state_dir: Path, host: str, seed: int | N
     return 0
 
 
+async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
+    """No worker outlives its lab: a killed `simulator up` (kill -9) leaves its workers to stop cleanly."""
+    while True:
+        await asyncio.sleep(ORPHAN_CHECK)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop.set()
+            return
+        except PermissionError:     # the pid is someone else's now
+            stop.set()
+            return
+
+
 def range_of(ports: str | None) -> dict[str, Any]:
     return {"ports": ports} if ports else {}
 
@@ -341,7 +360,7 @@ class Supervisor:
         self.lab = plan.lab
         count = len(plan.parts)
         self.specs = [WorkerSpec(i, data, self.state_dir / "shards" / str(i), shard_host(host, i),
-                                 shard_seed(seed, i), options) for i, data in enumerate(plan.data)]
+                                 shard_seed(seed, i), options, os.getpid()) for i, data in enumerate(plan.data)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")
         links = [ShardLink(i, host=spec.host, devices=len(names), state_dir=str(spec.state_dir))
                  for i, (spec, names) in enumerate(zip(self.specs, plan.parts, strict=True))]
