@@ -74,7 +74,8 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
     shard = up.add_mutually_exclusive_group()
     shard.add_argument("--shards", type=int, metavar="N", help="run the lab as N worker processes behind one control "
-                       "API (default: as many as the file descriptor limit needs, usually 1)")
+                       "API (default: as many as the file descriptor limit needs, usually 1; 1: one process or "
+                       "its refusal)")
     shard.add_argument("--shard", metavar="I/N", help="run only shard I (from 0) of N, e.g. a StatefulSet's pod "
                        "(auto/N: I from the host name's -ORDINAL); `simulator route` fronts them")
 
@@ -352,7 +353,7 @@ def _up(args: argparse.Namespace) -> int:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
                "faults": args.faults, "ports": getattr(args, "ports", None)}     # --ports: where the lab has it
-    if args.shards:         # the fork server reads the profile: this process never imports the device kinds
+    if args.shards is not None and args.shards > 1:   # the fork server reads the profile: no kinds imported here
         plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
         return _up_sharded(args, plan, options)
     prof = profiles.load(args.profile)
@@ -363,8 +364,10 @@ def _up(args: argparse.Namespace) -> int:
                                       shards.shard_seed(args.seed, index), args.endpoints,
                                       control_port=args.control_port, **options))
         return 0
-    count = shards.needed(prof)
+    count = shards.needed(prof) if args.shards is None else 1     # --shards 1: one process, or its refusal
     if count > 1:
+        err.print(f"lab {prof.lab}: one process may not open the sockets of its {len(prof.expanded()):,} devices "
+                  f"(ulimit -n): running it as {count} shards")
         plan = shards.make_plan(prof, count)
         del prof            # the supervisor lets go of a fleet's specs once its parts are made
         return _up_sharded(args, plan, options)

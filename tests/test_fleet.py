@@ -134,10 +134,11 @@ async def test_the_descriptor_estimate_is_what_a_serving_lab_holds(profile: str)
 
 
 def up(profile: dict[str, Any], tmp_path: Path, limits: tuple[int, int]) -> subprocess.CompletedProcess[str]:
-    """`simulator up` in a process allowed `limits` (soft, hard) open files."""
+    """`simulator up --shards 1` (one process: no shards when it does not fit) in a process allowed
+    `limits` (soft, hard) open files."""
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump(profile))
-    return subprocess.run([sys.executable, "-m", "simulator", "up", str(path), "--virtual-time",
+    return subprocess.run([sys.executable, "-m", "simulator", "up", str(path), "--virtual-time", "--shards", "1",
                            "--state-dir", str(tmp_path / "state")], capture_output=True, text=True, timeout=60,
                           cwd=ROOT, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits))
 

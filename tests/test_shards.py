@@ -114,7 +114,9 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         lab = _lab(url, "/api/lab")
         assert [d["name"] for d in lab["devices"]] == names and len(lab["shards"]) == 2
         page = _lab(url, "/api/devices?offset=1&limit=3")
-        assert [d["name"] for d in page["items"]] == ["ftd-c", "ftd-a", "ftd-b"] and page["total"] == 6
+        assert [d["name"] for d in page["items"]] == ["ftd-c", "ftd-a", "ftd-b"]
+        assert (page["total"], page["offset"], page["limit"], page["next"]) == (6, 1, 3, 4)
+        assert _lab(url, "/api/lab?limit=2")["devices_page"]["next"] == 2
         assert _lab(url, "/api/devices/ftd-1/power", "POST", {"action": "off"})["state"] == "off"
         assert _lab(url, "/api/devices/chassis-a/power", "POST", {"action": "off"})["state"] == "off"
         assert httpx.get(url + "/api/devices/nope").json() == {"error": "no device 'nope' in this lab"}
@@ -208,3 +210,24 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_a_lab_too_big_for_one_process_runs_as_shards_by_itself(tmp_path):
+    import resource
+
+    path = tmp_path / "fleet.yaml"
+    path.write_text("lab: fleet\ndevices:\n  - {name: 'ftd-{n}', model: FTDv, version: 7.4.1-172, count: 60}\n")
+    endpoints = tmp_path / "endpoints.json"
+    log = tmp_path / "lab.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "simulator", "up", str(path), "--virtual-time", "--state-dir",
+                                 str(tmp_path / "state"), "--endpoints", str(endpoints)], stdout=out, stderr=out,
+                                cwd=ROOT, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400)))
+    try:
+        _until(lambda: endpoints.exists() or proc.poll() is not None, timeout=30)
+        assert endpoints.exists(), log.read_text()
+        doc = json.loads(endpoints.read_text())
+        assert len(doc["devices"]) == 60 and len(doc["shards"]) >= 2
+        assert "(ulimit -n): running it as" in log.read_text()
+    finally:
+        end_lab(proc)

@@ -163,18 +163,22 @@ class Router:
         return web.json_response(data, status=status)
 
     async def get_lab(self, request: web.Request) -> web.Response:
-        """The lab, its clock (shard 0's, or the first up), the devices of every shard that answers, the shards."""
-        results = await asyncio.gather(*(self.call(i, "GET", "/api/lab") for i in range(len(self.links))),
+        """The lab, its clock (shard 0's, or the first up), a page of devices (`devices_page` says
+        where it lies) from every shard that answers, and the shards' states."""
+        offset, limit, runs = self._runs(request)
+        paths = [self._page_path("/api/lab", runs.get(i), i) for i in range(len(self.links))]
+        results = await asyncio.gather(*(self.call(i, "GET", path) for i, path in enumerate(paths)),
                                        return_exceptions=True)
-        labs = [data for result in results if not isinstance(result, BaseException)
-                for status, data in [result] if status == 200]
+        labs = {i: data for i, result in enumerate(results) if not isinstance(result, BaseException)
+                for status, data in [result] if status == 200}
         if not labs:
             raise ApiError(503, "no shard of this lab answers: " + "; ".join(map(str, results)))
-        devices = sorted((d for lab in labs for d in lab["devices"]), key=lambda d: self.order.get(d["name"], 0))
-        return web.json_response({"lab": self.name, "state_dir": str(self.state_dir or labs[0]["state_dir"]),
-                                  "seed": labs[0]["seed"], "clock": labs[0]["clock"],
-                                  "devices": [self._advertised(d) for d in devices],
-                                  "shards": self.shard_entries()})
+        devices = [d for i, lab in labs.items() if i in runs for d in _run(lab["devices"], runs[i])]
+        first = labs[min(labs)]
+        return web.json_response({"lab": self.name, "state_dir": str(self.state_dir or first["state_dir"]),
+                                  "seed": first["seed"], "clock": first["clock"],
+                                  "devices_page": self._where(offset, limit),
+                                  "devices": self._in_order(devices), "shards": self.shard_entries()})
 
     async def get_endpoints(self, request: web.Request) -> web.Response:
         docs = await self.each("GET", "/api/endpoints")
@@ -184,39 +188,47 @@ class Router:
                                                  self.url, self.shard_entries()))
 
     async def list_devices(self, request: web.Request) -> web.Response:
-        """Every device in profile order; a page (`?offset=&limit=`) asks each shard for its run of it only."""
-        if "offset" not in request.query and "limit" not in request.query:
-            lists = await self.each("GET", "/api/devices")
-            items = sorted((d for data in lists for d in data["items"]), key=lambda d: self.order.get(d["name"], 0))
-            return web.json_response({"items": [self._advertised(d) for d in items]})
-        try:
-            offset = int(request.query.get("offset", 0))
-            limit = int(request.query.get("limit", len(self.order)))
-        except ValueError:
-            raise ApiError(400, "`offset` and `limit` must be integers") from None
-        if offset < 0 or limit < 1:
-            raise ApiError(400, "`offset` must be at least 0 and `limit` at least 1")
-        names = self._names[offset:offset + limit]
-        runs: dict[int, list[int]] = {}          # shard: [its devices before the page, its devices in it]
-        for name in names:
-            runs.setdefault(self.owner[name], [0, 0])[1] += 1
-        for index, run in runs.items():
-            run[0] = self._before(index, offset)
-        pages = await asyncio.gather(*(self.call(i, "GET", f"/api/devices?offset={skip}&limit={take}")
-                                       for i, (skip, take) in runs.items()))
+        """Devices in profile order, paged as one lab's are (`?offset=&limit=`; `total`, `next`):
+        each shard is asked for its run of the page only."""
+        offset, limit, runs = self._runs(request)
+        pages = await asyncio.gather(*(self.call(i, "GET", self._page_path("/api/devices", run, i))
+                                       for i, run in runs.items()))
         items = []
-        for (skip, take), (status, data) in zip(runs.values(), pages, strict=True):
+        for run, (status, data) in zip(runs.values(), pages, strict=True):
             if status >= 400:
                 raise ApiError(status, data.get("error", str(data)))
-            got = data["items"]
-            items += got[skip:skip + take] if len(got) > take else got   # a shard that does not page sends all
-        items.sort(key=lambda d: self.order.get(d["name"], 0))
-        return web.json_response({"items": [self._advertised(d) for d in items], "offset": offset,
-                                  "limit": limit, "total": len(self.order)})
+            items += _run(data["items"], run)
+        return web.json_response({**self._where(offset, limit), "items": self._in_order(items)})
 
-    def _before(self, index: int, offset: int) -> int:
-        """How many of shard `index`'s devices come before position `offset` of the lab's list."""
-        return bisect.bisect_left(self._positions[index], offset)
+    def _runs(self, request: web.Request) -> tuple[int, int | None, dict[int, tuple[int, int]]]:
+        """The page asked for, and each shard's run of it: (its devices before the page, its devices in it)."""
+        try:
+            offset = int(request.query.get("offset", 0))
+            limit = int(request.query["limit"]) if "limit" in request.query else None
+        except ValueError:
+            raise ApiError(400, "`offset` and `limit` must be an integer (offset from 0, limit from 1)") from None
+        if offset < 0 or limit is not None and limit < 1:
+            raise ApiError(400, "`offset` must be an integer from 0 and `limit` an integer from 1")
+        counts: dict[int, int] = {}
+        for name in self._names[offset:None if limit is None else offset + limit]:
+            counts[self.owner[name]] = counts.get(self.owner[name], 0) + 1
+        return offset, limit, {i: (bisect.bisect_left(self._positions[i], offset), n) for i, n in counts.items()}
+
+    def _page_path(self, path: str, run: tuple[int, int] | None, index: int) -> str:
+        """A shard's page: its run, all of it (no query: as shards that do not page answer), or, for a
+        shard with none of the page, its smallest one."""
+        if run is None:
+            return f"{path}?limit=1"
+        skip, take = run
+        return path if skip == 0 and take == len(self._positions[index]) else f"{path}?offset={skip}&limit={take}"
+
+    def _where(self, offset: int, limit: int | None) -> dict[str, Any]:
+        after = min(len(self._names), offset + limit) if limit is not None else len(self._names)
+        return {"total": len(self._names), "offset": offset, "limit": limit,
+                "next": after if after < len(self._names) else None}
+
+    def _in_order(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self._advertised(e) for e in sorted(entries, key=lambda e: self.order.get(e["name"], 0))]
 
     async def merged_items(self, request: web.Request) -> web.Response:
         lists = await self.each("GET", request.path_qs)
@@ -408,6 +420,12 @@ class Router:
             if exc.status < 400:
                 raise
             return http_error(request, exc)
+
+
+def _run(entries: list[Any], run: tuple[int, int]) -> list[Any]:
+    """A shard's run of a page; a shard that does not page sends its whole list."""
+    skip, take = run
+    return entries if len(entries) <= take else entries[skip:skip + take]
 
 
 def _readdress(value: Any, address: str) -> Any:
