@@ -218,7 +218,8 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
                        f"    count: {too_big}\n")
     started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     refused = subprocess.run([sys.executable, "-m", "simulator", "up", str(profile), "--state-dir",
-                              str(work / "state-too-big"), *options], capture_output=True, text=True, cwd=ROOT)
+                              str(work / "state-too-big"), "--shards", "1", *options],
+                             capture_output=True, text=True, cwd=ROOT)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     print(f"{too_big:6} FTDv (too many): refused in {time.perf_counter() - started:.2f} s (CPU {cpu:.2f} s), exit "

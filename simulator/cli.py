@@ -352,7 +352,7 @@ def _up(args: argparse.Namespace) -> int:
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
-               "faults": args.faults, "ports": getattr(args, "ports", None)}     # --ports: where the lab has it
+               "faults": args.faults, "ports": args.ports}
     if args.shards is not None and args.shards > 1:   # the fork server reads the profile: no kinds imported here
         plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
         return _up_sharded(args, plan, options)
@@ -376,8 +376,6 @@ def _up(args: argparse.Namespace) -> int:
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
               control_port=args.control_port, start_time=args.start_time, ports=args.ports)
-    if args.faults:
-        profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     return asyncio.run(_serve(lab, args.faults))
 
 

@@ -174,13 +174,11 @@ def needed(profile: profiles.Profile) -> int:
     if limit == resource.RLIM_INFINITY:
         return 1
     _, fds = listeners(profile)
-    devices = len(profile.expanded())
-    if fds + devices + SPARE_FDS <= limit:
+    if fds + SPARE_FDS <= limit:
         return 1
-    count = max(2, -(-(fds + devices) // (limit - SPARE_FDS)))     # the whole lab over what one process opens
+    count = max(2, -(-fds // (limit - SPARE_FDS)))     # the whole lab over what one process opens
     while count <= len(groups(profile)):
-        if all(listeners(_subset(profile, names))[1] + len(names) + SPARE_FDS <= limit
-               for names in partition(profile, count)):
+        if all(listeners(_subset(profile, names))[1] + SPARE_FDS <= limit for names in partition(profile, count)):
             return count
         count += 1
     raise ValueError(f"lab {profile.lab}: a group of devices that must share a process needs more file "
@@ -263,7 +261,7 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
                      faults: Path | None = None, control_port: int | None = None, ports: str | None = None,
                      parent: int = 0) -> None:
     """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state (its ports from the
-    range `ports`, where the lab has ranges; each shard has its own address, so the same range)."""
+    range `ports`: each shard has its own address, so every shard the same range)."""
     from simulator.lab import Lab
 
     stop = asyncio.Event()
@@ -273,7 +271,7 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
     started = time.perf_counter()
     lab = Lab(part, state_dir=state_dir, time_scale=time_scale, virtual_time=virtual_time, autojump=virtual_time,
               host=host, seed=seed, endpoints_file=endpoints, control_port=control_port or 0, start_time=start_time,
-              **range_of(ports))
+              ports=ports)
     await lab.start()
     if faults:
         mine, pairs = set(lab.devices), set(lab.pairs)
@@ -333,10 +331,6 @@ async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
         except PermissionError:     # the pid is someone else's now
             stop.set()
             return
-
-
-def range_of(ports: str | None) -> dict[str, Any]:
-    return {"ports": ports} if ports else {}
 
 
 def merge_endpoints(docs: list[dict[str, Any] | None], order: dict[str, int], lab: str, state_dir: str | None,
