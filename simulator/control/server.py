@@ -128,11 +128,6 @@ def _page(request: web.Request) -> tuple[int, int | None]:
     return values["offset"] or 0, values["limit"]
 
 
-async def get_endpoints(request: web.Request) -> web.Response:
-    """The endpoints document (as `--endpoints FILE` writes it): what a sharded lab's router merges."""
-    return web.json_response(lab_of(request).endpoints())
-
-
 async def paged(request: web.Request, names: Sequence[Any], entry: Callable[[Any], Any],
                 head: dict[str, Any] | None = None, key: str = "items") -> web.StreamResponse:
     """One page of a list: `head`'s keys, where the page lies, and the entries of `names` under
@@ -159,6 +154,16 @@ async def get_lab(request: web.Request) -> web.StreamResponse:
     return await paged(request, list(lab.devices), lambda name: device_entry(lab, name),
                        {"lab": lab.name, "state_dir": str(lab.state_dir), "seed": lab.seed,
                         "clock": clock_entry(lab)}, key="devices")
+
+
+async def get_endpoints(request: web.Request) -> web.StreamResponse:
+    """The endpoints document (as `--endpoints FILE` writes it; what a sharded lab's router merges),
+    its devices sent as they are built, as the lists are."""
+    lab = lab_of(request)
+    pairs = [lab.pair_endpoints(name) for name in lab.pairs]
+    return await paged(request, list(lab.devices), lab.device_endpoints,
+                       {"lab": lab.name, "state_dir": str(lab.state_dir), "control": {"url": lab.control.url},
+                        **({"pairs": pairs} if pairs else {})}, key="devices")
 
 
 async def list_devices(request: web.Request) -> web.StreamResponse:
