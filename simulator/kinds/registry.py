@@ -9,9 +9,10 @@ from simulator.kinds.fmc.kind import KIND as FMC
 from simulator.kinds.ftd.kind import KIND as FTD
 from simulator.kinds.fxos.kind import KIND as FXOS
 from simulator.kinds.kind import Kind
+from simulator.kinds.sps.kind import KIND as SPS
 from simulator.machines import Table
 
-KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA, FMC)}
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (FTD, FXOS, ASA, FMC, SPS)}
 DEFAULT = FTD.name          # a profile entry without `kind:`
 
 

@@ -1,0 +1,80 @@
+"""One Identity Safeguard for Privileged Sessions (`kind: sps`): its profile
+entry, how one is built, its surfaces (REST over HTTPS, the console menu over
+SSH) and its firmware ISOs (`simulator package make --for sps`).
+
+    - name: sps-1
+      kind: sps
+      model: T-4                 # T-1, T-4, T-10, VMware, Azure
+      version: 6.0.3             # or 7.5.1, 7.0.2.1 LTS
+      free_storage_mb: 4096      # optional: what the upgrade test finds free
+      config_issues: ["..."]     # optional: what makes the test fail for another release
+      session_clock: wall        # or lab: REST sessions' 20 idle minutes on the lab clock
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from simulator.kinds.kind import Build, Kind
+from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+from simulator.kinds.sps.api import HTTPS
+from simulator.kinds.sps.facts import SpsVersion, sps
+from simulator.kinds.sps.machine import TABLE
+from simulator.kinds.sps.model import SpsDevice
+from simulator.kinds.sps.packages import EXAMPLE, is_sps_iso, iso_name, make_iso
+from simulator.kinds.sps.ssh import SSH
+
+
+class SpsSpec(DeviceSpec, SshPort, HttpsPort):
+    kind: Literal["sps"]
+    free_storage_mb: int | None = Field(default=None, ge=0)
+    config_issues: list[str] = Field(default_factory=list, max_length=50)
+    session_clock: Literal["wall", "lab"] = "wall"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in sps().models:
+            raise ValueError(f"expected one of {', '.join(sps().models)}")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        return str(SpsVersion.parse(str(value)))
+
+
+def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
+    return SpsDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
+                     root_password=spec.password or ctx.password, web_username=spec.username or ctx.username,
+                     web_password=spec.password or ctx.password, free_storage_mb=spec.free_storage_mb,
+                     config_issues=spec.config_issues, session_clock=spec.session_clock)
+
+
+def endpoint(device: SpsDevice) -> dict[str, Any]:
+    """SSH is root's console menu; the web UI and REST API take the admin user."""
+    return {"https": {"username": device.web_username, "password": device.web_password},
+            "firmware": {"current_slot": device.current, "slot_after_reboot": device.after_reboot}}
+
+
+class SpsPackages:
+    """`simulator package make --for sps --version 7.0.2.1`: a firmware ISO."""
+
+    example = EXAMPLE
+
+    def accepts(self, filename: str) -> bool:
+        return is_sps_iso(filename)
+
+    def filename(self, version: str, model: str | None) -> str:
+        return iso_name(version)
+
+    def make(self, filename: str, directory: Path, *, size_mb: int | None, unsigned: bool,
+             corrupt: bool) -> Path:
+        return make_iso(filename, directory, size_mb=size_mb, unsigned=unsigned, corrupt=corrupt)
+
+
+KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, packages=SpsPackages(),
+            endpoint=endpoint, machines=(TABLE,))

@@ -1,0 +1,267 @@
+"""A simulated SPS appliance: its firmware slots (one current, one booted
+after the next reboot, up to five), the upgrade test (upgrade policy, free
+storage, configuration compatibility), reboot and shutdown, and the upgrade a
+new firmware's first boot runs, which may fail and revert to the old slot
+(seed 004, sps.md 1-2). No I/O: the surfaces store uploaded files and hand
+the model what they read from them."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.sps.facts import SpsVersion, sps, text
+from simulator.kinds.sps.machine import TABLE
+from simulator.kinds.sps.packages import Firmware
+from simulator.machines import Trigger
+
+MACHINE = TABLE.machine()
+UPGRADE_POINT = "upgrade.stage:firmware"     # the fault that makes an upgrade fail and revert
+LOG_LINES = 500                              # upgrade/boot log lines the console keeps
+
+
+@dataclass
+class Slot:
+    """A firmware image in a slot."""
+
+    version: str
+    upgrade_notes: str = ""
+    upgrade_news: str = ""
+    size_mb: int = 0
+
+
+class SpsDevice(DeviceBase):
+    kind = "sps"
+    power_up: Trigger
+    booted: Trigger
+    boot_new_firmware: Trigger
+    upgraded: Trigger
+    upgrade_failed: Trigger
+    reverted: Trigger
+    go_down: Trigger
+    restart: Trigger
+    halted: Trigger
+    cut_power: Trigger
+
+    def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
+                 root_password: str, web_username: str, web_password: str,
+                 free_storage_mb: int | None = None, config_issues: list[str] | None = None,
+                 session_clock: str = "wall") -> None:
+        if model not in sps().models:
+            raise ValueError(f"unknown SPS model {model!r}; expected one of {', '.join(sps().models)}")
+        self.ctx, self.name, self.model = ctx, name, model
+        self.hostname = hostname or name
+        self.username, self.password = "root", root_password        # the console menu's login (SSH)
+        self.web_username, self.web_password = web_username, web_password
+        self.serial = f"{ctx.rng.getrandbits(32):08X}"
+        self.free_storage_mb = free_storage_mb if free_storage_mb is not None else sps().models[model].storage_mb
+        self.config_issues = list(config_issues or [])
+        self.session_clock = session_clock        # what the REST sessions' 20 idle minutes count in
+        self.slots: dict[int, Slot] = {1: Slot(str(SpsVersion.parse(version)))}
+        self.current, self.after_reboot = 1, 1
+        self.previous: int | None = None         # the slot that ran before the last upgrade
+        self.halt = False                        # going down to stay off (shutdown), not to reboot
+        self.log: deque[str] = deque(maxlen=LOG_LINES)
+        self.clock_offset, self._timer = 0.0, None
+        MACHINE.add_model(self, initial="online")
+
+    # -- identity ------------------------------------------------------------------
+    @property
+    def version(self) -> str:                    # type: ignore[override]
+        return self.slots[self.current].version
+
+    @property
+    def label(self) -> str:
+        return SpsVersion.parse(self.version).label
+
+    @property
+    def services_up(self) -> bool:
+        return self.state == "online"
+
+    # -- slots ------------------------------------------------------------------------
+    def slot(self, slot_id: int) -> Slot:
+        if not 1 <= slot_id <= sps().slots:
+            raise Refused("not_found", text("no_slot", slot=slot_id))
+        found = self.slots.get(slot_id)
+        if found is None:
+            raise Refused("not_found", text("empty_slot", slot=slot_id))
+        return found
+
+    def free_slot(self) -> int:
+        """The slot an upload goes to: the first empty one."""
+        self._require_running()
+        for slot_id in range(1, sps().slots + 1):
+            if slot_id not in self.slots:
+                return slot_id
+        raise Refused("no_slot", text("no_empty_slot"))
+
+    def add_firmware(self, slot_id: int, firmware: Firmware) -> Slot:
+        """An uploaded ISO that SPS could read and whose signature holds takes the slot."""
+        if firmware.problem == "corrupt" or firmware.version is None:
+            raise Refused("invalid", text("corrupt"))
+        if firmware.problem == "signature":
+            raise Refused("invalid", text("not_signed"))
+        slot = Slot(firmware.version, firmware.upgrade_notes, firmware.upgrade_news, firmware.size_mb)
+        self.slots[slot_id] = slot
+        self._emit("firmware", action="uploaded", slot=slot_id, version=slot.version)
+        return slot
+
+    def delete_slot(self, slot_id: int) -> None:
+        self.slot(slot_id)
+        if slot_id == self.current:
+            raise Refused("refused", text("delete_current"))
+        if slot_id == self.after_reboot:
+            raise Refused("refused", text("delete_after_reboot"))
+        del self.slots[slot_id]
+        if self.previous == slot_id:
+            self.previous = None
+        self._emit("firmware", action="deleted", slot=slot_id)
+
+    def set_after_reboot(self, slot_id: int) -> None:
+        """Basic Settings > System > Firmwares > After reboot."""
+        self.slot(slot_id)
+        self.after_reboot = slot_id
+        self._emit("firmware", action="after_reboot", slot=slot_id)
+
+    def empty_slots(self) -> int:
+        return sps().slots - len(self.slots)
+
+    # -- the upgrade test ---------------------------------------------------------
+    def test_problems(self, slot_id: int) -> list[str]:
+        """What the upgrade test finds for a slot's firmware: version policy, free storage,
+        configuration compatibility (sps.md 4.4), and a `readiness` fault's message."""
+        slot = self.slot(slot_id)
+        current, target = SpsVersion.parse(self.version), SpsVersion.parse(slot.version)
+        problems = []
+        if target == current:
+            problems.append(text("same_version", target=target.label))
+        elif target < current or target.train not in sps().upgrade_paths.get(current.train, [current.train]):
+            problems.append(text("policy", target=target.label, current=current.label))
+        if slot.size_mb > self.free_storage_mb:
+            problems.append(text("storage", free=self.free_storage_mb, needed=slot.size_mb))
+        if target.train != current.train:
+            problems += [text("config", target=target.label, issue=issue) for issue in self.config_issues]
+        fault = self.ctx.take_fault(self.name, "readiness")
+        if fault is not None:
+            problems.append(fault.message or "Firmware test failed.")
+        return problems
+
+    def test_firmware(self, slot_id: int) -> str:
+        """The test summary; Refused("test_failed") with the findings when it fails."""
+        self._require_running()
+        problems = self.test_problems(slot_id)
+        self._emit("firmware.test", slot=slot_id, ok=not problems, problems=problems)
+        if problems:
+            raise Refused("test_failed", "\n".join(problems))
+        return text("test_ok")
+
+    def upgrade(self, slot_id: int) -> str:
+        """REST `firmware/upgrade`: the test again, the slot after reboot, and a reboot (sps.md 4.4-4.5)."""
+        summary = self.test_firmware(slot_id)
+        self.set_after_reboot(slot_id)
+        self.reboot()
+        return summary
+
+    def activate_previous(self) -> int:
+        """Console menu: boot the firmware that ran before the last upgrade at the next reboot."""
+        if self.previous is None or self.previous not in self.slots:
+            raise Refused("no_previous", text("no_previous"))
+        self.set_after_reboot(self.previous)
+        return self.previous
+
+    # -- power, reboot, shutdown ---------------------------------------------------------
+    def _require_running(self) -> None:
+        if self.state != "online":
+            raise Refused("not_running", text("not_running", state=self.state))
+
+    def reboot(self) -> None:
+        self._require_running()
+        self.halt = False
+        self.go_down()
+
+    def shutdown(self) -> None:
+        self._require_running()
+        self.halt = True
+        self.go_down()
+
+    def power_on(self) -> None:
+        if self.state == "off":
+            self.power_up()
+
+    def power_off(self, cause: str = "operator") -> None:
+        if self.state != "off":
+            self._cancel_timer()
+            self.cut_power()
+
+    def _start_shutdown(self) -> None:
+        self._after(sps().timings["shutdown"], self.halted if self.halt else self.restart)
+
+    def _start_boot(self) -> None:
+        slot = self.slots[self.after_reboot]
+        self._log(text("upgrade_log_boot", version=SpsVersion.parse(slot.version).label, slot=self.after_reboot))
+        self._after(sps().timings["boot"], self._boot_done)
+
+    def _boot_done(self) -> None:
+        self._timer = None
+        if self.after_reboot != self.current:
+            self.boot_new_firmware()
+        else:
+            self.booted()
+
+    def _start_upgrade(self) -> None:
+        old, new = self.slots[self.current], self.slots[self.after_reboot]
+        self._log(text("upgrade_log_start", old=old.version, new=new.version))
+        self._after(sps().timings["upgrade"], self._upgrade_done)
+
+    def _upgrade_done(self) -> None:
+        self._timer = None
+        fault = self.ctx.take_fault(self.name, UPGRADE_POINT)
+        if fault is not None and fault.action == "fail":
+            self._log(text("upgrade_log_failed", new=self.slots[self.after_reboot].version,
+                           reason=fault.message or "upgrade script error", old=self.version, slot=self.current))
+            self._emit("upgrade.failed", slot=self.after_reboot)
+            self.upgrade_failed()
+            return
+        self.previous, self.current = self.current, self.after_reboot
+        self._log(text("upgrade_log_done", version=self.label))
+        self._emit("upgrade.finished", version=self.version, slot=self.current)
+        self.upgraded()
+
+    def _start_revert(self) -> None:
+        self.after_reboot = self.current          # the old slot boots again
+        self._after(sps().timings["revert"], self._revert_done)
+
+    def _revert_done(self) -> None:
+        self._timer = None
+        self._log(text("upgrade_log_reverted", version=self.label))
+        self._emit("upgrade.reverted", version=self.version, slot=self.current)
+        self.reverted()
+
+    def _log(self, line: str) -> None:
+        self.log.append(line)
+        self._emit("console.log", line=line)
+
+    # -- persistence -----------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        return {"current_slot": self.current, "slot_after_reboot": self.after_reboot}
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"state": self.state, "serial": self.serial, "current": self.current,
+                "after_reboot": self.after_reboot, "previous": self.previous, "halt": self.halt,
+                "slots": {str(k): asdict(v) for k, v in self.slots.items()}, "log": list(self.log)}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.serial, self.halt = data["serial"], data["halt"]
+        self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}
+        self.current, self.after_reboot, self.previous = data["current"], data["after_reboot"], data["previous"]
+        self.log.extend(data["log"])
+        MACHINE.set_state(data["state"], model=self)
+        resume = {"booting": self._start_boot, "upgrading": self._start_upgrade, "reverting": self._start_revert,
+                  "shutting_down": self._start_shutdown}.get(self.state)
+        if resume is not None:
+            resume()
+
+
+MACHINE.bind(SpsDevice)

@@ -1,0 +1,21 @@
+"""What SSH means for SPS: `root` gets the console menu; files copied by
+SCP/SFTP land in the core's file system (e.g. /root, sps.md 5.2)."""
+
+from __future__ import annotations
+
+import asyncssh
+
+from simulator.kinds.sps.cli import MenuShell
+from simulator.surfaces.ssh.cli import serve_cli
+from simulator.surfaces.ssh.server import DeviceEndpoint, SshKind
+
+
+class SpsSsh(SshKind):
+    async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
+        device = endpoint.device
+        (endpoint.fs_root / "root").mkdir(parents=True, exist_ok=True)
+        await serve_cli(endpoint, process, lambda session, _: MenuShell(session, device, endpoint.fs_root),
+                        banner=lambda peer: "")
+
+
+SSH = SpsSsh()
