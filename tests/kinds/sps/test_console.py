@@ -1,0 +1,71 @@
+"""Over real SSH (asyncssh): `root` gets SPS's console menu; Shells > Core
+shell is a root shell; Firmware management shows the slots and activates
+the previous firmware; System control reboots (on virtual time)."""
+
+from __future__ import annotations
+
+import asyncssh
+import pytest
+
+from simulator.kinds.sps.packages import inspect_iso, make_iso
+from simulator.lab import Lab
+from tests.conftest import Terminal, ssh_port
+
+CHOOSE = r"Select an option: $"
+
+
+@pytest.fixture
+async def sps_lab(tmp_path):
+    async with Lab("sps-standalone", state_dir=tmp_path / "state", virtual_time=True, seed=3) as running:
+        yield running
+
+
+async def _menu(lab: Lab, version: str = "6.0.3 LTS") -> Terminal:
+    conn = await asyncssh.connect("127.0.0.1", ssh_port(lab, "sps-1"), username="root", password="Admin123",
+                                  known_hosts=None)
+    term = Terminal(conn, await conn.create_process(term_type="vt100"))
+    first = await term.read_until(CHOOSE)
+    assert f"One Identity Safeguard for Privileged Sessions {version} - sps-1" in first
+    assert "1) Shells" in first and "2) Firmware management" in first and "3) System control" in first
+    return term
+
+
+async def test_admin_gets_no_ssh_login_root_gets_the_menu_and_the_core_shell(sps_lab):
+    with pytest.raises(asyncssh.PermissionDenied):
+        await asyncssh.connect("127.0.0.1", ssh_port(sps_lab, "sps-1"), username="admin", password="Admin123",
+                               known_hosts=None)
+    term = await _menu(sps_lab)
+    try:
+        assert "1) Core shell" in await term.cmd("1", CHOOSE)
+        await term.cmd("1", r"root@sps-1:~# $")
+        assert "root" in await term.cmd("whoami", r"root@sps-1:~# $")
+        assert "command not found" in await term.cmd("firmware-install", r"root@sps-1:~# $")
+        assert "Core shell" in await term.cmd("exit", CHOOSE)
+        assert "Invalid option: 7" in await term.cmd("7", CHOOSE)
+        assert "1) Shells" in await term.cmd("back", CHOOSE)
+    finally:
+        await term.close()
+
+
+async def test_activate_the_previous_firmware_and_reboot_from_the_menu(sps_lab, tmp_path):
+    device = sps_lab.device("sps-1")
+    device.add_firmware(device.free_slot(), inspect_iso(make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path)))
+    device.upgrade(2)
+    await sps_lab.clock.run_until(lambda: device.state == "online")
+    await sps_lab.settle()
+    assert device.version == "7.0.2.1"
+    term = await _menu(sps_lab, "7.0.2.1 LTS")
+    try:
+        await term.cmd("Firmware management", CHOOSE)
+        shown = await term.cmd("1", CHOOSE)
+        assert "1    6.0.3" in shown and "2    7.0.2.1        current, after reboot" in shown
+        assert "Firmware 6.0.3 in slot 1 will be activated after reboot." in await term.cmd("2", CHOOSE)
+        await term.cmd("3", CHOOSE)
+        await term.cmd("System control", CHOOSE)
+        await term.cmd("Reboot", r"\(y/n\) $")
+        assert "going down for reboot" in await term.cmd("y", CHOOSE)
+        assert device.state == "shutting_down"
+    finally:
+        await term.close()
+    await sps_lab.clock.run_until(lambda: device.state == "online")
+    assert device.version == "6.0.3" and device.current == 1
