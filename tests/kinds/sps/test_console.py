@@ -69,3 +69,17 @@ async def test_activate_the_previous_firmware_and_reboot_from_the_menu(sps_lab, 
         await term.close()
     await sps_lab.clock.run_until(lambda: device.state == "online")
     assert device.version == "6.0.3" and device.current == 1
+
+
+async def test_a_restarted_lab_keeps_the_slots_and_resumes_a_boot_in_flight(tmp_path):
+    state = tmp_path / "state"
+    async with Lab("sps-standalone", state_dir=state, virtual_time=True, seed=3) as lab:
+        device = lab.device("sps-1")
+        device.add_firmware(device.free_slot(), inspect_iso(make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path)))
+        device.upgrade(2)
+        await lab.clock.run_until(lambda: device.state == "booting")
+    async with Lab("sps-standalone", state_dir=state, virtual_time=True, seed=3) as lab:
+        device = lab.device("sps-1")
+        assert device.state == "booting" and device.after_reboot == 2 and device.slots[2].version == "7.0.2.1"
+        await lab.clock.run_until(lambda: device.state == "online")
+        assert device.version == "7.0.2.1" and device.current == 2 and device.previous == 1
