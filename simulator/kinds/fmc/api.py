@@ -15,13 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.kinds.base import Refused
+from simulator.kinds.fmc import api_deploy
 from simulator.kinds.fmc import api_views as views
 from simulator.kinds.fmc.api_auth import FmcSessions, RateLimit
+from simulator.kinds.fmc.api_common import FmcError, domain_of, fmc_error, json_body, listing, refused, the_fmc
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.fmc.model import FmcDevice
-from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, site_of, state_of
-from simulator.webserver import parse_json, read_text
+from simulator.surfaces.https import Api, Https, Mode, Route, site_of, state_of
 
 PLATFORM = "/api/fmc_platform/v1"
 CONFIG = "/api/fmc_config/v1/domain/{domainUUID}"
@@ -37,62 +37,6 @@ class FmcState:
 
     def reset(self) -> None:
         self.sessions.reset()
-
-
-class FmcError(ApiError):
-    """An error in FMC's envelope: {"error": {"category", "messages": [{"description"}], "severity"}}."""
-
-    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.headers = status, description, headers or {}
-
-    def response(self) -> web.Response:
-        body = {"error": {"category": "FRAMEWORK", "messages": [{"description": self.description}],
-                          "severity": "ERROR"}}
-        return web.json_response(body, status=self.status, headers=self.headers)
-
-
-def fmc_error(status: int, description: str | None) -> FmcError:
-    """An error for a status the shared middleware meets (no route, too large, a fault, a bug)."""
-    if status == 413:       # FMC answers an oversized payload with 422 (fmcapi, fireREST)
-        return FmcError(422, text("payload", limit=fmc().api.payload_max))
-    if description is None:
-        description = text("no_route") if status == 404 else text("internal")
-    return FmcError(status, description)
-
-
-def refused(exc: Refused) -> FmcError:
-    return FmcError(404 if exc.reason == "not_found" else 400, exc.message)
-
-
-def the_fmc(request: web.Request) -> FmcDevice:
-    return device_of(request)
-
-
-def domain_of(request: web.Request) -> str:
-    return request.match_info["domainUUID"]
-
-
-def _query_int(request: web.Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise FmcError(400, text("bad_limit", name=name, value=raw)) from None
-    if value < 0:
-        raise FmcError(400, text("bad_limit", name=name, value=raw))
-    return value
-
-
-def listing(request: web.Request, items: list[dict[str, Any]], whole: bool = False) -> web.Response:
-    """`offset`, `limit` (default 25, at most 1000: more is cut to 1000) and `expanded`
-    (`whole`: items that have no short form, as serverversion's and domain's)."""
-    default, cap = views.limits()
-    limit = min(_query_int(request, "limit", default), cap) or default
-    expanded = whole or request.query.get("expanded", "false").lower() == "true"
-    return web.json_response(views.page(request, items, _query_int(request, "offset", 0), limit, expanded))
 
 
 # -- authentication -------------------------------------------------------------------
@@ -164,7 +108,7 @@ async def get_device(request: web.Request) -> web.Response:
 
 async def register_device(request: web.Request) -> web.Response:
     """Add a device: `name`, `hostName`, `regKey` (and `natID`); 202 with a Registration task."""
-    device, domain, body = the_fmc(request), domain_of(request), await _json(request)
+    device, domain, body = the_fmc(request), domain_of(request), await json_body(request)
     for field in ("name", "hostName", "regKey"):
         if not isinstance(body.get(field), str) or not body[field]:
             raise FmcError(400, text("bad_field", name=field))
@@ -205,7 +149,7 @@ async def get_ha_pair(request: web.Request) -> web.Response:
 async def put_ha_pair(request: web.Request) -> web.Response:
     """`{"action": "SWITCH"}` or `{"action": "HABREAK", "forceBreak": ...}`: a task in `metadata.task`."""
     device, domain, pair = the_fmc(request), domain_of(request), _the_pair(request)
-    body = await _json(request)
+    body = await json_body(request)
     record = views.ha_record(request, device, domain, pair)
     task = device.ha_action(pair, str(body.get("action", "")))
     record["metadata"]["task"] = views.task_ref(request, domain, task)
@@ -248,7 +192,7 @@ def _flag(body: dict[str, Any], name: str, default: bool) -> bool:
 
 async def post_upgrade(request: web.Request) -> web.Response:
     """Push only, readiness only, or upgrade: a task in `metadata.task` (202)."""
-    device, body = the_fmc(request), await _json(request)
+    device, body = the_fmc(request), await json_body(request)
     package_ref = body.get("upgradePackage")
     if not isinstance(package_ref, dict) or not isinstance(package_ref.get("id"), str):
         raise FmcError(400, text("bad_field", name="upgradePackage"))
@@ -271,7 +215,7 @@ def _targets(body: dict[str, Any]) -> list[str]:
 
 def _job_route(operation: str) -> Any:
     async def handler(request: web.Request) -> web.Response:
-        device, body = the_fmc(request), await _json(request)
+        device, body = the_fmc(request), await json_body(request)
         task = device.job_action(operation, _targets(body))
         answer = {**body, "metadata": {"task": views.task_ref(request, device.domains[0][1], task)}}
         return web.json_response(answer, status=202)
@@ -281,7 +225,7 @@ def _job_route(operation: str) -> Any:
 # -- device backups ------------------------------------------------------------------------------
 async def post_backup(request: web.Request) -> web.Response:
     """`{"type": "DEVICE_BACKUP", "devices": [{id, type}], "retrieveToManagementCenter": true}` → a task."""
-    device, domain, body = the_fmc(request), domain_of(request), await _json(request)
+    device, domain, body = the_fmc(request), domain_of(request), await json_body(request)
     if body.get("type", "DEVICE_BACKUP") != "DEVICE_BACKUP":
         raise FmcError(400, text("backup_type"))
     targets = body.get("devices")
@@ -308,16 +252,6 @@ async def get_backup(request: web.Request) -> web.Response:
 async def delete_backup(request: web.Request) -> web.Response:
     device, domain = the_fmc(request), domain_of(request)
     return web.json_response(views.backup_file(request, domain, device.delete_backup(request.match_info["objectId"])))
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = parse_json(await read_text(request))
-    except ValueError:
-        raise FmcError(400, text("bad_request")) from None
-    if not isinstance(body, dict):
-        raise FmcError(400, text("bad_request"))
-    return body
 
 
 ROUTES = [
@@ -350,6 +284,7 @@ ROUTES = [
     Route("POST", f"{PLATFORM}/updates/cancelupgrades", _job_route("cancel_upgrade"), operation="createCancelUpgrade"),
     Route("POST", f"{PLATFORM}/updates/retryupgrades", _job_route("retry_upgrade"), operation="createRetryUpgrade"),
     Route("POST", f"{PLATFORM}/updates/revertupgrades", _job_route("start_revert"), operation="createRevertUpgrade"),
+    *api_deploy.ROUTES,
 ]
 
 

@@ -32,6 +32,15 @@ class ApiFacts(Facts):
     sessions_max: int
 
 
+class HealthFacts(Facts):
+    time_offset_max: float
+
+
+class ReleasedAfter(Facts):
+    date: str
+    trains: dict[str, list[str]]      # current train -> releases (A.B.C) released before the target
+
+
 class FmcData(Facts):
     models: dict[str, FmcModel]
     releases: dict[str, Release]
@@ -39,6 +48,8 @@ class FmcData(Facts):
     api: ApiFacts
     texts: dict[str, str]
     upgrade_paths: dict[str, list[str]]
+    released_after: dict[str, ReleasedAfter]
+    health: HealthFacts
 
 
 def fmc() -> FmcData:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.fmc.deploy import Configuration, Deployer
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE
 from simulator.kinds.fmc.packages import PLATFORM as FMC_PLATFORM
@@ -23,6 +24,7 @@ from simulator.kinds.fmc.upgrades import (
     UpgradeRun,
     check_targets,
     package_by_name,
+    released_before,
     upgrade_groups,
 )
 from simulator.kinds.ftd import facts as ftd_facts
@@ -102,6 +104,7 @@ class FmcDevice(DeviceBase):
         self.readiness: dict[str, Any] | None = None      # its own: {package, state, messages}
         self.upgrade_target: str | None = None            # the package its own upgrade installs
         self.runs: set[UpgradeRun] = set()
+        self.deployer = Deployer(self)                    # its objects and deployments
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
 
@@ -187,7 +190,8 @@ class FmcDevice(DeviceBase):
         allowed = fmc().upgrade_paths.get(train(current), [])
         if target < current or (target.release != current.release and train(target) not in allowed):
             return [text("fmc_path", current=current.numbers, target=target.numbers)]
-        return []
+        later = released_before(package, current, self.name)
+        return [later] if later else []
 
     def check_own_readiness(self, package_id: str) -> Task:
         """The FMC's readiness check for one of its packages, as a task; its result gates its upgrade."""
@@ -367,7 +371,7 @@ class FmcDevice(DeviceBase):
                 raise Refused("fmc_rest_upgrade", text("fmc_rest_upgrade"))
             return self.check_own_readiness(package_id)
         groups = upgrade_groups(self, [self.device(t) for t in targets])
-        check_targets(self, package, groups)
+        check_targets(self, package, groups, push_only=push_only)
         kind = "UPGRADE_PACKAGE_PUSH" if push_only else "DEVICE_READINESS_CHECK" if readiness_only else "DEVICE_UPGRADE"
         task = self.new_task(kind, f"{kind} {package.name}")
         run = UpgradeRun(self, task, Request(package, push_only, readiness_only, auto_cancel), groups)
@@ -435,7 +439,8 @@ class FmcDevice(DeviceBase):
                 "upgrade_target": self.upgrade_target, "serial": self.serial, "uuid": self.uuid,
                 "backups": [asdict(b) for b in self.backups.values()],
                 "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added} for p in self.packages.values()],
-                "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()]}
+                "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()],
+                "config": self.deployer.config.snapshot()}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.version, self.serial, self.uuid = data["version"], data["serial"], data["uuid"]
@@ -449,6 +454,8 @@ class FmcDevice(DeviceBase):
                 task.status, task.message = "FAILED", "The task was stopped by a restart of the management center."
         self.readiness, self.upgrade_target = data.get("readiness"), data.get("upgrade_target")
         self.backups = {b["id"]: Backup(**b) for b in data.get("backups", [])}
+        if "config" in data:
+            self.deployer.config = Configuration.restore(data["config"])
         MACHINE.set_state(data["state"], model=self)
         if self.state == "booting":
             self._start_boot()

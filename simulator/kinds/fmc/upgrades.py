@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from simulator.kinds.base import Refused
+from simulator.kinds.fmc import health
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.packages import PackageInfo
@@ -225,10 +226,13 @@ def upgrade_groups(center: FmcDevice, targets: list[Any]) -> list[list[Any]]:
     return groups
 
 
-def check_targets(center: FmcDevice, package: UpgradePackage, groups: list[list[Any]]) -> None:
+def check_targets(center: FmcDevice, package: UpgradePackage, groups: list[list[Any]], *,
+                  push_only: bool = False) -> None:
     """Refuse at once what the FMC itself refuses: no targets, a package for
-    another platform, a device past the FMC (patches excepted), a unit busy
-    with another of its upgrade tasks."""
+    another platform, a device past the FMC (patches excepted), a target not
+    released after the current version (Table 2), a unit busy with another of
+    its upgrade tasks; and, unless the package is only copied, configuration
+    not deployed and the health tests that block an upgrade (seed 001)."""
     if not groups:
         raise Refused("no_targets", text("no_targets"))
     busy = {u.name for run in center.runs for u in run.units}
@@ -239,5 +243,28 @@ def check_targets(center: FmcDevice, package: UpgradePackage, groups: list[list[
         if package.target.release > center.ver.release:
             raise Refused("fmc_first", text("fmc_first", device=unit.name, target=package.target.numbers,
                                             fmc=center.ver.numbers))
+        problem = released_before(package, unit.ver, unit.name)
+        if problem:
+            raise Refused("released_before", problem)
         if unit.name in busy:
             raise Refused("busy", text("in_progress", device=unit.name))
+        if push_only:
+            continue
+        target = center.deployer.target_of(unit)
+        if center.deployer.config.out_of_date(target.id):
+            raise Refused("deploy_first", text("deploy_first", device=target.name))
+        alerts = health.upgrade_alerts(unit, package.info)
+        if alerts:
+            raise Refused("health", " ".join(alerts))
+
+
+def released_before(package: UpgradePackage, current: Version, name: str) -> str | None:
+    """Seed 001 Table 2: a major or maintenance target must be released after the current version."""
+    if package.info.kind in ("patch", "hotfix"):
+        return None
+    target = package.target
+    row = fmc().released_after.get(target.release.numbers)
+    train, release = f"{current.major}.{current.minor}", current.release.numbers
+    if row is None or train not in row.trains or release in row.trains[train] or target.release <= current.release:
+        return None
+    return text("released_before", target=target.numbers, date=row.date, current=current.numbers, device=name)
