@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from simulator.kinds.fmc.facts import fmc
+from simulator.kinds.fmc.health import alerts as health_alerts
 from simulator.kinds.fmc.model import Backup, FmcDevice, Task
 from simulator.kinds.fmc.upgrades import UpgradePackage
 from simulator.kinds.ftd import facts as ftd_facts
@@ -55,9 +56,10 @@ def page(request: web.Request, full: list[dict[str, Any]], offset: int, limit: i
 
 
 def health(device: Any) -> str:
-    """The record's healthStatus: green while the device runs its applications."""
+    """The record's healthStatus: green while the device runs its applications and no
+    upgrade-related health test alerts (time synchronisation, HA), yellow otherwise."""
     if device.apps_up:
-        return "green"
+        return "yellow" if health_alerts(device) else "green"
     return "yellow" if device.services_up else "red"
 
 
