@@ -19,6 +19,7 @@ from simulator.kinds.fmc import api_deploy
 from simulator.kinds.fmc import api_views as views
 from simulator.kinds.fmc.api_auth import FmcSessions, RateLimit
 from simulator.kinds.fmc.api_common import FmcError, domain_of, fmc_error, json_body, listing, refused, the_fmc
+from simulator.kinds.fmc.api_spec import body_models, body_problem, served_spec
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.fmc.model import FmcDevice
 from simulator.surfaces.https import Api, Https, Mode, Route, site_of, state_of
@@ -156,6 +157,11 @@ async def put_ha_pair(request: web.Request) -> web.Response:
     return web.json_response(record)
 
 
+async def get_spec(request: web.Request) -> web.Response:
+    """api_spec.yaml with this FMC's host (FMCAnsible reads it before its first operation)."""
+    return web.json_response({**served_spec(), "host": request.host})
+
+
 async def get_task(request: web.Request) -> web.Response:
     task = the_fmc(request).task(request.match_info["objectId"])
     return web.json_response(views.task_status(request, domain_of(request), task))
@@ -257,6 +263,7 @@ async def delete_backup(request: web.Request) -> web.Response:
 ROUTES = [
     Route("POST", f"{PLATFORM}/auth/generatetoken", generate_token, auth=False, operation="generateToken"),
     Route("POST", f"{PLATFORM}/auth/refreshtoken", refresh_token, auth=False, operation="refreshToken"),
+    Route("GET", "/api/api-explorer/fmc.json", get_spec, operation="getApiSpec"),
     Route("GET", f"{PLATFORM}/info/serverversion", server_version, operation="getServerVersion"),
     Route("GET", f"{PLATFORM}/info/domain", domains, operation="getAllDomain"),
     Route("GET", f"{CONFIG}/devices/devicerecords", list_devices, operation="getAllDevice"),
@@ -318,6 +325,10 @@ async def check(request: web.Request, route: Route) -> None:
     domain = request.match_info.get("domainUUID")
     if domain is not None and domain not in {uuid for _, uuid in device.domains}:
         raise FmcError(404, text("domain", id=domain))
+    if route.operation in body_models():
+        problem = body_problem(route.operation, await json_body(request))
+        if problem is not None:
+            raise FmcError(400, problem)
 
 
 def web_mode(device: FmcDevice) -> Mode:

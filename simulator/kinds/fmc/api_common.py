@@ -67,7 +67,10 @@ def listing(request: web.Request, items: list[dict[str, Any]], whole: bool = Fal
     (`whole`: items that have no short form, as serverversion's and domain's)."""
     default, cap = views.limits()
     limit = min(_query_int(request, "limit", default), cap) or default
-    expanded = whole or request.query.get("expanded", "false").lower() == "true"
+    flag = request.query.get("expanded", "false").lower()
+    if flag not in ("true", "false"):
+        raise FmcError(400, text("bad_limit", name="expanded", value=request.query["expanded"]))
+    expanded = whole or flag == "true"
     return web.json_response(views.page(request, items, _query_int(request, "offset", 0), limit, expanded))
 
 
