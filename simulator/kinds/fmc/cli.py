@@ -1,13 +1,10 @@
 """The FMC's shells: its CLI (`> `: show version, expert) and the Linux shell
 (`admin@fmc:~$`) with the few commands used to read upgrade logs under
-/var/log/sf (ls, cat, tail, sudo). Files are read at most `read_limit` bytes."""
+/var/log/sf (terminal/bash.py's ls, cat, tail; sudo, install_update.pl)."""
 
 from __future__ import annotations
 
 import asyncio
-import posixpath
-import shlex
-from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from simulator.kinds.base import Refused
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.fmc.model import FmcDevice
 from simulator.kinds.fmc.packages import inspect_fmc_package, is_fmc_package
+from simulator.terminal.bash import BashShell
 from simulator.terminal.session import Session, Shell
 from simulator.terminal.tree import CommandTree, Parsed
 
@@ -65,107 +63,17 @@ class FmcCliShell(Shell):
         self.session.pop()
 
 
-class LinuxShell(Shell):
+class LinuxShell(BashShell):
     """bash on the FMC: the admin's home, `sudo su -` for root."""
 
     def __init__(self, session: Session, device: FmcDevice, fs_root: Path, root: bool = False) -> None:
-        super().__init__(session)
-        self.device, self.fs_root, self.root = device, fs_root, root
-        self.cwd = "/root" if root else "/Volume/home/admin"
-        self.commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "ls": self._ls, "cat": self._cat, "tail": self._tail, "pwd": self._pwd, "whoami": self._whoami,
-            "cd": self._cd, "sudo": self._sudo, "exit": self._exit, "logout": self._exit,
-            "install_update.pl": self._install_update}
+        super().__init__(session, fs_root, "/root" if root else "/Volume/home/admin", "root" if root else "admin")
+        self.device, self.root = device, root
+        self.commands.update({"sudo": self._sudo, "install_update.pl": self._install_update})
 
     @property
-    def prompt(self) -> str:
-        where = "~" if self.cwd == ("/root" if self.root else "/Volume/home/admin") else self.cwd
-        return f"{'root' if self.root else 'admin'}@{self.device.hostname}:{where}{'#' if self.root else '$'} "
-
-    def help(self, line: str) -> str:
-        return ""
-
-    async def execute(self, line: str) -> None:
-        try:
-            argv = shlex.split(line)
-        except ValueError:
-            self._say("-bash: syntax error: unexpected end of file")
-            return
-        if argv:
-            handler = self.commands.get(argv[0])
-            if handler is None:
-                self._say(_shell_text("not_found", name=argv[0]))
-            else:
-                await handler(argv[1:])
-
-    def _say(self, text: str) -> None:
-        self.session.write(text + "\n")
-
-    def _path(self, path: str) -> str:
-        return posixpath.normpath(posixpath.join(self.cwd, path))
-
-    def _real(self, path: str) -> Path:
-        return self.fs_root / self._path(path).lstrip("/")
-
-    def _readable(self, cmd: str, path: str) -> Path | None:
-        real = self._real(path)
-        if not real.is_file():
-            self._say(_shell_text("no_file", cmd=cmd, path=path))
-            return None
-        return real
-
-    async def _ls(self, args: list[str]) -> None:
-        paths = [a for a in args if not a.startswith("-")] or ["."]
-        for path in paths:
-            real = self._real(path)
-            if real.is_dir():
-                names = sorted(p.name for p in real.iterdir())
-                if names:
-                    self._say("  ".join(names))
-            elif real.is_file():
-                self._say(path)
-            else:
-                self._say(f"ls: cannot access '{path}': No such file or directory")
-
-    async def _cat(self, args: list[str]) -> None:
-        for path in args:
-            real = self._readable("cat", path)
-            if real is not None:
-                with real.open("rb") as fh:
-                    self.session.write(fh.read(_data()["shell"]["read_limit"]).decode(errors="replace"))
-
-    async def _tail(self, args: list[str]) -> None:
-        count, paths = 10, []
-        it = iter(args)
-        for arg in it:
-            if arg == "-n":
-                count = int(next(it, "10"))
-            elif arg.startswith("-") and arg[1:].isdigit():
-                count = int(arg[1:])
-            else:
-                paths.append(arg)
-        for path in paths:
-            real = self._readable("tail", path)
-            if real is not None:
-                limit = _data()["shell"]["read_limit"]
-                with real.open("rb") as fh:
-                    fh.seek(max(0, real.stat().st_size - limit))
-                    lines = fh.read(limit).decode(errors="replace").splitlines()
-                if count:
-                    self._say("\n".join(lines[-count:]))
-
-    async def _pwd(self, _: list[str]) -> None:
-        self._say(self.cwd)
-
-    async def _whoami(self, _: list[str]) -> None:
-        self._say("root" if self.root else "admin")
-
-    async def _cd(self, args: list[str]) -> None:
-        target = self._path(args[0]) if args else ("/root" if self.root else "/Volume/home/admin")
-        if not (self.fs_root / target.lstrip("/")).is_dir():
-            self._say(f"-bash: cd: {args[0]}: No such file or directory")
-            return
-        self.cwd = target
+    def hostname(self) -> str:
+        return self.device.hostname
 
     async def _sudo(self, args: list[str]) -> None:
         if not self.root:
@@ -186,9 +94,6 @@ class LinuxShell(Shell):
                 self._say(f"sudo: {args[0]}: command not found")
             else:
                 await handler(args[1:])
-
-    async def _exit(self, _: list[str]) -> None:
-        self.session.pop()
 
     async def _install_update(self, args: list[str]) -> None:
         """The FMC's own upgrade from the shell (root): `--readiness-check` first, then the install."""

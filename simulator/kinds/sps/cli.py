@@ -4,9 +4,6 @@ layout are data (cli.yaml)."""
 
 from __future__ import annotations
 
-import posixpath
-import shlex
-from collections.abc import Awaitable, Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.sps.facts import sps
 from simulator.kinds.sps.model import SpsDevice
+from simulator.terminal.bash import BashShell
 from simulator.terminal.session import Session, Shell
 
 
@@ -107,80 +105,15 @@ class MenuShell(Shell):
         getattr(self.device, action)()
 
 
-class CoreShell(Shell):
+class CoreShell(BashShell):
     """bash as root in the core firmware: enough to look around and read logs."""
 
     def __init__(self, session: Session, device: SpsDevice, fs_root: Path) -> None:
-        super().__init__(session)
-        self.device, self.fs_root, self.cwd = device, fs_root, "/root"
+        super().__init__(session, fs_root, "/root", "root")
+        self.device = device
         (fs_root / "root").mkdir(parents=True, exist_ok=True)
-        self.commands: dict[str, Callable[[list[str]], Awaitable[None]]] = {
-            "ls": self._ls, "cat": self._cat, "pwd": self._pwd, "whoami": self._whoami, "cd": self._cd,
-            "exit": self._exit, "logout": self._exit}
 
     @property
-    def prompt(self) -> str:
-        where = "~" if self.cwd == "/root" else self.cwd
-        return f"root@{self.device.hostname}:{where}# "
+    def hostname(self) -> str:
+        return self.device.hostname
 
-    def help(self, line: str) -> str:
-        return ""
-
-    async def execute(self, line: str) -> None:
-        try:
-            argv = shlex.split(line)
-        except ValueError:
-            self._say("-bash: syntax error: unexpected end of file")
-            return
-        if argv:
-            handler = self.commands.get(argv[0])
-            if handler is None:
-                self._say(str(_data()["shell"]["not_found"]).format(name=argv[0]))
-            else:
-                await handler(argv[1:])
-
-    def _say(self, text: str) -> None:
-        self.session.write(text + "\n")
-
-    def _path(self, path: str) -> str:
-        return posixpath.normpath(posixpath.join(self.cwd, path))
-
-    def _real(self, path: str) -> Path:
-        return self.fs_root / self._path(path).lstrip("/")
-
-    async def _ls(self, args: list[str]) -> None:
-        for path in [a for a in args if not a.startswith("-")] or ["."]:
-            real = self._real(path)
-            if real.is_dir():
-                names = sorted(p.name for p in real.iterdir() if not p.name.startswith("."))
-                if names:
-                    self._say("  ".join(names))
-            elif real.is_file():
-                self._say(path)
-            else:
-                self._say(f"ls: cannot access '{path}': No such file or directory")
-
-    async def _cat(self, args: list[str]) -> None:
-        for path in args:
-            real = self._real(path)
-            if not real.is_file():
-                self._say(str(_data()["shell"]["no_file"]).format(cmd="cat", path=path))
-                continue
-            with real.open("rb") as fh:
-                self.session.write(fh.read(_data()["shell"]["read_limit"]).decode(errors="replace"))
-
-    async def _pwd(self, _: list[str]) -> None:
-        self._say(self.cwd)
-
-    async def _whoami(self, _: list[str]) -> None:
-        self._say("root")
-
-    async def _cd(self, args: list[str]) -> None:
-        target = self._path(args[0]) if args else "/root"
-        if not (self.fs_root / target.lstrip("/")).is_dir():
-            self._say(f"-bash: cd: {args[0]}: No such file or directory")
-            return
-        self.cwd = target
-
-    async def _exit(self, _: list[str]) -> None:
-        self.session.pop()
