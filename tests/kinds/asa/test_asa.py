@@ -856,7 +856,7 @@ class FailoverPairMachineAA(FailoverPairMachine):
     mode = "active-active"
 
 
-_settings = settings(max_examples=200, stateful_step_count=40, deadline=None,
+_settings = settings(max_examples=100, stateful_step_count=40, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
 TestFailoverPairActiveStandby = FailoverPairMachine.TestCase
 TestFailoverPairActiveStandby.settings = _settings
