@@ -6,9 +6,17 @@ in that kind's schema."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def one_of(value: str, choices: Collection[str]) -> str:
+    """`value`, if it is one of `choices` (a kind's models): else the error a profile entry gets."""
+    if value not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}")
+    return value
 
 
 class Strict(BaseModel):

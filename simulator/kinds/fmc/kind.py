@@ -28,7 +28,7 @@ from simulator.kinds.fmc.packages import is_fmc_package, make_fmc_package
 from simulator.kinds.fmc.ssh import SSH
 from simulator.kinds.ftd.versions import PackageName, Version
 from simulator.kinds.kind import Build, Kind
-from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort, one_of
 
 
 class FmcSpec(DeviceSpec, SshPort, HttpsPort):
@@ -50,9 +50,7 @@ class FmcSpec(DeviceSpec, SshPort, HttpsPort):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in fmc().models:
-            raise ValueError(f"expected one of {', '.join(fmc().models)}")
-        return value
+        return one_of(value, fmc().models)
 
     @field_validator("version")
     @classmethod

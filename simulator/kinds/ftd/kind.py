@@ -22,7 +22,7 @@ from simulator.kinds.ftd.packages import make_package
 from simulator.kinds.ftd.ssh import SSH
 from simulator.kinds.ftd.versions import PackageName, Version
 from simulator.kinds.kind import Build, Kind, Pairs
-from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, PairSpec, SshPort
+from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
 
 
 class FtdSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
@@ -34,9 +34,7 @@ class FtdSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in facts.ftd().models:
-            raise ValueError(f"expected one of {', '.join(facts.ftd().models)}")
-        return value
+        return one_of(value, facts.ftd().models)
 
     @field_validator("version")
     @classmethod

@@ -38,14 +38,11 @@ from simulator.kinds.fxos.spec import FxosModuleSpec, check_profile
 from simulator.kinds.fxos.ssh import SSH
 from simulator.kinds.fxos.transfer import FxosDownloader
 from simulator.kinds.kind import Build, Kind
-from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, SshPort
+from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, SshPort, one_of
 
 
 def _chassis_model(value: str) -> str:
-    models = fxos_data().models
-    if value not in models:
-        raise ValueError(f"expected one of {', '.join(models)}")
-    return value
+    return one_of(value, fxos_data().models)
 
 
 class FxosSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):

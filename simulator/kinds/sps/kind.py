@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from simulator.kinds.kind import Build, Kind
-from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort
+from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort, one_of
 from simulator.kinds.sps.api import HTTPS
 from simulator.kinds.sps.facts import SpsVersion, sps
 from simulator.kinds.sps.machine import TABLE
@@ -37,9 +37,7 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort):
     @field_validator("model")
     @classmethod
     def _known_model(cls, value: str) -> str:
-        if value not in sps().models:
-            raise ValueError(f"expected one of {', '.join(sps().models)}")
-        return value
+        return one_of(value, sps().models)
 
     @field_validator("version")
     @classmethod
