@@ -6,8 +6,10 @@ what doing it wrong costs, split brain, and a stateful random walk."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -236,6 +238,7 @@ async def test_pair_survives_a_lab_restart(tmp_path):
 
 # -- a random walk over a pair --------------------------------------------------------------------------
 PKG_DIR = Path(tempfile.mkdtemp(prefix="ha-stateful-"))
+atexit.register(shutil.rmtree, PKG_DIR, True)      # made at import: gone when pytest exits
 PACKAGE = inspect_package(make_package(UPGRADE_76, PKG_DIR))
 
 

@@ -1,7 +1,9 @@
 """Random operation sequences against the FTD model, checking its invariants."""
 
 import asyncio
+import atexit
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from simulator.kinds.ftd.model import FtdDevice
 from simulator.kinds.ftd.packages import inspect_package, make_package
 
 PKG_DIR = Path(tempfile.mkdtemp(prefix="ftd-stateful-"))
+atexit.register(shutil.rmtree, PKG_DIR, True)      # made at import: gone when pytest exits
 PACKAGES = [
     inspect_package(make_package(name, PKG_DIR, **opts))
     for name, opts in [
