@@ -205,7 +205,7 @@ def test_scrapli_cisco_asa(background):
 
 
 # -- unicon ------------------------------------------------------------------------------------------
-def test_unicon_asa_plugin(background):
+def test_unicon_asa_plugin(background, tmp_path):
     unicon = pytest.importorskip("unicon")
     if not shutil.which("ssh") or not shutil.which("sshpass"):
         pytest.skip("OpenSSH client not installed")
@@ -216,7 +216,8 @@ def test_unicon_asa_plugin(background):
     conn = unicon.Connection(hostname="fw", start=[command], os="asa",
                              credentials={"default": {"username": "admin", "password": PASSWORD},
                                           "enable": {"password": PASSWORD}},
-                             log_stdout=False, learn_hostname=False, connection_timeout=20)
+                             log_stdout=False, logfile=str(tmp_path / "unicon.log"), learn_hostname=False,
+                             connection_timeout=20)
     conn.settings.GRACEFUL_DISCONNECT_WAIT_SEC = 0      # client-side waits, shortened for the test
     conn.settings.POST_DISCONNECT_WAIT_SEC = 0
     try:
@@ -230,7 +231,7 @@ def test_unicon_asa_plugin(background):
         conn.disconnect()
 
 
-def test_unicon_asa_reload_comes_back(background):
+def test_unicon_asa_reload_comes_back(background, tmp_path):
     """unicon's reload(): confirm, wait for the connection to drop, reconnect once the unit is back (issue 13)."""
     unicon = pytest.importorskip("unicon")
     if not shutil.which("ssh"):
@@ -241,7 +242,8 @@ def test_unicon_asa_reload_comes_back(background):
     conn = unicon.Connection(hostname="fw", start=[command], os="asa",
                              credentials={"default": {"username": "admin", "password": PASSWORD},
                                           "enable": {"password": PASSWORD}},
-                             log_stdout=False, learn_hostname=False, connection_timeout=20)
+                             log_stdout=False, logfile=str(tmp_path / "unicon.log"), learn_hostname=False,
+                             connection_timeout=20)
     for setting, seconds in (("GRACEFUL_DISCONNECT_WAIT_SEC", 0), ("POST_DISCONNECT_WAIT_SEC", 0),
                              ("RELOAD_WAIT", 3), ("POST_RELOAD_WAIT", 1)):    # client-side waits, shortened
         setattr(conn.settings, setting, seconds)
