@@ -2,8 +2,9 @@
 HATEOAS `key/body/meta` envelope, `info`, firmware slots, upload (multipart
 field `firmware` or a raw `application/x-iso9660-image` body, streamed to a
 file), the upgrade test and the upgrade, errors as `{"error": {"type", "details"}}`.
-No public source gives REST calls for *After reboot* or *System control*
-(sps.md 4.4, 6): they are served under `/api/_simulator/` (ours, not SPS's)."""
+No public source gives REST calls for *After reboot*, *System control* or the
+HA actions (sps.md 4.4, 6): they are served under `/api/_simulator/` (ours,
+not SPS's; the HA ones in api_ha.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import aiohttp
 from aiohttp import BodyPartReader, web
 
 from simulator.kinds.base import Refused
+from simulator.kinds.sps import api_ha
 from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
@@ -295,6 +297,7 @@ ROUTES = [
     Route("POST", f"{OURS}/firmware/after_reboot", after_reboot),
     Route("POST", f"{OURS}/system_control/this_node/reboot", _system_control("reboot")),
     Route("POST", f"{OURS}/system_control/this_node/shutdown", _system_control("shutdown")),
+    *api_ha.ROUTES,
 ]
 
 
@@ -304,8 +307,9 @@ async def check(request: web.Request, route: Route) -> None:
 
 
 def web_mode(device: SpsDevice) -> Mode:
-    """The web UI and REST API answer only while the core firmware runs (sps.md 2.4)."""
-    return "serve" if device.services_up else "closed"
+    """The web UI and REST API answer only while the core firmware runs (sps.md 2.4): not on an
+    HA slave, whose boot firmware only keeps the data in sync."""
+    return "serve" if device.core_runs else "closed"
 
 
 SPS_API = Api("sps", ROUTES, new_state, sps_error, refused, check)

@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from simulator.kinds.kind import Build, Kind
-from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort, one_of
+from simulator.kinds.kind import Build, Kind, Pair, Pairs
+from simulator.kinds.spec import DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
 from simulator.kinds.sps.api import HTTPS
 from simulator.kinds.sps.facts import SpsVersion, sps
+from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.machine import TABLE
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import EXAMPLE, is_sps_iso, iso_name, make_iso
@@ -43,6 +44,19 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort):
     @classmethod
     def _version(cls, value: str) -> str:
         return str(SpsVersion.parse(str(value)))
+
+
+class SpsPairSpec(PairSpec):
+    """An HA pair (`ha_pairs`): `secondary_mode: standalone` starts it `Half` (Join HA),
+    `secondary_uuid` with another Node HA UUID starts it `Broken` (sps.md 3)."""
+
+    secondary_mode: Literal["ha", "standalone"] = "ha"
+    secondary_uuid: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+def build_pair(spec: SpsPairSpec, primary: SpsDevice, secondary: SpsDevice) -> Pair:
+    return SpsHaPair(spec.name, primary, secondary, secondary_mode=spec.secondary_mode,
+                     secondary_uuid=spec.secondary_uuid)
 
 
 def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
@@ -74,5 +88,5 @@ class SpsPackages:
         return make_iso(filename, directory, size_mb=size_mb, unsigned=unsigned, corrupt=corrupt)
 
 
-KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, packages=SpsPackages(),
-            endpoint=endpoint, machines=(TABLE,))
+KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, pairs=Pairs(SpsPairSpec, build_pair),
+            packages=SpsPackages(), endpoint=endpoint, machines=(TABLE,))

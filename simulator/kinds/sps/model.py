@@ -80,6 +80,15 @@ class SpsDevice(DeviceBase):
     def services_up(self) -> bool:
         return self.state == "online"
 
+    @property
+    def core_runs(self) -> bool:
+        """The core firmware (web UI, REST) runs on a standalone node or an HA master (sps.md 1)."""
+        return self.services_up and (self.ha is None or self.ha.is_master(self))
+
+    def role_changed(self) -> None:
+        """The HA pair moved the master role: the web UI follows the core firmware."""
+        self._emit("ha.role", master=self.ha is not None and self.ha.is_master(self))
+
     # -- slots ------------------------------------------------------------------------
     def slot(self, slot_id: int) -> Slot:
         if not 1 <= slot_id <= sps().slots:
