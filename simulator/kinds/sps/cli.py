@@ -4,12 +4,14 @@ layout are data (cli.yaml)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
+from simulator.kinds.sps.api_ha import ha_view, pair_of
 from simulator.kinds.sps.facts import sps
 from simulator.kinds.sps.model import SpsDevice
 from simulator.terminal.bash import BashShell
@@ -95,6 +97,48 @@ class MenuShell(Shell):
 
     async def do_shutdown(self) -> None:
         await self._system("shutdown")
+
+    async def do_other_reboot(self) -> None:
+        await self._other("reboot")
+
+    async def do_other_shutdown(self) -> None:
+        await self._other("shutdown")
+
+    async def _other(self, action: str) -> None:
+        answer = await self.session.ask(_menu_text("confirm_other", action=action))
+        if (answer or "").strip().lower() not in ("y", "yes"):
+            return
+        if self._refused(lambda: pair_of(self.device).other_node(self.device, action)):
+            return
+        self.session.write(_menu_text("other_going_down", action=action) + "\n")
+
+    async def do_ha_status(self) -> None:
+        view = ha_view(self.device)
+        lines = [_menu_text("ha_status", status=view["status"], heartbeat=view["heartbeat"] or "-",
+                            drbd=view["drbd"] or "-")]
+        for key in ("this_node", "other_node"):
+            node = view[key]
+            if node is not None:
+                lines.append(_menu_text("ha_node", title=_menu_text(key), **{
+                    "ha_role": "-", "firmware_after_reboot": "-", **{k: v or "-" for k, v in node.items()}}))
+        self.session.write("\n".join(lines) + "\n\n")
+
+    async def do_activate_slave(self) -> None:
+        if not self._refused(lambda: pair_of(self.device).activate_slave(self.device)):
+            self.session.write(_menu_text("activated_slave") + "\n")
+
+    async def do_join_ha(self) -> None:
+        if not self._refused(lambda: pair_of(self.device).join(self.device)):
+            self.session.write(_menu_text("joined") + "\n")
+
+    def _refused(self, action: Callable[[], None]) -> bool:
+        """Run an action; write the device's refusal, if any."""
+        try:
+            action()
+        except Refused as refused:
+            self.session.write(refused.message + "\n")
+            return True
+        return False
 
     async def _system(self, action: str) -> None:
         answer = await self.session.ask(_menu_text("confirm", action=action))

@@ -1,6 +1,8 @@
 """Over real SSH (asyncssh): `root` gets SPS's console menu; Shells > Core
 shell is a root shell; Firmware management shows the slots and activates
-the previous firmware; System control reboots (on virtual time)."""
+the previous firmware; System control reboots this node or the other one;
+High Availability shows the pair and refuses what its status does not allow
+(on virtual time)."""
 
 from __future__ import annotations
 
@@ -66,6 +68,7 @@ async def test_activate_the_previous_firmware_and_reboot_from_the_menu(sps_lab, 
         assert "Firmware 6.0.3 in slot 1 will be activated after reboot." in await term.cmd("2", CHOOSE)
         await term.cmd("3", CHOOSE)
         await term.cmd("System control", CHOOSE)
+        await term.cmd("This node", CHOOSE)
         await term.cmd("Reboot", r"\(y/n\) $")
         assert "going down for reboot" in await term.cmd("y", CHOOSE)
         assert device.state == "shutting_down"
@@ -87,3 +90,30 @@ async def test_a_restarted_lab_keeps_the_slots_and_resumes_a_boot_in_flight(tmp_
         assert device.state == "booting" and device.after_reboot == 2 and device.slots[2].version == "7.0.2.1"
         await lab.clock.run_until(lambda: device.state == "online")
         assert device.version == "7.0.2.1" and device.current == 2 and device.previous == 1
+
+
+async def test_the_ha_menu_shows_the_status_and_shuts_the_other_node_down(tmp_path):
+    async with Lab("sps-ha", state_dir=tmp_path / "state", virtual_time=True, seed=3) as lab:
+        conn = await asyncssh.connect("127.0.0.1", ssh_port(lab, "sps-a"), username="root", password="Admin123",
+                                      known_hosts=None)
+        term = Terminal(conn, await conn.create_process(term_type="vt100"))
+        try:
+            assert "4) High Availability" in await term.read_until(CHOOSE)
+            await term.cmd("High Availability", CHOOSE)
+            shown = await term.cmd("Show status", CHOOSE)
+            assert "Status: HA" in shown and "Heartbeat: up" in shown
+            assert "Other node  sps-b        slave    HA          firmware 6.0.3" in shown
+            await term.cmd("Back", CHOOSE)
+            await term.cmd("System control", CHOOSE)
+            await term.cmd("Other node", CHOOSE)
+            await term.cmd("Shutdown", r"\(y/n\) $")
+            assert "other node is going down for shutdown" in await term.cmd("y", CHOOSE)
+            await lab.clock.run_until(lambda: lab.device("sps-b").state == "off")
+            await term.cmd("Back", CHOOSE)
+            await term.cmd("Back", CHOOSE)
+            await term.cmd("High Availability", CHOOSE)
+            assert "Status: Degraded" in await term.cmd("Show status", CHOOSE)
+            refused = await term.cmd("Activate Slave", CHOOSE)
+            assert "Activate Slave needs both nodes connected and in sync (HA status: Degraded)" in refused
+        finally:
+            await term.close()
