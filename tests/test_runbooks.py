@@ -14,6 +14,7 @@ import pytest
 from simulator.kinds.asa.images import write_image
 from simulator.kinds.ftd.packages import make_package
 from simulator.kinds.fxos.bundles import make_fxos_bundle
+from simulator.kinds.sps.packages import make_iso
 from tests.conftest import ROOT
 
 UPGRADE_76 = "Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar"
@@ -134,3 +135,17 @@ def test_ftd_ha_on_two_chassis_runbook(lab_process, bundle_server, tmp_path):
     assert "6. upgrade threat defense on the original standby" in out.stdout
     assert out.stdout.count("upgrade COMPLETED - now running 7.4.1-172") == 2
     assert "traffic: 0 probes lost" in out.stdout
+
+
+def test_sps_ha_runbook(lab_process, tmp_path):
+    """Seed 004 H1-H11 on scaled time; the control API powers the secondary on (H9)."""
+    endpoints, _ = lab_process("sps-ha", "--time-scale", "2000")
+    nodes = [d["https"] for d in endpoints["devices"]]
+    control = json.loads((tmp_path / "state" / "control.json").read_text())["url"]
+    iso = make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path)
+    out = run("sps_ha_upgrade.py", "--node", nodes[0]["url"], "--node", nodes[1]["url"], "--password",
+              nodes[0]["password"], "--ca", nodes[0]["ca"], "--poll", "0.05", "--power-on", f"control:{control}",
+              str(iso))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "H7-H8 reboot this node: 6.0.3 -> 7.0.2.1" in out.stdout
+    assert "H10 verify: HA, both on 7.0.2.1" in out.stdout and "is the master; HA" in out.stdout
