@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import BodyPartReader, web
 
 from simulator.kinds.base import Refused
-from simulator.kinds.sps import api_ha
+from simulator.kinds.sps import api_cluster, api_ha
 from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
@@ -298,6 +298,7 @@ ROUTES = [
     Route("POST", f"{OURS}/system_control/this_node/reboot", _system_control("reboot")),
     Route("POST", f"{OURS}/system_control/this_node/shutdown", _system_control("shutdown")),
     *api_ha.ROUTES,
+    *api_cluster.ROUTES,
 ]
 
 

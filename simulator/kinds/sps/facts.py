@@ -4,6 +4,7 @@ and SPS version numbers (`7.5.1`, LTS `7.0.2.1`)."""
 from __future__ import annotations
 
 from functools import total_ordering
+from typing import Any
 
 from simulator.facts import Facts, load
 
@@ -30,6 +31,8 @@ class SpsData(Facts):
     api: ApiFacts
     texts: dict[str, str]
     firmware_texts: dict[str, str]
+    no_web_upgrade_log: list[str]
+    health: dict[str, Any]
 
 
 def sps() -> SpsData:

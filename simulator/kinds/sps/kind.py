@@ -9,10 +9,12 @@ SSH) and its firmware ISOs (`simulator package make --for sps`).
       free_storage_mb: 4096      # optional: what the upgrade test finds free
       config_issues: ["..."]     # optional: what makes the test fail for another release
       session_clock: wall        # or lab: REST sessions' 20 idle minutes on the lab clock
+      cluster_roles: [managed-host, search-minion]   # optional: a central-management cluster node
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +28,7 @@ from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.machine import TABLE
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import EXAMPLE, is_sps_iso, iso_name, make_iso
+from simulator.kinds.sps.search import SearchCluster, check_roles
 from simulator.kinds.sps.ssh import SSH
 
 
@@ -34,6 +37,8 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort):
     free_storage_mb: int | None = Field(default=None, ge=0)
     config_issues: list[str] = Field(default_factory=list, max_length=50)
     session_clock: Literal["wall", "lab"] = "wall"
+    cluster_roles: list[Literal["central-management", "managed-host", "search-master", "search-minion",
+                                "search-local"]] = Field(default_factory=list, max_length=5)
 
     @field_validator("model")
     @classmethod
@@ -59,11 +64,20 @@ def build_pair(spec: SpsPairSpec, primary: SpsDevice, secondary: SpsDevice) -> P
                      secondary_uuid=spec.secondary_uuid)
 
 
+def check(specs: Sequence[DeviceSpec]) -> list[str]:
+    return check_roles([(s.name, list(s.cluster_roles)) for s in specs if isinstance(s, SpsSpec)])
+
+
 def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
-    return SpsDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
+    device = SpsDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
                      root_password=spec.password or ctx.password, web_username=spec.username or ctx.username,
                      web_password=spec.password or ctx.password, free_storage_mb=spec.free_storage_mb,
                      config_issues=spec.config_issues, session_clock=spec.session_clock)
+    if spec.cluster_roles:
+        # the lab's one central-management cluster: the first member built makes it
+        cluster = next((d.cluster for d in ctx.devices.values() if isinstance(d, SpsDevice) and d.cluster), None)
+        (cluster or SearchCluster()).add(device, list(spec.cluster_roles))
+    return device
 
 
 def endpoint(device: SpsDevice) -> dict[str, Any]:
@@ -89,4 +103,4 @@ class SpsPackages:
 
 
 KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, pairs=Pairs(SpsPairSpec, build_pair),
-            packages=SpsPackages(), endpoint=endpoint, machines=(TABLE,))
+            packages=SpsPackages(), endpoint=endpoint, check=check, machines=(TABLE,))

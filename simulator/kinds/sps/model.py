@@ -64,6 +64,9 @@ class SpsDevice(DeviceBase):
         self.previous: int | None = None         # the slot that ran before the last upgrade
         self.halt = False                        # going down to stay off (shutdown), not to reboot
         self.log: deque[str] = deque(maxlen=LOG_LINES)
+        self.node_id = self.new_id()              # its key in a central-management cluster
+        self.cluster: Any = None                  # the SearchCluster it belongs to, if any
+        self.search_error: str | None = None      # seed 004's critical index error (a search master's)
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
 
@@ -84,6 +87,35 @@ class SpsDevice(DeviceBase):
     def core_runs(self) -> bool:
         """The core firmware (web UI, REST) runs on a standalone node or an HA master (sps.md 1)."""
         return self.services_up and (self.ha is None or self.ha.is_master(self))
+
+    @property
+    def web_upgrade_log(self) -> bool:
+        """Does the web UI show the upgrade log while this node upgrades? Not when upgrading from
+        5.0.x: that feature comes with the first boot of the new release (seed 004's note)."""
+        return SpsVersion.parse(self.version).train not in sps().no_web_upgrade_log
+
+    def health(self) -> dict[str, Any]:
+        """`/api/health_status`'s body (sps.md 4.7; the figures RECONSTRUCTED)."""
+        data = sps().health
+        indexer = ({"status": "critical", "message": self.search_error} if self.search_error
+                   else {"status": "ok", "message": ""})
+        return {**data, "firmware": {"tainted_files": {"boot": [], "core": [], "ha_other": []},
+                                     "integrity": {"boot": "OK", "core": "OK"}},
+                "indexer": indexer, "sessions_total": sum(data["sessions"].values())}
+
+    def set_search_error(self, message: str) -> None:
+        self.search_error = message
+        self._emit("search.index_error", message=message)
+
+    def reimage(self, version: str | None = None) -> None:
+        """Install from scratch (the control API's reimage): one slot with `version` (default:
+        the running one), booted; what the old installation had, the index error too, is gone."""
+        target = str(SpsVersion.parse(version)) if version else self.version
+        self.power_off(cause="reimage")
+        self.slots = {1: Slot(target)}
+        self.current, self.after_reboot, self.previous, self.search_error = 1, 1, None, None
+        self._emit("reimage", version=target)
+        self.power_on()
 
     def role_changed(self) -> None:
         """The HA pair moved the master role: the web UI follows the core firmware."""
@@ -257,12 +289,14 @@ class SpsDevice(DeviceBase):
         return {"current_slot": self.current, "slot_after_reboot": self.after_reboot}
 
     def snapshot(self) -> dict[str, Any]:
-        return {"state": self.state, "serial": self.serial, "current": self.current,
+        return {"state": self.state, "serial": self.serial, "current": self.current, "node_id": self.node_id,
+                "search_error": self.search_error,
                 "after_reboot": self.after_reboot, "previous": self.previous, "halt": self.halt,
                 "slots": {str(k): asdict(v) for k, v in self.slots.items()}, "log": list(self.log)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.serial, self.halt = data["serial"], data["halt"]
+        self.node_id, self.search_error = data.get("node_id", self.node_id), data.get("search_error")
         self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}
         self.current, self.after_reboot, self.previous = data["current"], data["after_reboot"], data["previous"]
         self.log.extend(data["log"])
