@@ -1,0 +1,127 @@
+"""Random operation sequences against an SPS HA pair's models (upload, test,
+After reboot, reboot, shutdown, power, Activate Slave, failing upgrades) on a
+virtual clock, checking that a node boots only its After reboot slot (or,
+when that upgrade fails, reverts to the slot it ran) and that the pair is
+never `HA` with two different versions."""
+
+import asyncio
+import random
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from simulator.clock import Clock
+from simulator.journal import Journal
+from simulator.kinds.base import DeviceContext, Refused
+from simulator.kinds.sps.ha import SpsHaPair
+from simulator.kinds.sps.model import UPGRADE_POINT, SpsDevice
+from simulator.kinds.sps.packages import inspect_iso, make_iso
+
+ISO_DIR = Path(tempfile.mkdtemp(prefix="sps-stateful-"))
+FIRMWARE = [inspect_iso(make_iso(name, ISO_DIR)) for name in
+            ("sps-7.0.2.1-lts-firmware.iso", "sps-7.0.3-lts-firmware.iso", "sps-6.0.4-lts-firmware.iso")]
+NODES = st.sampled_from(["a", "b"])
+
+
+class SpsPairMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        clock = Clock(virtual=True, start=1_700_000_000.0)
+        self.ctx = DeviceContext(clock, Journal(clock.now), rng=random.Random(0))
+        self.nodes = {n: SpsDevice(self.ctx, n, "T-4", "6.0.3", hostname=None, root_password="x", web_username="admin",
+                                   web_password="x") for n in ("a", "b")}
+        self.pair = SpsHaPair("pair", self.nodes["a"], self.nodes["b"])
+        self.booting: dict[str, tuple[int, int]] = {}      # node -> (its after-reboot slot, the slot it ran)
+        self.ctx.journal.subscribe(self._on_event)
+
+    def _on_event(self, event) -> None:
+        node = self.nodes.get(event["device"] or "")
+        if node is None or event["kind"] != "state":
+            return
+        if event["state"] == "booting":
+            self.booting[node.name] = (node.after_reboot, node.current)
+        elif event["state"] == "online" and node.name in self.booting:
+            wanted, ran = self.booting.pop(node.name)
+            assert node.current == wanted or node.current == ran == node.after_reboot, (
+                f"{node.name} runs slot {node.current}; its after-reboot slot was {wanted}")
+        elif event["state"] == "off":
+            self.booting.pop(node.name, None)
+
+    def teardown(self) -> None:
+        self.loop.close()
+
+    def _try(self, call, *args) -> None:
+        try:
+            call(*args)
+        except Refused:
+            pass
+
+    @rule(node=NODES, index=st.integers(0, len(FIRMWARE) - 1))
+    def upload(self, node, index):
+        device = self.nodes[node]
+        if device.core_runs:
+            self._try(lambda: device.add_firmware(device.free_slot(), FIRMWARE[index]))
+
+    @rule(node=NODES, slot=st.integers(1, 5))
+    def test(self, node, slot):
+        if self.nodes[node].core_runs:
+            self._try(self.nodes[node].test_firmware, slot)
+
+    @rule(node=NODES, slot=st.integers(1, 5))
+    def after_reboot(self, node, slot):
+        if self.nodes[node].core_runs:
+            self._try(self.nodes[node].set_after_reboot, slot)
+
+    @rule(node=NODES, slot=st.integers(1, 5))
+    def upgrade(self, node, slot):
+        if self.nodes[node].core_runs:
+            self._try(self.nodes[node].upgrade, slot)
+
+    @rule(node=NODES, action=st.sampled_from(["reboot", "shutdown"]))
+    def system_control(self, node, action):
+        self._try(getattr(self.nodes[node], action))
+
+    @rule(node=NODES, action=st.sampled_from(["reboot", "shutdown"]))
+    def other_node(self, node, action):
+        if self.nodes[node].core_runs:
+            self._try(self.pair.other_node, self.nodes[node], action)
+
+    @rule(node=NODES)
+    def power_on(self, node):
+        self.nodes[node].power_on()
+
+    @rule(node=NODES)
+    def power_off(self, node):
+        self.nodes[node].power_off()
+
+    @rule(node=NODES)
+    def activate_slave(self, node):
+        if self.nodes[node].core_runs:
+            self._try(self.pair.activate_slave, self.nodes[node])
+
+    @rule(node=NODES)
+    def failing_upgrade(self, node):
+        self.ctx.faults.add(UPGRADE_POINT, "fail", node)
+
+    @rule(seconds=st.sampled_from([5, 60, 300, 900]))
+    def wait(self, seconds):
+        self.loop.run_until_complete(self.ctx.clock.advance(seconds))
+
+    @invariant()
+    def never_ha_with_different_versions(self):
+        if self.pair.state == "HA":
+            a, b = self.nodes.values()
+            assert a.services_up and b.services_up and a.version == b.version, (a.version, b.version)
+
+    @invariant()
+    def at_most_one_core_runs(self):
+        assert sum(n.core_runs for n in self.nodes.values()) <= 1
+
+
+SpsPairMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None,
+                                            suppress_health_check=[HealthCheck.too_slow])
+test_sps_ha_pair = SpsPairMachine.TestCase
