@@ -92,6 +92,10 @@ class MenuShell(Shell):
             return
         self.session.write(_menu_text("activated", version=self.device.slots[slot_id].version, slot=slot_id) + "\n")
 
+    async def do_upgrade_log(self) -> None:
+        """The boot and upgrade log the local console shows (sps.md 2.4)."""
+        self.session.write("".join(f"{line}\n" for line in self.device.log) + "\n")
+
     async def do_reboot(self) -> None:
         await self._system("reboot")
 

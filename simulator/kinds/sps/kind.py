@@ -10,6 +10,7 @@ SSH) and its firmware ISOs (`simulator package make --for sps`).
       config_issues: ["..."]     # optional: what makes the test fail for another release
       session_clock: wall        # or lab: REST sessions' 20 idle minutes on the lab clock
       cluster_roles: [managed-host, search-minion]   # optional: a central-management cluster node
+      sealed: false              # sealed mode: no SSH, even when an upgrade cannot revert
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort):
     free_storage_mb: int | None = Field(default=None, ge=0)
     config_issues: list[str] = Field(default_factory=list, max_length=50)
     session_clock: Literal["wall", "lab"] = "wall"
+    sealed: bool = False
     cluster_roles: list[Literal["central-management", "managed-host", "search-master", "search-minion",
                                 "search-local"]] = Field(default_factory=list, max_length=5)
 
@@ -72,7 +74,7 @@ def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
     device = SpsDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
                      root_password=spec.password or ctx.password, web_username=spec.username or ctx.username,
                      web_password=spec.password or ctx.password, free_storage_mb=spec.free_storage_mb,
-                     config_issues=spec.config_issues, session_clock=spec.session_clock)
+                     config_issues=spec.config_issues, session_clock=spec.session_clock, sealed=spec.sealed)
     if spec.cluster_roles:
         # the lab's one central-management cluster: the first member built makes it
         cluster = next((d.cluster for d in ctx.devices.values() if isinstance(d, SpsDevice) and d.cluster), None)

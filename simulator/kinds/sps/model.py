@@ -44,11 +44,13 @@ class SpsDevice(DeviceBase):
     restart: Trigger
     halted: Trigger
     cut_power: Trigger
+    revert_failed: Trigger
+    core_failed: Trigger
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
                  root_password: str, web_username: str, web_password: str,
                  free_storage_mb: int | None = None, config_issues: list[str] | None = None,
-                 session_clock: str = "wall") -> None:
+                 session_clock: str = "wall", sealed: bool = False) -> None:
         if model not in sps().models:
             raise ValueError(f"unknown SPS model {model!r}; expected one of {', '.join(sps().models)}")
         self.ctx, self.name, self.model = ctx, name, model
@@ -59,6 +61,8 @@ class SpsDevice(DeviceBase):
         self.free_storage_mb = free_storage_mb if free_storage_mb is not None else sps().models[model].storage_mb
         self.config_issues = list(config_issues or [])
         self.session_clock = session_clock        # what the REST sessions' 20 idle minutes count in
+        self.sealed = sealed                      # sealed mode: no remote SSH, not even in rescue
+        self.core_broken = False                  # an upgrade that could not revert: the core never starts
         self.slots: dict[int, Slot] = {1: Slot(str(SpsVersion.parse(version)))}
         self.current, self.after_reboot = 1, 1
         self.previous: int | None = None         # the slot that ran before the last upgrade
@@ -81,12 +85,13 @@ class SpsDevice(DeviceBase):
 
     @property
     def services_up(self) -> bool:
-        return self.state == "online"
+        """SSH answers: while running, and in rescue unless sealed (sps.md 2.4)."""
+        return self.state == "online" or self.state == "rescue" and not self.sealed
 
     @property
     def core_runs(self) -> bool:
         """The core firmware (web UI, REST) runs on a standalone node or an HA master (sps.md 1)."""
-        return self.services_up and (self.ha is None or self.ha.is_master(self))
+        return self.state == "online" and (self.ha is None or self.ha.is_master(self))
 
     @property
     def web_upgrade_log(self) -> bool:
@@ -114,6 +119,7 @@ class SpsDevice(DeviceBase):
         self.power_off(cause="reimage")
         self.slots = {1: Slot(target)}
         self.current, self.after_reboot, self.previous, self.search_error = 1, 1, None, None
+        self.core_broken = False
         self._emit("reimage", version=target)
         self.power_on()
 
@@ -218,13 +224,15 @@ class SpsDevice(DeviceBase):
             raise Refused("not_running", text("not_running", state=self.state))
 
     def reboot(self) -> None:
-        self._require_running()
-        self.halt = False
-        self.go_down()
+        self._go_down(halt=False)
 
     def shutdown(self) -> None:
-        self._require_running()
-        self.halt = True
+        self._go_down(halt=True)
+
+    def _go_down(self, halt: bool) -> None:
+        if self.state not in ("online", "rescue"):       # the rescue console can reboot too
+            raise Refused("not_running", text("not_running", state=self.state))
+        self.halt = halt
         self.go_down()
 
     def power_on(self) -> None:
@@ -246,7 +254,9 @@ class SpsDevice(DeviceBase):
 
     def _boot_done(self) -> None:
         self._timer = None
-        if self.after_reboot != self.current:
+        if self.core_broken:
+            self.core_failed()
+        elif self.after_reboot != self.current:
             self.boot_new_firmware()
         else:
             self.booted()
@@ -272,13 +282,24 @@ class SpsDevice(DeviceBase):
 
     def _start_revert(self) -> None:
         self.after_reboot = self.current          # the old slot boots again
-        self._after(sps().timings["revert"], self._revert_done)
+        fault = self.ctx.take_fault(self.name, "revert")
+        seconds = sps().timings["revert"] * (fault.factor if fault and fault.action == "slow" else 1)
+        self._after(seconds, self._revert_done, fault is not None and fault.action != "slow")
 
-    def _revert_done(self) -> None:
+    def _revert_done(self, fails: bool) -> None:
         self._timer = None
+        if fails:
+            self.core_broken = True
+            self._emit("upgrade.unrecoverable", version=self.version)
+            self.revert_failed()
+            return
         self._log(text("upgrade_log_reverted", version=self.label))
         self._emit("upgrade.reverted", version=self.version, slot=self.current)
         self.reverted()
+
+    def _start_rescue(self) -> None:
+        """The core never comes up: interfaces up, SSH on every one of them unless sealed (sps.md 2.4)."""
+        self._log(text("upgrade_log_rescue_sealed" if self.sealed else "upgrade_log_rescue"))
 
     def _log(self, line: str) -> None:
         self.log.append(line)
@@ -290,13 +311,14 @@ class SpsDevice(DeviceBase):
 
     def snapshot(self) -> dict[str, Any]:
         return {"state": self.state, "serial": self.serial, "current": self.current, "node_id": self.node_id,
-                "search_error": self.search_error,
+                "search_error": self.search_error, "core_broken": self.core_broken,
                 "after_reboot": self.after_reboot, "previous": self.previous, "halt": self.halt,
                 "slots": {str(k): asdict(v) for k, v in self.slots.items()}, "log": list(self.log)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.serial, self.halt = data["serial"], data["halt"]
         self.node_id, self.search_error = data.get("node_id", self.node_id), data.get("search_error")
+        self.core_broken = data.get("core_broken", False)
         self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}
         self.current, self.after_reboot, self.previous = data["current"], data["after_reboot"], data["previous"]
         self.log.extend(data["log"])

@@ -66,7 +66,7 @@ async def test_activate_the_previous_firmware_and_reboot_from_the_menu(sps_lab, 
         shown = await term.cmd("1", CHOOSE)
         assert "1    6.0.3" in shown and "2    7.0.2.1        current, after reboot" in shown
         assert "Firmware 6.0.3 in slot 1 will be activated after reboot." in await term.cmd("2", CHOOSE)
-        await term.cmd("3", CHOOSE)
+        await term.cmd("Back", CHOOSE)
         await term.cmd("System control", CHOOSE)
         await term.cmd("This node", CHOOSE)
         await term.cmd("Reboot", r"\(y/n\) $")

@@ -1,5 +1,6 @@
 """Random operation sequences against an SPS HA pair's models (upload, test,
-After reboot, reboot, shutdown, power, Activate Slave, failing upgrades) on a
+After reboot, reboot, shutdown, power, Activate Slave, failing upgrades, ones
+that cannot revert, reimage) on a
 virtual clock, checking that a node boots only its After reboot slot (or,
 when that upgrade fails, reverts to the slot it ran) and that the pair is
 never `HA` with two different versions."""
@@ -106,6 +107,15 @@ class SpsPairMachine(RuleBasedStateMachine):
     @rule(node=NODES)
     def failing_upgrade(self, node):
         self.ctx.faults.add(UPGRADE_POINT, "fail", node)
+
+    @rule(node=NODES)
+    def revert_that_fails(self, node):
+        self.ctx.faults.add("revert", "hang", node)
+
+    @rule(node=NODES)
+    def reimage(self, node):
+        if self.nodes[node].state == "rescue":
+            self.nodes[node].reimage()
 
     @rule(seconds=st.sampled_from([5, 60, 300, 900]))
     def wait(self, seconds):
