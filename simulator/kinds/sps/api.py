@@ -21,7 +21,7 @@ import aiohttp
 from aiohttp import BodyPartReader, web
 
 from simulator.kinds.base import Refused
-from simulator.kinds.sps import api_cluster, api_ha
+from simulator.kinds.sps import api_cluster, api_fetch, api_ha
 from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
@@ -44,9 +44,10 @@ class SpsSessions:
     def __init__(self, now: Callable[[], float]) -> None:
         self.now = now
         self.last_used: OrderedDict[str, float] = OrderedDict()
+        self.fetches = api_fetch.Fetches()        # /api/firmware/fetch downloads, by key
 
     def reset(self) -> None:
-        pass
+        self.fetches.cancel_all()                 # downloads do not survive a reboot
 
     def login(self) -> str:
         session = secrets.token_hex(20)             # 40 hex digits, as the docs' examples
@@ -84,6 +85,7 @@ def sps_error(status: int, message: str | None) -> SpsError:
 
 def refused(exc: Refused) -> SpsError:
     status, error_type = {"not_found": (404, "ResourceNotFound"), "test_failed": (400, "FirmwareTestFailed"),
+                          "incomplete": (400, "IncompleteRequestBodyError"),
                           "not_running": (503, "ServiceUnavailable")}.get(exc.reason, (400, "InvalidRequest"))
     return SpsError(status, error_type, {"message": exc.message})
 
@@ -243,6 +245,13 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _with_body(handler: Callable[[web.Request, dict[str, Any]], Any]) -> Callable[[web.Request], Any]:
+    async def wrapped(request: web.Request) -> web.Response:
+        response: web.Response = await handler(request, await _body(request))
+        return response
+    return wrapped
+
+
 async def _slot_of(request: web.Request) -> tuple[dict[str, Any], int]:
     body = await _body(request)
     if body.get("slot_id") is None:
@@ -299,6 +308,7 @@ ROUTES = [
     Route("POST", f"{OURS}/system_control/this_node/shutdown", _system_control("shutdown")),
     *api_ha.ROUTES,
     *api_cluster.ROUTES,
+    *api_fetch.routes(_with_body),
 ]
 
 

@@ -63,6 +63,7 @@ class SpsDevice(DeviceBase):
         self.session_clock = session_clock        # what the REST sessions' 20 idle minutes count in
         self.sealed = sealed                      # sealed mode: no remote SSH, not even in rescue
         self.core_broken = False                  # an upgrade that could not revert: the core never starts
+        self.transaction_open = False             # /api/transaction: the configuration is locked
         self.slots: dict[int, Slot] = {1: Slot(str(SpsVersion.parse(version)))}
         self.current, self.after_reboot = 1, 1
         self.previous: int | None = None         # the slot that ran before the last upgrade
@@ -107,6 +108,11 @@ class SpsDevice(DeviceBase):
         return {**data, "firmware": {"tainted_files": {"boot": [], "core": [], "ha_other": []},
                                      "integrity": {"boot": "OK", "core": "OK"}},
                 "indexer": indexer, "sessions_total": sum(data["sessions"].values())}
+
+    def set_transaction(self, open_: bool) -> None:
+        """Open (locks the configuration), commit or discard a configuration transaction."""
+        self.transaction_open = open_
+        self._emit("transaction", status="open" if open_ else "closed")
 
     def set_search_error(self, message: str) -> None:
         self.search_error = message
