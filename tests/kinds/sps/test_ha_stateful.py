@@ -6,7 +6,9 @@ when that upgrade fails, reverts to the slot it ran) and that the pair is
 never `HA` with two different versions."""
 
 import asyncio
+import atexit
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from simulator.kinds.sps.model import UPGRADE_POINT, SpsDevice
 from simulator.kinds.sps.packages import inspect_iso, make_iso
 
 ISO_DIR = Path(tempfile.mkdtemp(prefix="sps-stateful-"))
+atexit.register(shutil.rmtree, ISO_DIR, True)      # made at import: gone when pytest exits
 FIRMWARE = [inspect_iso(make_iso(name, ISO_DIR)) for name in
             ("sps-7.0.2.1-lts-firmware.iso", "sps-7.0.3-lts-firmware.iso", "sps-6.0.4-lts-firmware.iso")]
 NODES = st.sampled_from(["a", "b"])
