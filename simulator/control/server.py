@@ -29,6 +29,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from simulator import webserver
+from simulator.control import ui
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
@@ -188,6 +189,16 @@ async def power_device(request: web.Request) -> web.Response:
     if action not in ("on", "off", "cycle"):
         raise ApiError(400, f"`action` must be one of on, off, cycle (got {action!r})")
     lab.power(name, action)
+    return web.json_response(device_entry(lab, name))
+
+
+async def reboot_device(request: web.Request) -> web.Response:
+    """A reboot as the device's own CLI asks for it (kinds without one: 409)."""
+    lab, name = lab_of(request), _name(request)
+    reboot = getattr(lab.devices[name], "reboot", None)
+    if reboot is None:
+        raise ApiError(409, f"{name} ({lab.devices[name].kind}) reboots from its own CLI only")
+    reboot()
     return web.json_response(device_entry(lab, name))
 
 
@@ -417,6 +428,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/devices", list_devices),
     ("GET", "/api/devices/{name}", get_device),
     ("POST", "/api/devices/{name}/power", power_device),
+    ("POST", "/api/devices/{name}/reboot", reboot_device),
     ("POST", "/api/devices/{name}/reimage", reimage_device),
     ("GET", "/api/pairs", list_pairs),
     ("POST", "/api/pairs/{name}/link", set_pair_link),
@@ -465,6 +477,7 @@ class ControlServer:
         self.app = app
         for method, route, handler in ROUTES:
             app.router.add_route(method, route, handler)
+        ui.add_routes(app)      # the dashboard at /ui/
         self.runner = web.AppRunner(app, **server_options(timeouts))
         self.site: web.SockSite | None = None
         self.held: HeldPort | None = None
@@ -489,14 +502,16 @@ class ControlServer:
 
     def _authorized(self, request: web.Request) -> bool:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        given = credentials.strip().encode("utf-8", "surrogateescape")      # any bytes a client sent
-        return self.token is None or (scheme.lower() == "bearer" and secrets.compare_digest(given, self.token.encode()))
+        offered = credentials.strip() if scheme.lower() == "bearer" else ui.offered_token(request)   # a browser's
+        given = offered.encode("utf-8", "surrogateescape")      # any bytes a client sent
+        return self.token is None or (bool(given) and secrets.compare_digest(given, self.token.encode()))
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not self._authorized(request):
             return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token>, the "
-                                               "token in control.token in the lab's state directory"},
+                                               "token in control.token in the lab's state directory (a browser: "
+                                               "open /ui/?token=<token> once)"},
                                      status=401, headers={"WWW-Authenticate": "Bearer"})
         try:
             if (request.content_length or 0) > JSON_BODY_MAX:     # refused before it is read
