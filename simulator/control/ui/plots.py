@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 CAUSE_WINDOW = 900.0    # simulated seconds before an outage in which an event of its units may have caused it
-CAUSE_KINDS = ("reboot", "power", "reimage", "fault", "snort.restart", "upgrade.", "ha.", "failover", "boot")
-DETAIL = ("action", "state", "stage", "point", "cause", "phase", "to", "reason")
+CAUSE_KINDS = ("reboot", "power", "reimage", "fault", "snort.restart", "upgrade.started", "upgrade.stage",
+               "upgrade.finished", "revert", "ha.", "failover", "boot")
+DETAIL = ("action", "state", "stage", "point", "target", "cause", "phase", "to", "reason")
 
 
 def hms(seconds: float) -> str:
@@ -34,7 +35,9 @@ def causes(events: list[dict[str, Any]], names: set[str], start: float, count: i
         if event["sim_time"] < start - CAUSE_WINDOW or len(found) >= count:
             break
         if (event["device"] or event.get("pair")) in names and event["kind"].startswith(CAUSE_KINDS):
-            found.append(describe(event))
+            line = describe(event)
+            if line not in found:
+                found.append(line)
     return found[::-1]
 
 
@@ -54,7 +57,8 @@ def traffic_plot(lab: Any, name: str, size: dict[str, Any]) -> dict[str, Any]:
         outages.append({"x": x(start), "w": max(x(stop) - x(start), 1.5), "start": hms(start - epoch),
                         "lost": hms(stop - start), "open": end is None,
                         "causes": causes(events, monitor.units | {name}, start, size["causes"])})
-    ticks = [{"x": round(width * i / 4, 1), "label": hms(span * i / 4)} for i in range(5)]
+    ticks = [{"x": round(width * i / 4, 1), "label": hms(span * i / 4), "anchor": ("start", "middle", "end")[
+        (i > 0) + (i == 4)]} for i in range(5)]
     return {"name": name, "units": sorted(monitor.units), "up": report["up"],
             "lost_seconds": report["lost_seconds"], "lost_probes": report["lost_probes"],
             "width": width, "height": size["height"], "outages": outages, "ticks": ticks}
