@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,11 @@ def _playbook(tmp: Path, inventory: str, plays: list[dict[str, Any]], **extra_va
     (tmp / "home").mkdir(exist_ok=True)
     (tmp / "hosts.ini").write_text(inventory)
     (tmp / "play.yml").write_text(json.dumps(plays))        # JSON is YAML
+    # The persistent connections' sockets go in a short folder: under pytest's (xdist's) tmp_path
+    # the path passes AF_UNIX's 108 bytes ("AF_UNIX path too long").
+    sockets = Path(tempfile.mkdtemp(prefix="ans-pc-"))
     env = dict(os.environ, HOME=str(tmp / "home"), ANSIBLE_LOCAL_TEMP=str(tmp / "tmp"),
+               ANSIBLE_PERSISTENT_CONTROL_PATH_DIR=str(sockets),
                ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_STDOUT_CALLBACK="json",
                ANSIBLE_DEPRECATION_WARNINGS="False", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False",
                PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
@@ -67,7 +72,8 @@ def _playbook(tmp: Path, inventory: str, plays: list[dict[str, Any]], **extra_va
     try:
         done = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=240)
     finally:
-        _close_persistent(tmp / "home")
+        _close_persistent(sockets)
+        shutil.rmtree(sockets, ignore_errors=True)
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -80,11 +86,11 @@ def _playbook(tmp: Path, inventory: str, plays: list[dict[str, Any]], **extra_va
     return results
 
 
-def _close_persistent(home: Path) -> None:
+def _close_persistent(sockets: Path) -> None:
     """ansible-playbook leaves its persistent connections (one `ansible-connection` process per
     host) to die after 30 idle seconds; close them now, as their own JSON-RPC `close` does."""
     from ansible.module_utils.connection import Connection, ConnectionError
-    for socket_path in (home / ".ansible" / "pc").glob("*"):
+    for socket_path in sockets.glob("*"):
         try:
             Connection(str(socket_path)).close()
         except ConnectionError:             # it went away by itself
