@@ -48,6 +48,7 @@ class Clock:
         self._armed: asyncio.TimerHandle | None = None
         self._armed_for: Timer | None = None
         self.paused = False
+        self._rewinds = 0
 
     # -- reading time ---------------------------------------------------
     def now(self) -> float:
@@ -82,6 +83,24 @@ class Clock:
         heapq.heappush(self._heap, timer)
         self._rearm()
         return timer
+
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """A timer at simulated time `when` (now, if that has passed)."""
+        return self.call_later(when - self.now(), callback, *args)
+
+    def pending(self) -> list[Timer]:
+        """The timers not yet fired nor cancelled, earliest first."""
+        return sorted(t for t in self._heap if not t.cancelled)
+
+    def rewind(self, when: float) -> None:
+        """Set simulated time to `when` (earlier or later) and drop every timer: a lab restored
+        from a snapshot arms what its restored models wait for again (simulator/snapshots.py)."""
+        for timer in self._heap:
+            timer.cancel()
+        self._heap.clear()
+        self._rewinds += 1          # a jump under way (autojump, advance) stops where it is
+        self._sim_anchor, self._real_anchor = when, time.monotonic()
+        self._rearm(force=True)
 
     async def sleep(self, delay: float) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -184,6 +203,7 @@ class Clock:
     async def _run_to(self, target: float) -> None:
         if not self.virtual:      # re-anchor: time flows on from each jump
             self._sim_anchor, self._real_anchor = self.now(), time.monotonic()
+        rewinds = self._rewinds
         while True:
             self._drop_cancelled()
             if not self._heap or self._heap[0].when > target:
@@ -192,6 +212,8 @@ class Clock:
             self._jump_to(timer.when)
             timer.callback(*timer.args)
             await _settle()
+            if self._rewinds != rewinds:
+                return
         self._jump_to(target)
         self._rearm(force=True)
         await _settle()

@@ -45,6 +45,13 @@ class EndpointsFile:
         if self._due is None:
             self._due = asyncio.get_running_loop().call_later(DELAY, self.write)
 
+    def everything_changed(self) -> None:
+        """The lab was put back to a snapshot: every entry is rebuilt at the next write."""
+        self._dirty.update(self.lab.devices)
+        self._dirty_pairs.update(self.lab.pairs)
+        if self._due is None:
+            self._due = asyncio.get_running_loop().call_later(DELAY, self.write)
+
     def write(self) -> None:
         """Rebuild what changed and replace the file."""
         self._due = None

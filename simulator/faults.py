@@ -166,6 +166,17 @@ class FaultPlan:
         for item in items:
             self.add_fault(Fault.model_validate(item))
 
+    def replace(self, items: list[dict[str, Any]]) -> None:
+        """A snapshot's plan, with what had fired then (nobody is told: the lab schedules
+        timed faults again). Ids go on from the highest ever given, so none is reused."""
+        on_add, self.on_add = self.on_add, None
+        next_id, self.faults = self._next_id, []
+        try:
+            self.load(items)
+        finally:
+            self.on_add = on_add
+            self._next_id = max(self._next_id, next_id)
+
 
 def describe_points() -> str:
     return "\n".join(f"{point}: {text}" for point, (text, _) in POINTS.items())

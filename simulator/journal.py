@@ -31,12 +31,16 @@ class Journal:
         self._subscribers: dict[str | None, list[tuple[int, Subscriber]]] = {}
         self._subscribed = 0
         self.write_ahead: Subscriber | None = None
+        self.muted = False          # while a snapshot is restored: what re-arming its models says is not news
 
     @property
     def last_seq(self) -> int:
         return self._seq
 
     def emit(self, device: str | None, kind: str, **fields: Any) -> Event:
+        if self.muted:
+            return {"seq": self._seq, "sim_time": round(self._now(), 3), "wall_time": round(time.time(), 3),
+                    "device": device, "kind": kind, **fields}
         self._seq += 1
         event: Event = {"seq": self._seq, "sim_time": round(self._now(), 3), "wall_time": round(time.time(), 3),
                         "device": device, "kind": kind, **fields}

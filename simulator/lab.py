@@ -30,6 +30,7 @@ from simulator.journal import Journal
 from simulator.kinds.base import DeviceBase, DeviceContext
 from simulator.kinds.kind import Build, Kind, Pair, Worker
 from simulator.kinds.registry import KINDS
+from simulator.snapshots import Snapshot, Snapshots
 from simulator.sockets import PortRange, default_range
 from simulator.store import Store
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
@@ -84,6 +85,7 @@ class Lab:
         saved_faults = self.store.load_faults()
         self.faults.load(saved_faults if saved_faults is not None
                          else [f.model_dump(exclude_defaults=True) for f in self.profile.faults])
+        self._snapshots = Snapshots(self)
         self.ssh: SSHSurface | None = None               # the surfaces exist while the lab runs
         self.https: HTTPSSurface | None = None
         self.console: ConsoleSurface | None = None
@@ -269,6 +271,17 @@ class Lab:
         self.journal.emit(fault.device, "fault.added", id=fault.id, point=fault.point, action=fault.action)
         self._schedule(fault)
 
+    def reschedule_faults(self) -> None:
+        """After the plan was put back to a snapshot: timed faults to come, and failover links cut
+        for `seconds` that come back, fire when they were due."""
+        for fault in self.faults.faults:
+            self._schedule(fault)
+            if fault.point == "failover.link" and fault.fired_at and fault.seconds:
+                back = self.epoch + fault.fired_at[-1] + fault.seconds
+                for pair in [self.pairs[fault.device]] if fault.device else list(self.pairs.values()):
+                    if back > self.clock.now():
+                        self.clock.call_at(back, pair.set_link, True)
+
     def _schedule(self, fault: Fault) -> None:
         """Timed faults (power, clock.ntp) fire by themselves: at `at`, or now."""
         if fault.point not in TIMED or fault.spent:
@@ -294,6 +307,27 @@ class Lab:
                 device.power_off(cause="power_loss")
             else:
                 device.set_clock_offset(fault.seconds or 0.0)
+
+    # -- snapshots ---------------------------------------------------------------
+    def snapshot(self, name: str | None = None) -> Snapshot:
+        """Keep the whole lab as it is now (simulator/snapshots.py), in memory and in the state directory."""
+        return self._snapshots.save(name)
+
+    async def restore(self, snapshot_id: str) -> Snapshot:
+        """Put every device, pair, job, file, fault, traffic counter and the clock back to a snapshot;
+        open sessions are dropped as at a reboot, ports stay (KeyError: no such snapshot)."""
+        return await self._snapshots.restore(snapshot_id)
+
+    def snapshots(self) -> list[Snapshot]:
+        return list(self._snapshots.items.values())
+
+    def delete_snapshot(self, snapshot_id: str) -> Snapshot:
+        return self._snapshots.delete(snapshot_id)
+
+    @property
+    def endpoints_writer(self) -> EndpointsFile | None:
+        """The endpoints file kept current while the lab runs (with `endpoints_file`)."""
+        return self._endpoints
 
     # -- power and reimage (the lab's "IPMI" buttons) ----------------------------
     def power(self, name: str, action: str) -> None:

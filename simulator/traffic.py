@@ -62,5 +62,14 @@ class TrafficMonitor:
         return {"name": self.name, "up": self.up, "lost_seconds": round(self.lost_seconds(), 3),
                 "lost_probes": self.lost_probes(), "outages": self.outages}
 
+    def snapshot(self) -> dict:
+        return {"up": self.up, "outages": [list(o) for o in self.outages], "blip_until": self._blip_until}
+
+    def restore(self, data: dict) -> None:
+        """Back to a snapshot's counters (simulator/snapshots.py); a Snort blip still running ends on time."""
+        self.up, self.outages, self._blip_until = data["up"], [list(o) for o in data["outages"]], data["blip_until"]
+        if self._blip_until > self.clock.now():
+            self.clock.call_at(self._blip_until, self.update)
+
     def close(self) -> None:
         self._unsubscribe()

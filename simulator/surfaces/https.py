@@ -145,6 +145,15 @@ class DeviceSite(DeviceListener):
         if server is not None:
             server.close()
         self.held.refuse()
+        await self._abort_connections()
+
+    async def drop_sessions(self) -> None:
+        """The device was put back to a snapshot: tokens and connections end as at a reboot (the port stays)."""
+        for state in self.states.values():
+            state.reset()
+        await self._abort_connections()
+
+    async def _abort_connections(self) -> None:
         # Keep-alive connections die with the box.
         web_server = (await self.surface.runner_for(self.https)).server
         for handler in list(web_server.connections) if web_server else []:

@@ -275,6 +275,7 @@ class AsaFailoverPair(FailoverRules):
                 "vpn_tunnels": self.vpn_tunnels, "takeovers": self.takeovers}
 
     def restore(self, data: dict[str, Any]) -> None:
+        self._cancel_all()      # a live pair put back to a snapshot drops what it was waiting for
         self.link_up = data["link_up"]
         self._restore_states(data["state_of"])
         for g in self.groups:

@@ -433,9 +433,11 @@ class HaPair(PairBase):
         return {"name": self.name, "link_up": self.link_up, "suspended": self.suspended,
                 "post_upgrade": sorted(self.post_upgrade), "broken": self.broken, "active": self.active,
                 "unit_state": self.unit_state, "config_status": self.config_status,
-                "last_failover": self.last_failover, "failovers": self.failovers}
+                "last_failover": self.last_failover, "failovers": self.failovers,
+                "active_since": self.active_since, "last_failure": self.last_failure}
 
     def restore(self, data: dict[str, Any]) -> None:
+        self._cancel_all()      # a live pair put back to a snapshot drops what it was waiting for
         self.link_up, self.suspended, self.broken = data["link_up"], data["suspended"], data["broken"]
         self.post_upgrade = set(data["post_upgrade"])
         self.active, self.config_status = data["active"], data["config_status"]
@@ -443,5 +445,9 @@ class HaPair(PairBase):
         for name, state in data["unit_state"].items():
             # States in the middle of joining restart their join.
             UNIT_MACHINE.set_state("Negotiation" if state in JOINING else state, model=self.members[name])
+            member = self.members[name]
+            member.active_since = data.get("active_since", {}).get(name, member.active_since)
+            failure = data.get("last_failure", {}).get(name)
+            member.last_failure = (failure[0], failure[1]) if failure else None
         self._update_pair_state()
         self.reconcile()

@@ -315,7 +315,7 @@ class FtdDevice(Configuration, Upgrades):
             "candidate": self.candidate, "deployments": [asdict(d) for d in self.deployments],
             "package_id": self.package_id, "package_uploaded": self.package_uploaded,
             "snort_restart_due": self.snort_restart_due, "clock_offset": self.clock_offset,
-            "manager": self.manager.to_dict() if self.manager else None,
+            "manager": self.manager.to_dict() if self.manager else None, "booted_at": self.booted_at,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -337,6 +337,7 @@ class FtdDevice(Configuration, Upgrades):
         self.snort_restart_due = data.get("snort_restart_due", False)
         self.clock_offset = data.get("clock_offset", 0.0)
         self.manager = Manager.from_dict(data.get("manager"))
+        self.booted_at = data.get("booted_at", self.booted_at)
         # Back where it stopped; what that state waits for (a stage, a boot, a check) starts again.
         MACHINE.set_state(data["state"], model=self)
         for callback in MACHINE.get_state(self.state).on_enter[1:]:    # [0] tells the state (it is not new)

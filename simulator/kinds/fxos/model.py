@@ -448,7 +448,13 @@ class FxosChassis(ImageStore):
 
     def restore(self, data: dict[str, Any]) -> None:
         """Take back a snapshot and carry on with whatever was in flight: a boot
-        starts over from its shutdown, any other state is entered again."""
+        starts over from its shutdown, any other state is entered again. On a live
+        chassis (put back to a snapshot) the timers of what it was doing go first."""
+        self._cancel_timer()
+        for timer in [*self._module_timers.values(), *self._download_timers.values()]:
+            timer.cancel()
+        self._module_timers.clear()
+        self._download_timers.clear()
         self.version, self.startup_version = data["version"], data["startup_version"]
         self.serial, self.uuid, self.firmware_version = data["serial"], data["uuid"], data["firmware_version"]
         self.components = [Component(**c) for c in data["components"]]

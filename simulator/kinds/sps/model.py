@@ -327,6 +327,7 @@ class SpsDevice(DeviceBase):
         self.core_broken = data.get("core_broken", False)
         self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}
         self.current, self.after_reboot, self.previous = data["current"], data["after_reboot"], data["previous"]
+        self.log.clear()        # a live device put back to a snapshot (simulator/snapshots.py) had a log of its own
         self.log.extend(data["log"])
         MACHINE.set_state(data["state"], model=self)
         resume = {"booting": self._start_boot, "upgrading": self._start_upgrade, "reverting": self._start_revert,

@@ -171,6 +171,11 @@ class ConsoleEndpoint:
         if self.ssh_held is not None:
             self.ssh_held.close()
 
+    async def restart_line(self) -> None:
+        """The device was put back to a snapshot: the line hangs up its clients and takes up the device anew."""
+        await self.line.stop()
+        self.line.start(follow=False)
+
     async def _serve_telnet(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:

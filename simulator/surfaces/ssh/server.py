@@ -116,6 +116,12 @@ class DeviceEndpoint(DeviceListener):
         if server is not None:
             await server.wait_closed()
 
+    def drop_sessions(self) -> None:
+        """The device was put back to a snapshot: its sessions end as at a reboot (the port stays)."""
+        for conn in list(self.connections):
+            conn.abort()
+        self.connections.clear()
+
     async def _follow(self) -> None:
         """Listen while the device's services are up; refuse and drop otherwise."""
         if self.device.services_up:
