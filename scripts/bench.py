@@ -4,6 +4,8 @@ FDM REST latency (token + system info over HTTPS, one client and many), and
 the control API's device list (`GET /api/devices`, behind `simulator status`)
 with an SSH login to another device while it is built.
 
+`--snapshots 20,200` measures snapshot save and restore alone, at those sizes.
+
 `--startup 1000,2000,3900` measures start-up alone instead: command to
 endpoints file and SIGTERM to exit for each size, how far the middle sizes are
 from the straight line through the ends, and how soon a lab too big for the
@@ -299,6 +301,33 @@ def shards_bench(args: argparse.Namespace) -> None:
     print(f"(cpu count {os.cpu_count()}, python {sys.version.split()[0]})")
 
 
+def snapshots_bench(sizes: list[int], work: Path, options: list[str], rounds: int = 10) -> None:
+    """Save and restore (POST /api/snapshots, .../restore) of a lab of N FTDv with every other
+    device power-cycled just before (so timers are pending and states differ from online):
+    the round trip, and the lab's own figure for the restore (`restored_in_ms`)."""
+    for size in sizes:
+        proc, endpoints, _ = start_lab(size, work, *options)
+        try:
+            with httpx.Client(base_url=endpoints["control"]["url"], timeout=120) as api:
+                for device in endpoints["devices"][::2]:
+                    api.post(f"/api/devices/{device['name']}/power", json={"action": "cycle"})
+                saves, trips, inside = [], [], []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    answer = api.post("/api/snapshots")
+                    saves.append(time.perf_counter() - started)
+                    assert answer.status_code == 201, answer.text
+                    started = time.perf_counter()
+                    restored = api.post(f"/api/snapshots/{answer.json()['id']}/restore").json()
+                    trips.append(time.perf_counter() - started)
+                    inside.append(restored["restored_in_ms"] / 1000)
+        finally:
+            stop_lab(proc)
+        print(f"snapshot of {size} FTDv: save p50 {pct(saves, 50):.1f} ms, p95 {pct(saves, 95):.1f} ms; "
+              f"restore p50 {pct(inside, 50):.1f} ms, p95 {pct(inside, 95):.1f} ms in the lab "
+              f"(round trip p50 {pct(trips, 50):.1f} ms); {rounds} rounds")
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -314,6 +343,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, metavar="N", help="the lab as N shards (0: as many as it needs); "
                         "measures start, memory and reachability of a random sample")
     parser.add_argument("--sample", type=int, default=200, help="with --shards: devices tried")
+    parser.add_argument("--snapshots", metavar="N,N", help="measure snapshot save and restore only, at these "
+                        "sizes (e.g. 20,200)")
     args = parser.parse_args()
     options = [*(["--host", args.host] if args.host else []), *(["--ports", args.ports] if args.ports else [])]
     if args.shards is not None:
@@ -323,6 +354,9 @@ def main() -> None:
         work = Path(tmp)
         if args.startup:
             startup([int(n) for n in args.startup.split(",")], work, options)
+            return
+        if args.snapshots:
+            snapshots_bench([int(n) for n in args.snapshots.split(",")], work, options)
             return
         base_proc, _, base_start = start_lab(1, work, *options)
         base_rss = rss_kb(base_proc)

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     _device_commands(sub)
     _clock_commands(sub)
     _fault_commands(sub)
+    _snapshot_commands(sub)
     _route_command(sub)
     args = parser.parse_args(argv)
     try:
@@ -167,6 +168,18 @@ def _fault_commands(sub: argparse._SubParsersAction) -> None:
     rm.add_argument("id", type=int)
 
 
+def _snapshot_commands(sub: argparse._SubParsersAction) -> None:
+    snapshot = sub.add_parser("snapshot", help="save the whole lab, or put it back to a saved instant")
+    snapshot_sub = snapshot.add_subparsers(dest="snapshot_command", required=True)
+    save = _target(snapshot_sub.add_parser("save", help="keep the lab as it is now"))
+    save.add_argument("name", nargs="?")
+    _target(snapshot_sub.add_parser("ls", help="the lab's snapshots"))
+    restore = _target(snapshot_sub.add_parser("restore", help="put the lab back to a snapshot (sessions drop)"))
+    restore.add_argument("id")
+    rm = _target(snapshot_sub.add_parser("rm", help="delete a snapshot"))
+    rm.add_argument("id")
+
+
 def _start_time(text: str) -> float:
     """Epoch seconds from `1767225600` or `2026-01-01T00:00:00Z` (a time without a zone is UTC)."""
     try:
@@ -206,6 +219,8 @@ def _control(args: argparse.Namespace) -> int:
         _clock(client, args)
     elif args.command == "fault":
         _fault(client, args)
+    elif args.command == "snapshot":
+        _snapshot(client, args)
     else:
         _events(client, args)
     return 0
@@ -260,6 +275,30 @@ def _fault(client: ControlClient, args: argparse.Namespace) -> None:
             fault = client.call("POST", "/api/faults", spec)
             console.print(f"added fault {fault['id']}: {fault['point']} {fault['action']}"
                           + (f" on {fault['device']}" if fault["device"] else " on any device"))
+
+
+def _snapshot(client: ControlClient, args: argparse.Namespace) -> None:
+    command = args.snapshot_command
+    if command == "save":
+        console.print(f"saved snapshot {_snapshot_line(client.save_snapshot(args.name))}")
+    elif command == "restore":
+        answer = client.restore_snapshot(args.id)
+        console.print(f"restored snapshot {_snapshot_line(answer)} in {answer['restored_in_ms']:g} ms; "
+                      f"{_clock_line(answer['clock'])}")
+    elif command == "rm":
+        console.print(f"deleted snapshot {_snapshot_line(client.delete_snapshot(args.id))}")
+    else:
+        items = client.snapshots()
+        if not items:
+            console.print("no snapshots")
+        for item in items:
+            console.print(_snapshot_line(item))
+
+
+def _snapshot_line(snapshot: dict) -> str:
+    name = f" {snapshot['name']!r}" if snapshot["name"] else ""
+    return (f"{snapshot['id']}{name}: simulated time {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(snapshot['sim_time']))}"
+            f" UTC, {snapshot['devices']} devices, taken {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(snapshot['created']))}")
 
 
 def _events(client: ControlClient, args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,19 @@ class ControlClient:
         except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ControlError(f"cannot reach the lab at {self.url}: {reason}") from None
+
+    # -- snapshots (simulator/snapshots.py) ----------------------------------------------------
+    def snapshots(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/api/snapshots")["items"])
+
+    def save_snapshot(self, name: str | None = None) -> dict[str, Any]:
+        return dict(self.call("POST", "/api/snapshots", {"name": name} if name is not None else {}))
+
+    def restore_snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        return dict(self.call("POST", f"/api/snapshots/{urllib.parse.quote(snapshot_id, safe='')}/restore"))
+
+    def delete_snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        return dict(self.call("DELETE", f"/api/snapshots/{urllib.parse.quote(snapshot_id, safe='')}"))
 
     def stream(self, path: str) -> Iterator[dict[str, Any]]:
         """Server-sent events, one decoded event at a time."""

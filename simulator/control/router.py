@@ -94,6 +94,8 @@ class Router:
                 handler = self.list_faults if method == "GET" else self.add_fault
             elif route.startswith("/api/faults/{id"):
                 handler = self.fault_by_id
+            elif route.startswith("/api/snapshots"):
+                handler = self.no_snapshots
             else:
                 handler = handlers[route]
             self.app.router.add_route(method, route, handler)
@@ -128,6 +130,11 @@ class Router:
                  **({"state_dir": link.state_dir} if link.state_dir else {}),
                  **({"pid": link.pid} if link.pid else {}),
                  **({"exitcode": link.exitcode} if link.exitcode is not None else {})} for link in self.links]
+
+    async def no_snapshots(self, request: web.Request) -> web.Response:
+        """A snapshot of a lab in shards would need every shard's at one instant: not built."""
+        raise ApiError(501, "snapshots are not supported for a lab run as shards (--shards); "
+                            "run it as one process to save and restore it")
 
     # -- calls to shards ----------------------------------------------------------------------
     async def call(self, index: int, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:

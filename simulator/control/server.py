@@ -1,7 +1,7 @@
 """The lab's control API: HTTP JSON on the control port (loopback by default).
 
-Lab and devices, power and reimage, the clock, the fault plan and the
-journal (paged, and live as server-sent events). Lists page with
+Lab and devices, power and reimage, the clock, the fault plan, snapshots
+(simulator/snapshots.py) and the journal (paged, and live as server-sent events). Lists page with
 `?offset=&limit=` and say so (`total`, `offset`, `limit`, `next`: the offset of
 the following page, null on the last); without `limit` a list is whole. A list
 is built a chunk of entries at a time, the loop free in between, so a listing
@@ -21,6 +21,7 @@ import bisect
 import ipaddress
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,7 @@ from simulator.control import ui
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
+from simulator.snapshots import SnapshotLimit
 from simulator.sockets import HeldPort, PortRange
 from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
 
@@ -343,6 +345,47 @@ async def list_traffic(request: web.Request) -> web.StreamResponse:
     return await paged(request, list(traffic), lambda name: traffic[name].report())
 
 
+# -- snapshots ------------------------------------------------------------------------------
+async def list_snapshots(request: web.Request) -> web.StreamResponse:
+    return await paged(request, [s.entry() for s in lab_of(request).snapshots()], lambda entry: entry)
+
+
+async def save_snapshot(request: web.Request) -> web.Response:
+    body = await body_of(request)
+    unknown = sorted(set(body) - {"name"})
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}: a snapshot takes only `name`")
+    try:
+        snapshot = lab_of(request).snapshot(text(body, "name"))
+    except SnapshotLimit as exc:
+        raise ApiError(409, str(exc)) from None
+    return web.json_response(snapshot.entry(), status=201)
+
+
+def _snapshot_id(request: web.Request) -> str:
+    sid = request.match_info["sid"]
+    if sid not in {s.id for s in lab_of(request).snapshots()}:
+        raise ApiError(404, f"no snapshot {sid!r} in this lab")
+    return sid
+
+
+async def get_snapshot(request: web.Request) -> web.Response:
+    sid = _snapshot_id(request)
+    return web.json_response(next(s for s in lab_of(request).snapshots() if s.id == sid).entry())
+
+
+async def restore_snapshot(request: web.Request) -> web.Response:
+    lab, sid = lab_of(request), _snapshot_id(request)
+    started = time.perf_counter()
+    snapshot = await lab.restore(sid)
+    took = round((time.perf_counter() - started) * 1000, 1)
+    return web.json_response({**snapshot.entry(), "restored_in_ms": took, "clock": clock_entry(lab)})
+
+
+async def delete_snapshot(request: web.Request) -> web.Response:
+    return web.json_response(lab_of(request).delete_snapshot(_snapshot_id(request)).entry())
+
+
 # -- events ---------------------------------------------------------------------------
 def _event_filter(request: web.Request) -> tuple[str | None, str | None]:
     return request.query.get("device") or None, request.query.get("kind") or None
@@ -444,6 +487,11 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/faults/points", list_points),
     ("GET", "/api/faults/{id:\\d+}", get_fault),
     ("DELETE", "/api/faults/{id:\\d+}", delete_fault),
+    ("GET", "/api/snapshots", list_snapshots),
+    ("POST", "/api/snapshots", save_snapshot),
+    ("GET", "/api/snapshots/{sid}", get_snapshot),
+    ("DELETE", "/api/snapshots/{sid}", delete_snapshot),
+    ("POST", "/api/snapshots/{sid}/restore", restore_snapshot),
     ("GET", "/api/events", list_events),
     ("GET", "/api/events/stream", stream_events),
 ]
