@@ -93,11 +93,13 @@ class Snapshots:
             raise ValueError(f"a snapshot's name is a string of at most {MAX_NAME} characters")
         if len(self.items) >= MAX_SNAPSHOTS:
             raise SnapshotLimit(f"lab {self.lab.name} keeps {MAX_SNAPSHOTS} snapshots at most; delete one first")
+        from simulator.lab import gc_paused  # lab.py imports this module
         lab = self.lab
         sid = str(self._next)
-        state = capture(lab)
-        snapshot = Snapshot(sid, name, state["sim_time"], time.time(), len(lab.devices),
-                            json.dumps(state, default=str))
+        with gc_paused():
+            state = capture(lab)
+            snapshot = Snapshot(sid, name, state["sim_time"], time.time(), len(lab.devices),
+                                json.dumps(state, default=str))
         work = self.root / f".{sid}"
         shutil.rmtree(work, ignore_errors=True)
         try:
@@ -129,17 +131,20 @@ class Snapshots:
         snapshot = self.get(sid)
         if snapshot.text is None:
             snapshot.text = (self.root / sid / "state.json").read_text(encoding="utf-8")
-        state = json.loads(snapshot.text)         # a copy of its own: the models keep what they are given
+        from simulator.lab import gc_paused
         lab = self.lab
-        for worker in lab.workers:                # transfers in flight belong to the present
-            if isinstance(worker, DeviceWorker):
-                worker.transfers.cancel()
-        for device in lab.devices:
-            _put_back_tree(self.root / sid / "fs" / device, lab.store.device_fs(device))
-        apply(lab, state)
-        lab.journal.emit(None, "lab.restored", id=sid, name=snapshot.name, snapshot_time=snapshot.entry()["sim_time"])
-        for model in lab.devices.values():        # the state directory says what the lab now is
-            lab.store.save_device(model)
+        with gc_paused():       # a young-generation collection per few hundred objects parsed adds up
+            state = json.loads(snapshot.text)         # a copy of its own: the models keep what they are given
+            for worker in lab.workers:                # transfers in flight belong to the present
+                if isinstance(worker, DeviceWorker):
+                    worker.transfers.cancel()
+            for device in lab.devices:
+                _put_back_tree(self.root / sid / "fs" / device, lab.store.device_fs(device))
+            apply(lab, state)
+            # What the state directory says of every device from now on (until each saves again): one file.
+            lab.store.mark_restored(lab.journal.last_seq, snapshot.text)
+            lab.journal.emit(None, "lab.restored", id=sid, name=snapshot.name,
+                             snapshot_time=snapshot.entry()["sim_time"])
         await _drop_sessions(lab)
         await lab.settle()
         return snapshot
@@ -166,8 +171,8 @@ def apply(lab: Lab, state: dict[str, Any]) -> None:
     clock.rewind(state["sim_time"])
     journal.muted = True
     try:
-        lab.context.rng.setstate(_as_tuple(state["rng"]))
-        lab.faults.rng.setstate(_as_tuple(state["fault_rng"]))
+        lab.context.rng.setstate(_rng_state(state["rng"]))
+        lab.faults.rng.setstate(_rng_state(state["fault_rng"]))
         lab.faults.replace(state["faults"])
         # As at a start: devices restored without their pairs, hosted ones before their hosts.
         pairs = {name: device.ha for name, device in lab.devices.items()}
@@ -227,9 +232,10 @@ def _retimed(clock: Clock, timer: Timer | None, due: dict[str, Any] | None, idle
     return clock.call_at(due["when"], timer.callback, *timer.args)
 
 
-def _as_tuple(value: Any) -> Any:
-    """random.Random.getstate() after a JSON round trip (lists back to tuples)."""
-    return tuple(_as_tuple(v) for v in value) if isinstance(value, list) else value
+def _rng_state(value: list[Any]) -> tuple[Any, ...]:
+    """random.Random.getstate() after a JSON round trip: (version, tuple of ints, gauss)."""
+    version, internal, gauss = value
+    return version, tuple(internal), gauss
 
 
 async def _drop_sessions(lab: Lab) -> None:

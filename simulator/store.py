@@ -7,9 +7,15 @@ Layout:
   ssh_host_key             the lab's SSH host key
   devices/<name>.json      one device's snapshot (version, package, job, history ...)
   devices/<name>/fs/       the device's file system as SFTP/SCP see it (var/sf/updates)
+  restored.json            after a restore (simulator/snapshots.py), until the lab stops: the
+                           journal's seq then and the snapshot's state; a device saved no later
+                           than that seq is loaded from the snapshot instead of its own file
+  snapshots/<id>/          the lab's snapshots (simulator/snapshots.py)
 
 A device is saved before each event of its own is journaled (write-ahead),
-and all devices at stop."""
+and all devices at stop. Each save notes the journal's seq (`_saved_seq`), so
+a restore need not write every device at once (on ext4, replacing a file
+flushes it: milliseconds each)."""
 
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ class Store:
         self._devices: dict[str, Persistent] = {}
         self._journal: Journal | None = None
         self._save_lab: Callable[[], None] | None = None
+        self._marker: dict[str, Any] | None = None      # restored.json, once read
 
     @property
     def journal_path(self) -> Path:
@@ -46,10 +53,25 @@ class Store:
     def load_device(self, name: str) -> tuple[dict[str, Any], Event | None] | None:
         """A device's snapshot, and the last event it reflects (None: no snapshot)."""
         path = self.root / "devices" / f"{name}.json"
-        if not path.exists():
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        restored = self._restored()
+        if restored is not None and name in restored["state"]["devices"] and \
+                (data is None or data.get(_SAVED, 0) <= restored["seq"]):
+            return restored["state"]["devices"][name]["model"], None
+        if data is None:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data.pop(_SAVED, None)
         return data, data.pop(_EVENT, None)
+
+    def mark_restored(self, seq: int, state: str) -> None:
+        """The lab was put back to a snapshot (`state`, its JSON) with the journal at `seq`."""
+        _write_text(self.root / RESTORED, f'{{"seq": {seq}, "state": {state}}}')
+        self._marker = None
+
+    def _restored(self) -> dict[str, Any] | None:
+        if self._marker is None and (self.root / RESTORED).exists():
+            self._marker = json.loads((self.root / RESTORED).read_text(encoding="utf-8"))
+        return self._marker
 
     def load_lab(self) -> dict[str, Any] | None:
         path = self.root / "lab.json"
@@ -88,6 +110,7 @@ class Store:
         data = device.snapshot()
         if event is not None:
             data[_EVENT] = event
+        data[_SAVED] = event["seq"] if event is not None else self._journal.last_seq if self._journal else 0
         _write_json(self.root / "devices" / f"{device.name}.json", data)
 
     def close(self) -> None:
@@ -96,12 +119,20 @@ class Store:
             self._journal.write_ahead = None
         for device in self._devices.values():
             self.save_device(device)
+        (self.root / RESTORED).unlink(missing_ok=True)      # every device's own file is newer now
+        self._marker = None
 
 
 _EVENT = "_journal_event"      # in a device's snapshot: the last event it reflects
+_SAVED = "_saved_seq"          # in a device's snapshot: the journal's seq when it was saved
+RESTORED = "restored.json"
 
 
 def _write_json(path: Path, data: Any) -> None:
+    _write_text(path, json.dumps(data, indent=1, default=str))
+
+
+def _write_text(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

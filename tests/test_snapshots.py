@@ -217,3 +217,33 @@ async def test_the_snapshot_command_line(lab):
     assert await asyncio.to_thread(run, "rm", "1") == 0
     assert lab.snapshots() == [] and [e["kind"] for e in lab.journal.select(kind="lab.")][-3:] == [
         "lab.snapshot", "lab.restored", "lab.snapshot_deleted"]
+
+
+def test_a_restore_survives_kill_9(lab_process, tmp_path, packages):
+    """The state directory says what the restore made of every device at once (restored.json):
+    killed right after, the lab comes back restored."""
+    state = tmp_path / "kept"
+    endpoints, proc = lab_process("ftd-standalone", state_dir=state)
+    ssh, control = endpoints["devices"][0]["ssh"], endpoints["control"]["url"]
+
+    async def put() -> None:
+        async with await connect(ssh["port"]) as conn, conn.start_sftp_client() as sftp:
+            await sftp.put(str(packages(UPGRADE_76)), f"/var/sf/updates/{UPGRADE_76}")
+    asyncio.run(put())
+    sid = httpx.post(control + "/api/snapshots", json={"name": "with package"}).json()["id"]
+    https = endpoints["devices"][0]["https"]
+    with httpx.Client(base_url=https["url"] + API, verify=False, timeout=10) as api:
+        token = api.post("/fdm/token", json={"grant_type": "password", "username": "admin",
+                                             "password": "Admin123"}).json()["access_token"]
+        assert api.post("/action/upgrade", headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert httpx.post(control + "/api/clock/run", json={}, timeout=60).json()["reached"]
+    assert httpx.get(control + "/api/devices/ftd-1").json()["version"] == "7.6.0-113"
+    assert httpx.post(f"{control}/api/snapshots/{sid}/restore", timeout=60).status_code == 200
+    proc.kill()
+    proc.wait()
+
+    endpoints, _ = lab_process("ftd-standalone", state_dir=state)
+    control = endpoints["control"]["url"]
+    device = httpx.get(control + "/api/devices/ftd-1").json()
+    assert device["version"] == "7.4.1-172" and device["package"] == UPGRADE_76 and device["state"] == "online"
+    assert [s["name"] for s in httpx.get(control + "/api/snapshots").json()["items"]] == ["with package"]
