@@ -145,8 +145,9 @@ class Snapshots:
             lab.store.mark_restored(lab.journal.last_seq, snapshot.text)
             lab.journal.emit(None, "lab.restored", id=sid, name=snapshot.name,
                              snapshot_time=snapshot.entry()["sim_time"])
-        await _drop_sessions(lab)
-        await lab.settle()
+        if lab.running:
+            await _drop_sessions(lab)
+            await lab.settle()
         return snapshot
 
 
