@@ -48,6 +48,7 @@ async def test_three_wrong_passwords_close_the_connection(tmp_path):
         await guess(port_of(lab), "Admin123")                     # a new connection may log in
 
 
+@pytest.mark.timing
 async def test_an_address_that_keeps_failing_waits_longer(tmp_path, monkeypatch):
     monkeypatch.setattr(FTD_SSH, "login", LoginPolicy(max_tries=3, free_failures=1, delay=0.1, max_delay=0.2))
     async with lab_with("ftd", tmp_path / "state") as lab:

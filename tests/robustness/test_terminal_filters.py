@@ -14,6 +14,8 @@ import pytest
 from simulator.terminal.tree import apply_filters, split_filters
 from tests.robustness.terminal_lab import LAG_BUDGET, PROMPTS, LoopWatch, RawTerminal, lab_with, port_of
 
+pytestmark = pytest.mark.timing      # wall-time budgets: scripts/test runs these alone, after the parallel part
+
 CATASTROPHIC = ["^Model( +)+( +)+X", "^Model( +| +)+X", "(x+x+)+y", "^(a|a?)+b$"]
 
 

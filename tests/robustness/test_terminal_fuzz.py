@@ -26,6 +26,8 @@ from simulator.kinds.fxos.cli import SCOPES, FxosShell, LocalMgmtShell, ModuleSh
 from simulator.terminal.tree import CliError, CommandTree, Node
 from tests.robustness.terminal_lab import LAG_BUDGET, PROMPTS, LoopWatch, RawTerminal, lab_with, port_of
 
+pytestmark = pytest.mark.timing      # wall-time budgets: scripts/test runs these alone, after the parallel part
+
 EXAMPLES = int(os.environ.get("ROBUSTNESS_EXAMPLES", "12"))
 # Commands that end the session or the device on purpose: each has its own tests.
 ENDINGS = {"exit", "reboot", "reload", "chassis_reboot", "failover_reload_standby"}

@@ -12,10 +12,13 @@ import logging
 import time
 
 import psutil
+import pytest
 
 from simulator.surfaces.ssh.channel import ProcessChannel
 from simulator.terminal.session import MAX_LINE
 from tests.robustness.terminal_lab import LAG_BUDGET, PROMPTS, LoopWatch, RawTerminal, lab_with, port_of
+
+pytestmark = pytest.mark.timing      # wall-time budgets: scripts/test runs these alone, after the parallel part
 
 
 def rss_mb() -> float:
