@@ -73,6 +73,8 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
                     help="the range the lab hands out its ports from, e.g. 20000-59999 or 10000-32767,61000-65535 "
                          "(default: the profile's `ports`, else 10000-65535 less the kernel's ephemeral range)")
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
+    up.add_argument("--exercise", metavar="NAME", help="start the lab of an exercise (a bundled name or a YAML "
+                    "file) and put it in its start state; `simulator grade` then grades it")
     shard = up.add_mutually_exclusive_group()
     shard.add_argument("--shards", type=int, metavar="N", help="run the lab as N worker processes behind one control "
                        "API (default: as many as the file descriptor limit needs, usually 1; 1: one process or "
@@ -121,6 +123,7 @@ def _target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _device_commands(sub: argparse._SubParsersAction) -> None:
     _target(sub.add_parser("status", help="a running lab's devices, clock and faults"))
+    _target(sub.add_parser("grade", help="grade the exercise a lab runs: each check, passed or not, with evidence"))
     power = _target(sub.add_parser("power", help="power a device off, on or off-and-on"))
     power.add_argument("action", choices=["off", "on", "cycle"])
     power.add_argument("device")
@@ -215,6 +218,8 @@ def _control(args: argparse.Namespace) -> int:
         body = {"version": args.version} if args.version else {}
         device = client.call("POST", f"/api/devices/{args.device}/reimage", body)
         console.print(f"{device['name']}: reimaging to {device['version']} ({device['state']})")
+    elif args.command == "grade":
+        return _grade(client)
     elif args.command == "clock":
         _clock(client, args)
     elif args.command == "fault":
@@ -224,6 +229,22 @@ def _control(args: argparse.Namespace) -> int:
     else:
         _events(client, args)
     return 0
+
+
+def _grade(client: ControlClient) -> int:
+    """Each check with its verdict and evidence; exit status 1 unless every check passed."""
+    grade = client.call("GET", "/api/grade")
+    verdict = "[green]passed[/green]" if grade["passed"] else "[red]not passed yet[/red]"
+    console.print(f"exercise [bold]{grade['exercise']}[/bold]: {grade['title']} - {verdict} "
+                  f"(T+{grade['elapsed'] / 60:.1f} simulated minutes)")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("check", "result", "what was checked", "evidence"):
+        table.add_column(column)
+    for check in grade["checks"]:
+        table.add_row(check["name"], "[green]PASS[/green]" if check["passed"] else "[red]FAIL[/red]",
+                      check["description"], "\n".join(check["evidence"]))
+    console.print(table)
+    return 0 if grade["passed"] else 1
 
 
 def _clock(client: ControlClient, args: argparse.Namespace) -> None:
@@ -392,10 +413,17 @@ def _up(args: argparse.Namespace) -> int:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
                "faults": args.faults, "ports": args.ports}
+    exercise = None
+    if args.exercise:
+        from simulator import exercises
+
+        if args.profile or args.shards not in (None, 1) or args.shard:
+            raise ValueError("--exercise brings its own lab: give no PROFILE, --shards or --shard with it")
+        exercise = exercises.load(args.exercise)
     if args.shards is not None and args.shards > 1:   # the fork server reads the profile: no kinds imported here
         plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
         return _up_sharded(args, plan, options)
-    prof = profiles.load(args.profile)
+    prof = exercise.profile if exercise else profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab
     if args.shard:
         index, count = shards.shard_arg(args.shard)
@@ -403,7 +431,7 @@ def _up(args: argparse.Namespace) -> int:
                                       shards.shard_seed(args.seed, index), args.endpoints,
                                       control_port=args.control_port, **options))
         return 0
-    count = shards.needed(prof) if args.shards is None else 1     # --shards 1: one process, or its refusal
+    count = shards.needed(prof) if args.shards is None and exercise is None else 1   # --shards 1: one, or refused
     if count > 1:
         err.print(f"lab {prof.lab}: one process may not open the sockets of its {len(prof.expanded()):,} devices "
                   f"(ulimit -n): running it as {count} shards")
@@ -414,7 +442,7 @@ def _up(args: argparse.Namespace) -> int:
 
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
-              control_port=args.control_port, start_time=args.start_time, ports=args.ports)
+              control_port=args.control_port, start_time=args.start_time, ports=args.ports, exercise=exercise)
     return asyncio.run(_serve(lab, args.faults))
 
 
@@ -464,6 +492,12 @@ async def _serve(lab, faults: Path | None = None) -> int:
         lab.load_faults(faults)
     elapsed = time.perf_counter() - started
     _print_lab(lab, elapsed)
+    exercise = lab.exercise
+    if exercise is not None:
+        console.print(f"\n[bold]exercise {exercise.name}[/bold]: {exercise.title}\n{exercise.goal.strip()}\n"
+                      "Checked: " + "; ".join(c.description for c in exercise.checks)
+                      + ".\n`simulator grade` tells how it stands.")
+        sys.stdout.flush()
     await stop.wait()
     console.print("stopping lab ...")
     await lab.stop()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator import profile as profiles
 from simulator.clock import Clock
@@ -41,6 +41,9 @@ from simulator.surfaces.ssh.server import SSHSurface, load_host_key
 from simulator.tls import LabCertificates
 from simulator.traffic import TrafficMonitor
 
+if TYPE_CHECKING:
+    from simulator.exercises import Exercise
+
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 # File descriptors: a held port (sockets.py) is one socket, bound or listening. Besides its
 # listeners a lab keeps room for the runtime's own files (journal, state store, libraries) and a
@@ -54,8 +57,8 @@ class Lab:
                  state_dir: str | Path | None = None, time_scale: float | None = None, virtual_time: bool = False,
                  autojump: bool = False, host: str = "127.0.0.1", seed: int | None = None,
                  endpoints_file: str | Path | None = None, control_port: int | None = None,
-                 start_time: float | None = None, ports: str | None = None) -> None:
-        self.profile = profiles.load(profile)
+                 start_time: float | None = None, ports: str | None = None, exercise: Exercise | None = None) -> None:
+        self.profile = profiles.load(profile if profile is not None or exercise is None else exercise.profile)
         # Each lab walks its range from the start: the same profile gets the same ports while they are free.
         ranged = ports or self.profile.ports
         self.ports = PortRange.parse(ranged) if ranged else PortRange(default_range().spans)
@@ -99,6 +102,10 @@ class Lab:
         self._unfollow_endpoints: Callable[[], None] | None = None
         self._endpoints: EndpointsFile | None = None
         self.running = False
+        # The exercise this lab is graded on: prepared by start() before the endpoints file is written
+        # (a new lab only: a restarted one is in its exercise already), or by Exercise.prepare on a started lab.
+        self.exercise = exercise
+        self._resumed = bool(saved)
 
     def kind_of(self, name: str) -> Kind:
         return KINDS[self.devices[name].kind]
@@ -179,6 +186,8 @@ class Lab:
                                                       if self.control.token else None})
         self._save_lab()
         self.journal.emit(None, "lab.started", lab=self.name, devices=len(self.devices))
+        if self.exercise is not None and not self._resumed:
+            await self.exercise.prepare(self)
         if self._autojump:
             self._jumper = asyncio.get_running_loop().create_task(self.clock.autojump())
         if self.endpoints_file:

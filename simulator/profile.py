@@ -162,8 +162,16 @@ def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:
     if isinstance(ref, dict):
         return validate(ref, "<profile>")
     path = resolve(ref)
+    data = read_document(path)
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping with `lab` and `devices` at the top level")
+    return validate(data, str(path))
+
+
+def read_document(path: Path) -> Any:
+    """A YAML file's document; ProfileError naming the file (and line:column) when it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -171,16 +179,13 @@ def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:
         raise ProfileError(f"{path}{where}: not valid YAML: {problem}") from None
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"{path}: expected a mapping with `lab` and `devices` at the top level")
-    return validate(data, str(path))
 
 
 def validate(data: dict[str, Any], source: str) -> Profile:
     try:
         profile = _schema(tuple(_kinds().values())).model_validate(data)
     except ValidationError as exc:
-        raise ProfileError("\n".join(_describe(source, err) for err in exc.errors())) from None
+        raise ProfileError("\n".join(describe_error(source, err) for err in exc.errors())) from None
     problems = []
     for i, pair in enumerate(profile.ha_pairs):
         kind = profile.pair_kind(pair)
@@ -188,14 +193,14 @@ def validate(data: dict[str, Any], source: str) -> Profile:
         try:
             profile.ha_pairs[i] = kind.pairs.spec.model_validate(data["ha_pairs"][i])
         except ValidationError as exc:
-            problems += [_describe(source, {**err, "loc": ("ha_pairs", i, *err["loc"])}, kind.name)
+            problems += [describe_error(source, {**err, "loc": ("ha_pairs", i, *err["loc"])}, kind.name)
                          for err in exc.errors()]
     if problems:
         raise ProfileError("\n".join(problems))
     return profile
 
 
-def _describe(source: str, err: Any, kind: str | None = None) -> str:
+def describe_error(source: str, err: Any, kind: str | None = None) -> str:
     """One line: the file, the key path, what was expected (and which kind's schema said so)."""
     path = ""
     loc = list(err["loc"])
@@ -236,4 +241,4 @@ def load_fault_file(path: Path) -> list[Fault]:
     try:
         return FaultFile.model_validate(data).faults
     except ValidationError as exc:
-        raise ProfileError("\n".join(_describe(str(path), err) for err in exc.errors())) from None
+        raise ProfileError("\n".join(describe_error(str(path), err) for err in exc.errors())) from None

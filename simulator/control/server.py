@@ -455,6 +455,22 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# -- exercise -------------------------------------------------------------------------------
+def _exercise(request: web.Request) -> Any:
+    exercise = lab_of(request).exercise
+    if exercise is None:
+        raise ApiError(404, "this lab is not an exercise (start one with `simulator up --exercise NAME`)")
+    return exercise
+
+
+async def get_exercise(request: web.Request) -> web.Response:
+    return web.json_response(_exercise(request).describe())
+
+
+async def get_grade(request: web.Request) -> web.Response:
+    return web.json_response(_exercise(request).grade(lab_of(request)).to_dict())
+
+
 @cache
 def _openapi() -> dict[str, Any]:
     return read_yaml("control/openapi.yaml")
@@ -494,6 +510,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/snapshots/{sid}/restore", restore_snapshot),
     ("GET", "/api/events", list_events),
     ("GET", "/api/events/stream", stream_events),
+    ("GET", "/api/exercise", get_exercise),
+    ("GET", "/api/grade", get_grade),
 ]
 
 

@@ -148,6 +148,8 @@ class ConsoleLine:
     # -- clients ---------------------------------------------------------------------
     def attach(self, client: ConsoleClient) -> None:
         self.clients.append(client)
+        # what was on the line is evidence too (an exercise asks that the console was read before a reimage)
+        self.journal.emit(self.device.name, "console.attached", clients=len(self.clients), phase=self.phase)
         greeting = self._greeting()
         if greeting:
             client.write(greeting)
