@@ -148,31 +148,37 @@ def never_upgraded_while_active(lab: Lab, history: History, pair: str) -> Outcom
     """A unit's upgrade begins with `upgrade.started` (FTD) or a reload onto another version (ASA);
     its roles then are those of the last `ha.unit` events before it (per failover group)."""
     units = {u.name for u in lab.pairs[pair].units.values()}
-    roles: dict[str, dict[Any, str]] = {name: {} for name in units}
+    roles = {name: _roles_at_start(history.started.get("ha", {}).get(name)) for name in units}
     running = dict(history.started.get("versions", {}))
     evidence, ok = [], True
-    for i, event in enumerate(history.all):
+    for event in history.events:
         name = event["device"]
         if name not in units:
             continue
         if event["kind"] == "ha.unit":
-            roles[name][event.get("group")] = event["state"]
+            roles[name][str(event["group"]) if event.get("group") is not None else ""] = event["state"]
         elif event["kind"] in VERSIONED and event.get("version"):
             running[name] = event["version"]
-        if i <= history.first:
-            continue
         target = _upgrade_target(event, running.get(name))
         if target is None:
             continue
         active = [g for g, s in roles[name].items() if s == "Active"]
-        shown = ", ".join(s if g is None else f"{s} (group {g})" for g, s in sorted(roles[name].items(),
-                                                                                      key=lambda item: str(item[0])))
+        shown = ", ".join(f"{s} (group {g})" if g else s for g, s in sorted(roles[name].items()))
         ok = ok and not active
         evidence.append(f"{history.at(event['sim_time'])} {name} began upgrading to {target} "
                         + (f"while {shown}" if active else f"as {shown or 'a unit with no role'}"))
     if not evidence:
         evidence.append(f"no unit of {pair} began an upgrade since the exercise started")
     return ok, evidence
+
+
+def _roles_at_start(entry: dict[str, Any] | None) -> dict[str, str]:
+    """A unit's HA state by failover group ("" for a pair without groups) from its `ha` entry."""
+    if not entry:
+        return {}
+    if entry.get("groups"):
+        return {str(group): state for group, state in entry["groups"].items()}
+    return {"": entry["state"]}
 
 
 def _upgrade_target(event: Event, running: str | None) -> str | None:
@@ -198,11 +204,12 @@ def order(lab: Lab, history: History, matches: list[Match]) -> Outcome:
     evidence = [f"{i}. " + (history.line(e) if e else f"never: {m.label()}")
                 for i, (m, e) in enumerate(zip(matches, firsts), start=1)]
     ok = all(firsts)
-    for (m1, e1), (m2, e2) in zip(zip(matches, firsts), list(zip(matches, firsts))[1:]):
-        if e1 and e2 and e2["seq"] < e1["seq"]:
-            ok = False
-            evidence.append(f"{m2.label()} ({history.at(e2['sim_time'])}) came before {m1.label()} "
-                            f"({history.at(e1['sim_time'])})")
+    for j, (later, e2) in enumerate(zip(matches, firsts)):
+        for earlier, e1 in list(zip(matches, firsts))[:j]:
+            if e1 and e2 and e2["seq"] < e1["seq"]:
+                ok = False
+                evidence.append(f"{later.label()} ({history.at(e2['sim_time'])}) came before {earlier.label()} "
+                                f"({history.at(e1['sim_time'])})")
     return ok, evidence
 
 

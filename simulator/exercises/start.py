@@ -1,7 +1,7 @@
 """An exercise's start state: its steps run in order on a started lab (a
 package put on a device, an upgrade begun, a wait for a state, the power
 button), then `exercise.started` marks in the journal where the trainee's
-work begins, with every device's version at that moment."""
+work begins, with every device's version and HA role at that moment."""
 
 from __future__ import annotations
 
@@ -30,8 +30,10 @@ async def prepare(exercise: Exercise, lab: Lab) -> None:
             raise StartError(f"{exercise.source}: start[{i}].{step.type}: {exc}") from None
     await lab.settle()
     lab.exercise = exercise
+    roles = {name: device.ha.unit_entry(device) for name, device in lab.devices.items() if device.ha is not None}
     lab.journal.emit(None, "exercise.started", exercise=exercise.name,
-                     versions={name: device.version for name, device in lab.devices.items()})
+                     versions={name: device.version for name, device in lab.devices.items()},
+                     ha={name: entry for name, entry in roles.items() if entry is not None})
 
 
 async def _package(lab: Lab, step: PackageStep) -> None:
