@@ -21,6 +21,7 @@ from simulator import exercises
 from simulator.lab import Lab
 from simulator.pytest_plugin import RunningLab
 from tests.conftest import ROOT
+from tests.test_runbooks import bundle_server, http_files, image_server  # noqa: F401 - their fixtures, here too
 
 RUNBOOKS = ROOT / "scripts" / "runbooks"
 JUMP = 0.002

@@ -12,12 +12,11 @@ from upgrade_steps import upgrade_unit
 
 from simulator.kinds.ftd.packages import make_package
 from tests.exercises.conftest import quiet, run_runbook
-from tests.test_runbooks import bundle_server, http_files  # noqa: F401 - fixtures
 
 PACKAGE = "Cisco_FTD_SSP_Upgrade-7.4.1-172.sh.REL.tar"
 
 
-def test_table_2_order_passes(exercise_lab, bundle_server, tmp_path):  # noqa: F811
+def test_table_2_order_passes(exercise_lab, bundle_server, tmp_path):
     lab = exercise_lab("ftd-ha-chassis-upgrade")
     url = {name: lab.https(name)["url"] for name in ("chassis-a", "chassis-b", "ftd-a", "ftd-b")}
     run_runbook("ftd_ha_chassis_upgrade.py", "--chassis", url["chassis-a"], "--unit", url["ftd-a"],
@@ -32,8 +31,7 @@ def test_table_2_order_passes(exercise_lab, bundle_server, tmp_path):  # noqa: F
         "ftd-b upgrade.started package=Cisco_FTD_SSP_Upgrade-7.4.1-172.sh.REL.tar"]
 
 
-def test_threat_defense_before_the_other_chassis_fails_only_the_order(exercise_lab, bundle_server,  # noqa: F811
-                                                                      tmp_path):
+def test_threat_defense_before_the_other_chassis_fails_only_the_order(exercise_lab, bundle_server, tmp_path):
     lab = exercise_lab("ftd-ha-chassis-upgrade")
     package = make_package(PACKAGE, tmp_path)
     url = {name: lab.https(name)["url"] for name in ("chassis-a", "chassis-b", "ftd-a", "ftd-b")}
