@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from simulator import profile as profiles
 from simulator.exercises.checks import Grade, grade
-from simulator.exercises.spec import Check, ExerciseFile, Step
+from simulator.exercises.spec import CHECK_TYPES, STEP_TYPES, Check, ExerciseFile, Step
 from simulator.exercises.start import prepare
 from simulator.faults import Fault
 
@@ -104,7 +104,7 @@ def load(ref: str | Path) -> Exercise:
     try:
         spec = ExerciseFile.model_validate(data)
     except ValidationError as exc:
-        raise ExerciseError("\n".join(profiles.describe_error(source, err) for err in exc.errors())) from None
+        raise ExerciseError("\n".join(profiles.describe_error(source, _typed(err)) for err in exc.errors())) from None
     try:
         profile = profiles.validate(_profile_document(spec, path), f"{source}: profile")
     except profiles.ProfileError as exc:
@@ -113,6 +113,16 @@ def load(ref: str | Path) -> Exercise:
     if problems:
         raise ExerciseError("\n".join(problems))
     return Exercise(path.stem, source, spec, profile)
+
+
+def _typed(err: Any) -> Any:
+    """An unknown key where a check or start step names its type: say which types there are."""
+    loc = err["loc"]
+    if err["type"] == "extra_forbidden" and len(loc) == 3 and loc[0] in ("checks", "start"):
+        types = CHECK_TYPES if loc[0] == "checks" else STEP_TYPES
+        return {**err, "type": "value_error", "msg": f"unknown {'check type' if loc[0] == 'checks' else 'step'}; "
+                                                     f"expected one of {', '.join(types)}", "input": {}}
+    return err
 
 
 def _profile_document(spec: ExerciseFile, path: Path) -> dict[str, Any]:
