@@ -5,7 +5,6 @@ work begins, with every device's version and HA role at that moment."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,6 @@ from simulator.exercises.spec import PackageStep, PowerStep, UpgradeStep, WaitSt
 if TYPE_CHECKING:
     from simulator.exercises import Exercise
     from simulator.lab import Lab
-
-POLL = 0.05     # wall seconds between looks at a device on scaled time
-
 
 class StartError(ValueError):
     """A start step the lab could not carry out; str() is the message for the user."""
@@ -65,13 +61,16 @@ async def _wait(lab: Lab, step: WaitStep) -> None:
 
 
 async def _until(lab: Lab, predicate: Callable[[], bool], limit: float) -> bool:
+    """Jump from timer to timer until `predicate()` holds, on scaled time too: the start state is the
+    exercise's past, and the trainee's clock starts at `exercise.started`."""
     if lab.clock.virtual:
         return await lab.clock.run_until(predicate, limit)
-    deadline = lab.clock.now() + limit
+    start = lab.clock.now()
     while not predicate():
-        if lab.clock.now() > deadline:
+        deadline = lab.clock.next_deadline()
+        if deadline is None or deadline - start > limit:
             return False
-        await asyncio.sleep(POLL)
+        await lab.clock.advance(max(0.0, deadline - lab.clock.now()))
     return True
 
 
