@@ -108,7 +108,8 @@ def _version_is(running: str, wanted: str) -> bool:
 
 
 def versions(lab: Lab, history: History, check: Versions) -> Outcome:
-    names = [check.device] if check.device else [u.name for u in lab.pairs[check.pair].units.values()]  # type: ignore[index]
+    pair = lab.pairs[check.pair] if check.pair is not None else None
+    names = [u.name for u in pair.units.values()] if pair is not None else [str(check.device)]
     evidence, good = [], []
     for name in names:
         running = lab.devices[name].version

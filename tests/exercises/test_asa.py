@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from argparse import Namespace
 
+import pytest
 from asa_upgrade import Unit, mate_back, mate_ready, reload_unit, wait_until
 
 from tests.exercises.conftest import run_runbook
+
+pytestmark = pytest.mark.clients      # netmiko, as the runbook
 
 
 def upgrade(lab, image_url: str, *extra: str) -> None:
