@@ -25,7 +25,7 @@ from simulator.kinds.sps import api_cluster, api_fetch, api_ha
 from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
-from simulator.surfaces.https import Api, ApiError, Https, Mode, Route, device_of, site_of, state_of
+from simulator.surfaces.https import Api, ApiError, Route, device_of, site_of, state_of
 from simulator.webserver import parse_json, read_text
 
 SESSION_COOKIE = "session_id"
@@ -55,6 +55,10 @@ class SpsSessions:
         while len(self.last_used) > sps().api.sessions_max:
             self.last_used.popitem(last=False)
         return session
+
+    def end(self, session: str | None) -> None:
+        """The web UI's Logout."""
+        self.last_used.pop(session or "", None)
 
     def use(self, session: str | None) -> bool:
         seen = self.last_used.get(session or "")
@@ -177,8 +181,16 @@ async def delete_slot(request: web.Request) -> web.Response:
 
 # -- upload -----------------------------------------------------------------------------
 async def upload_firmware(request: web.Request) -> web.Response:
+    device = the_sps(request)
+    slot_id = await receive_firmware(request)
+    return web.json_response({"key": str(slot_id), "body": slot_body(device, slot_id), "meta": {
+        "href": "/api/upload/firmware", "slot": f"/api/firmware/slots/{slot_id}", "test": "/api/firmware/test",
+        "upgrade": "/api/firmware/upgrade", "number_of_empty_slots": device.empty_slots()}})
+
+
+async def receive_firmware(request: web.Request) -> int:
     """Multipart (`firmware` field) or a raw ISO body, streamed to a hidden file that becomes
-    the slot's image only once the whole body arrived."""
+    the slot's image only once the whole body arrived; the slot it took (REST and the web page)."""
     device, site = the_sps(request), site_of(request)
     slot_id = device.free_slot()
     folder = site.fs_root / "opt/firmware"
@@ -199,9 +211,7 @@ async def upload_firmware(request: web.Request) -> web.Response:
         partial.unlink(missing_ok=True)
     slot_id = device.free_slot() if slot_id in device.slots else slot_id
     device.add_firmware(slot_id, firmware)
-    return web.json_response({"key": str(slot_id), "body": slot_body(device, slot_id), "meta": {
-        "href": "/api/upload/firmware", "slot": f"/api/firmware/slots/{slot_id}", "test": "/api/firmware/test",
-        "upgrade": "/api/firmware/upgrade", "number_of_empty_slots": device.empty_slots()}})
+    return slot_id
 
 
 async def _save_multipart(request: web.Request, partial: Path) -> None:
@@ -313,15 +323,10 @@ ROUTES = [
 
 
 async def check(request: web.Request, route: Route) -> None:
+    if the_sps(request).state != "online":       # the web server shows only the upgrade log
+        raise SpsError(503, "ServiceUnavailable", {"message": text("not_running", state=the_sps(request).state)})
     if route.auth and not state_of(request).use(request.cookies.get(SESSION_COOKIE)):
         raise SpsError(401, "AuthenticationFailure", {"message": text("not_authenticated")})
 
 
-def web_mode(device: SpsDevice) -> Mode:
-    """The web UI and REST API answer only while the core firmware runs (sps.md 2.4): not on an
-    HA slave, whose boot firmware only keeps the data in sync."""
-    return "serve" if device.core_runs else "closed"
-
-
 SPS_API = Api("sps", ROUTES, new_state, sps_error, refused, check)
-HTTPS = Https((SPS_API,), web_mode, unavailable="<html><body><h1>503 Service Unavailable</h1></body></html>")

@@ -23,7 +23,6 @@ from pydantic import Field, field_validator
 
 from simulator.kinds.kind import Build, Kind, Pair, Pairs
 from simulator.kinds.spec import DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
-from simulator.kinds.sps.api import HTTPS
 from simulator.kinds.sps.facts import SpsVersion, sps
 from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.machine import TABLE
@@ -31,6 +30,7 @@ from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import EXAMPLE, is_sps_iso, iso_name, make_iso
 from simulator.kinds.sps.search import SearchCluster, check_roles
 from simulator.kinds.sps.ssh import SSH
+from simulator.kinds.sps.web import HTTPS
 
 
 class SpsSpec(DeviceSpec, SshPort, HttpsPort):
