@@ -20,6 +20,7 @@ class ApiFacts(Facts):
     sessions_max: int
     upload_max: int
     login_methods: list[str]
+    transaction_seconds: int
 
 
 class SpsData(Facts):

@@ -28,7 +28,7 @@ from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.machine import TABLE
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import EXAMPLE, is_sps_iso, iso_name, make_iso
-from simulator.kinds.sps.search import SearchCluster, check_roles
+from simulator.kinds.sps.search import check_roles, joiner
 from simulator.kinds.sps.ssh import SSH
 from simulator.kinds.sps.web import HTTPS
 
@@ -74,11 +74,10 @@ def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
     device = SpsDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
                      root_password=spec.password or ctx.password, web_username=spec.username or ctx.username,
                      web_password=spec.password or ctx.password, free_storage_mb=spec.free_storage_mb,
-                     config_issues=spec.config_issues, session_clock=spec.session_clock, sealed=spec.sealed)
+                     config_issues=spec.config_issues, session_clock=spec.session_clock, sealed=spec.sealed,
+                     join_cluster=joiner(ctx.devices))
     if spec.cluster_roles:
-        # the lab's one central-management cluster: the first member built makes it
-        cluster = next((d.cluster for d in ctx.devices.values() if isinstance(d, SpsDevice) and d.cluster), None)
-        (cluster or SearchCluster()).add(device, list(spec.cluster_roles))
+        device.set_cluster_roles(list(spec.cluster_roles), announce=False)
     return device
 
 

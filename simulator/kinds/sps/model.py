@@ -8,6 +8,7 @@ the model what they read from them."""
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -50,7 +51,8 @@ class SpsDevice(DeviceBase):
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
                  root_password: str, web_username: str, web_password: str,
                  free_storage_mb: int | None = None, config_issues: list[str] | None = None,
-                 session_clock: str = "wall", sealed: bool = False) -> None:
+                 session_clock: str = "wall", sealed: bool = False,
+                 join_cluster: Callable[[SpsDevice], None] | None = None) -> None:
         if model not in sps().models:
             raise ValueError(f"unknown SPS model {model!r}; expected one of {', '.join(sps().models)}")
         self.ctx, self.name, self.model = ctx, name, model
@@ -71,6 +73,8 @@ class SpsDevice(DeviceBase):
         self.log: deque[str] = deque(maxlen=LOG_LINES)
         self.node_id = self.new_id()              # its key in a central-management cluster
         self.cluster: Any = None                  # the SearchCluster it belongs to, if any
+        self.cluster_roles: list[str] = []        # its roles in that cluster (sps.md 4.7)
+        self._join_cluster = join_cluster         # how it joins the lab's cluster when it gets a role
         self.search_error: str | None = None      # seed 004's critical index error (a search master's)
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
@@ -108,6 +112,14 @@ class SpsDevice(DeviceBase):
         return {**data, "firmware": {"tainted_files": {"boot": [], "core": [], "ha_other": []},
                                      "integrity": {"boot": "OK", "core": "OK"}},
                 "indexer": indexer, "sessions_total": sum(data["sessions"].values())}
+
+    def set_cluster_roles(self, roles: list[str], announce: bool = True) -> None:
+        """Its central-management cluster roles (profile, `cluster/promote`, `PUT cluster/nodes/<id>`)."""
+        self.cluster_roles = list(roles)
+        if roles and self.cluster is None and self._join_cluster is not None:
+            self._join_cluster(self)
+        if announce:
+            self._emit("cluster.roles", roles=self.cluster_roles)
 
     def set_transaction(self, open_: bool) -> None:
         """Open (locks the configuration), commit or discard a configuration transaction."""
@@ -319,12 +331,15 @@ class SpsDevice(DeviceBase):
         return {"state": self.state, "serial": self.serial, "current": self.current, "node_id": self.node_id,
                 "search_error": self.search_error, "core_broken": self.core_broken,
                 "after_reboot": self.after_reboot, "previous": self.previous, "halt": self.halt,
+                "cluster_roles": self.cluster_roles,
                 "slots": {str(k): asdict(v) for k, v in self.slots.items()}, "log": list(self.log)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.serial, self.halt = data["serial"], data["halt"]
         self.node_id, self.search_error = data.get("node_id", self.node_id), data.get("search_error")
         self.core_broken = data.get("core_broken", False)
+        if data.get("cluster_roles", self.cluster_roles) != self.cluster_roles:
+            self.set_cluster_roles(data["cluster_roles"], announce=False)
         self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}
         self.current, self.after_reboot, self.previous = data["current"], data["after_reboot"], data["previous"]
         self.log.clear()        # a live device put back to a snapshot (simulator/snapshots.py) had a log of its own

@@ -11,9 +11,11 @@ No I/O: the REST API reads `nodes()` and a node's `search_error`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from simulator.journal import Event
+from simulator.kinds.base import Refused
 from simulator.kinds.sps.facts import SpsVersion, text
 from simulator.kinds.sps.model import SpsDevice
 
@@ -35,19 +37,46 @@ def check_roles(specs: list[tuple[str, list[str]]]) -> list[str]:
 
 
 class SearchCluster:
-    """The lab's central-management cluster: its nodes and their roles."""
+    """The lab's central-management cluster: its nodes (each knows its own roles)."""
 
     def __init__(self) -> None:
         self.members: dict[str, SpsDevice] = {}
-        self.roles: dict[str, list[str]] = {}
 
-    def add(self, device: SpsDevice, roles: list[str]) -> None:
-        self.members[device.name], self.roles[device.name] = device, list(roles)
+    def add(self, device: SpsDevice) -> None:
+        self.members[device.name] = device
         device.cluster = self
         device.ctx.journal.subscribe(self._on_event, device=device.name)
 
+    @property
+    def roles(self) -> dict[str, list[str]]:
+        return {name: device.cluster_roles for name, device in self.members.items()}
+
     def holding(self, role: str) -> list[SpsDevice]:
         return [self.members[name] for name, roles in self.roles.items() if role in roles]
+
+    def node(self, node_id: str) -> SpsDevice:
+        found = next((m for m in self.members.values() if m.node_id == node_id), None)
+        if found is None:
+            raise Refused("not_found", text("no_cluster_node", node=node_id))
+        return found
+
+    def assign(self, node_id: str, roles: Any) -> SpsDevice:
+        """`PUT /api/cluster/nodes/<id>` `{"roles": [...]}`: `managed-host` and exactly one search
+        role; one `search-master` per cluster; `central-management` only through promote."""
+        device = self.node(node_id)
+        if not isinstance(roles, list) or any(not isinstance(r, str) or r not in ROLES for r in roles) \
+                or len(set(roles)) != len(roles):
+            raise Refused("invalid", text("cluster_role_unknown", roles=", ".join(ROLES)))
+        if ("central-management" in roles) != ("central-management" in device.cluster_roles):
+            raise Refused("invalid", text("cluster_role_promote"))
+        if sum(role in SEARCH_ROLES for role in roles) != 1:
+            raise Refused("invalid", text("cluster_role_search", roles=", ".join(SEARCH_ROLES)))
+        master = [m.name for m in self.holding("search-master") if m is not device]
+        if "search-master" in roles and master:
+            raise Refused("invalid", text("cluster_role_master", node=master[0]))
+        device.set_cluster_roles(roles)
+        return device
+
 
     def _on_event(self, event: Event) -> None:
         """The master coming up on a version newer than a minion's: the critical index error."""
@@ -75,3 +104,19 @@ class SearchCluster:
                             "sync_status": "n/a" if not device.services_up else "synced",
                             "configuration_sync": {"issues": {"warnings": warnings}}})
         return entries
+
+
+def promote(device: SpsDevice) -> None:
+    """`POST /api/cluster/promote`: this node becomes the cluster's Central Management node."""
+    holders = device.cluster.holding("central-management") if device.cluster else []
+    if holders:
+        raise Refused("invalid", text("cluster_promoted", node=holders[0].hostname))
+    device.set_cluster_roles(["central-management", *device.cluster_roles])
+
+
+def joiner(devices: Mapping[str, Any]) -> Any:
+    """How a node joins the lab's one central-management cluster: the first member makes it."""
+    def join(device: SpsDevice) -> None:
+        cluster = next((d.cluster for d in devices.values() if isinstance(d, SpsDevice) and d.cluster), None)
+        (cluster or SearchCluster()).add(device)
+    return join

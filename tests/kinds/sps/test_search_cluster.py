@@ -103,3 +103,58 @@ def test_a_profile_with_two_search_masters_is_refused():
     with pytest.raises(ProfileError, match="exactly one of search-master"):
         load({"lab": "x", "devices": [{"name": "a", "kind": "sps", "model": "T-4", "version": "6.0.3",
                                        "cluster_roles": ["managed-host"]}]})
+
+
+def _node_ids(api: httpx.Client) -> dict[str, str]:
+    return {n["body"]["address"]: n["key"] for n in api.get("/api/cluster/nodes").json()["items"]}
+
+
+def test_roles_are_assigned_on_the_central_management_node(cluster_lab):
+    with _client(cluster_lab, "cm-1") as api:
+        ids = _node_ids(api)
+        assigned = api.put(f"/api/cluster/nodes/{ids['host-1']}", json={"roles": ["managed-host", "search-minion"]})
+        assert assigned.status_code == 200, assigned.text
+        assert assigned.json()["body"] == {"address": "host-1", "roles": ["managed-host", "search-minion"]}
+        assert assigned.json()["meta"]["remaining_seconds"] == 28800
+        assert api.get("/api/transaction").json()["transaction"]["status"] == "open"
+        assert api.get(f"/api/cluster/nodes/{ids['host-1']}").json()["body"]["roles"][1] == "search-minion"
+
+        def refused(node: str, body: dict) -> dict:
+            answer = api.put(f"/api/cluster/nodes/{ids.get(node, node)}", json=body)
+            assert answer.status_code in (400, 404), answer.text
+            return answer.json()["error"]
+        assert "search-master already (cm-1)" in refused("host-1", {"roles": ["managed-host", "search-master"]})[
+            "details"]["message"]
+        assert "only by promoting" in refused("host-1", {"roles": ["central-management", "search-local"]})[
+            "details"]["message"]
+        assert "exactly one search role" in refused("host-1", {"roles": ["managed-host"]})["details"]["message"]
+        assert refused("host-1", {"roles": ["manager"]})["type"] == "InvalidRequest"
+        assert refused("host-1", {})["type"] == "IncompleteRequestBodyError"
+        assert refused("no-such-node", {"roles": ["search-local"]})["type"] == "ResourceNotFound"
+        again = api.post("/api/cluster/promote", json={})
+        assert again.status_code == 400 and "already has a Central Management node (cm-1)" in again.text
+    with _client(cluster_lab, "minion-1") as api:
+        assert api.put(f"/api/cluster/nodes/{ids['host-1']}", json={"roles": ["search-local"]}).json()[
+            "error"]["type"] == "ResourceNotFound"
+
+
+def test_a_promoted_node_is_central_management_across_a_restart(tmp_path):
+    from simulator.pytest_plugin import RunningLab
+    lab = RunningLab("sps-standalone", tmp_path / "state", None)
+    try:
+        with _client(lab, "sps-1") as api:
+            assert api.get("/api/cluster/nodes").json()["error"]["type"] == "ResourceNotFound"
+            promoted = api.post("/api/cluster/promote", json={})
+            assert promoted.status_code == 200, promoted.text
+            body = promoted.json()
+            assert body["body"] == {"address": "sps-1", "roles": ["central-management"]}
+            assert body["meta"]["href"] == f"/api/cluster/nodes/{body['key']}"
+            assert body["meta"]["parent"] == "/api/cluster/nodes"
+    finally:
+        lab.stop()
+    lab = RunningLab("sps-standalone", tmp_path / "state", None)
+    try:
+        with _client(lab, "sps-1") as api:
+            assert _node_ids(api) == {"sps-1": body["key"]}
+    finally:
+        lab.stop()
