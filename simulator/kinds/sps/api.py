@@ -23,6 +23,7 @@ from aiohttp import BodyPartReader, web
 from simulator.kinds.base import Refused
 from simulator.kinds.sps import api_cluster, api_fetch, api_ha
 from simulator.kinds.sps.facts import sps, text
+from simulator.kinds.sps.files import firmware_dir
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
 from simulator.surfaces.https import Api, ApiError, Route, device_of, site_of, state_of
@@ -193,7 +194,7 @@ async def receive_firmware(request: web.Request) -> int:
     the slot's image only once the whole body arrived; the slot it took (REST and the web page)."""
     device, site = the_sps(request), site_of(request)
     slot_id = device.free_slot()
-    folder = site.fs_root / "opt/firmware"
+    folder = firmware_dir(site.fs_root)
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".upload-{secrets.token_hex(4)}.part"
     try:

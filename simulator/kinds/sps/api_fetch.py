@@ -18,6 +18,7 @@ from aiohttp import web
 
 from simulator.kinds.base import Refused
 from simulator.kinds.sps.facts import sps, text
+from simulator.kinds.sps.files import firmware_dir
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
 from simulator.surfaces.https import Route, device_of, site_of, state_of
@@ -109,7 +110,7 @@ async def start_fetch(request: web.Request, body: dict[str, Any]) -> web.Respons
         raise Refused("incomplete", text("fetch_url"))
     device = device_of(request)
     device.free_slot()                 # no empty slot: refused now, not after the download
-    job = state_of(request).fetches.start(device, site_of(request).fs_root / "opt/firmware", url,
+    job = state_of(request).fetches.start(device, firmware_dir(site_of(request).fs_root), url,
                                           checksum.get("sha256"))
     return web.json_response(_entry(job), status=202)
 

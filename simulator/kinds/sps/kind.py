@@ -24,6 +24,7 @@ from pydantic import Field, field_validator
 from simulator.kinds.kind import Build, Kind, Pair, Pairs
 from simulator.kinds.spec import DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
 from simulator.kinds.sps.facts import SpsVersion, sps
+from simulator.kinds.sps.files import FirmwareFolder
 from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.machine import TABLE
 from simulator.kinds.sps.model import SpsDevice
@@ -104,4 +105,4 @@ class SpsPackages:
 
 
 KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, pairs=Pairs(SpsPairSpec, build_pair),
-            packages=SpsPackages(), endpoint=endpoint, check=check, machines=(TABLE,))
+            packages=SpsPackages(), endpoint=endpoint, check=check, machines=(TABLE,), workers=(FirmwareFolder,))
