@@ -22,7 +22,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from simulator.kinds.kind import Build, Kind, Pair, Pairs
-from simulator.kinds.spec import DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
+from simulator.kinds.spec import ConsolePorts, DeviceSpec, HttpsPort, PairSpec, SshPort, one_of
+from simulator.kinds.sps.console import CONSOLE
 from simulator.kinds.sps.facts import SpsVersion, sps
 from simulator.kinds.sps.files import FirmwareFolder
 from simulator.kinds.sps.ha import SpsHaPair
@@ -34,7 +35,7 @@ from simulator.kinds.sps.ssh import SSH
 from simulator.kinds.sps.web import HTTPS
 
 
-class SpsSpec(DeviceSpec, SshPort, HttpsPort):
+class SpsSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     kind: Literal["sps"]
     free_storage_mb: int | None = Field(default=None, ge=0)
     config_issues: list[str] = Field(default_factory=list, max_length=50)
@@ -104,5 +105,5 @@ class SpsPackages:
         return make_iso(filename, directory, size_mb=size_mb, unsigned=unsigned, corrupt=corrupt)
 
 
-KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, pairs=Pairs(SpsPairSpec, build_pair),
+KIND = Kind(name="sps", spec=SpsSpec, build=build, ssh=SSH, https=HTTPS, console=CONSOLE, pairs=Pairs(SpsPairSpec, build_pair),
             packages=SpsPackages(), endpoint=endpoint, check=check, machines=(TABLE,), workers=(FirmwareFolder,))
