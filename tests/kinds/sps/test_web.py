@@ -270,3 +270,29 @@ def test_the_upgrade_log_on_the_web_but_not_from_5_0(lab_runner, tmp_path):
     with _client(lab, "sps-5") as client:
         _web_login(client, lab, "sps-5")
         assert TARGET in client.get("/basic/system/version").text
+
+
+def test_join_ha_and_activate_slave_on_the_ha_page(lab_runner):
+    lab = lab_runner({"lab": "half", "devices": [
+        {"name": "sps-a", "kind": "sps", "model": "T-1", "version": "6.0.3"},
+        {"name": "sps-b", "kind": "sps", "model": "T-1", "version": "6.0.3"}],
+        "ha_pairs": [{"name": "pair", "primary": "sps-a", "secondary": "sps-b", "secondary_mode": "standalone"}]})
+    with pytest.raises(httpx.TransportError), _client(lab, "sps-b") as client:
+        client.get("/login")                             # the slave's core (and web UI) does not run
+    with _client(lab, "sps-a") as client:
+        _web_login(client, lab, "sps-a")
+        half = client.get(HA).text
+        assert '<td class="status" id="ha-status">Half</td>' in half and 'id="join-ha"' in half
+        assert 'id="activate-slave"' not in half
+        refused = client.post(f"{HA}/activate_slave")
+        assert refused.status_code == 400 and "HA status: Half" in refused.text
+        joined = client.post(f"{HA}/join")
+        assert joined.status_code == 200 and "the nodes synchronize their data" in joined.text
+        assert '<td class="status" id="ha-status">Degraded Sync</td>' in joined.text
+        lab.wait_until(lambda lab: lab.pairs["pair"].state == "HA")
+        assert 'id="activate-slave"' in client.get(HA).text
+        assert "The other node takes over" in client.post(f"{HA}/activate_slave").text
+    lab.wait_until(lambda lab: lab.pairs["pair"].master == "sps-b")
+    with _client(lab, "sps-b") as client:
+        _web_login(client, lab, "sps-b")
+        assert '<td class="status" id="ha-status">HA</td>' in client.get(HA).text
