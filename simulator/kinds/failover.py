@@ -1,4 +1,4 @@
-"""What every failover pair shares, whatever its kind (FTD HA, ASA failover):
+"""What every failover pair shares, whatever its kind (FTD HA, ASA failover, SPS HA):
 the failover link (a cut is the split-brain injection point), keyed timers
 on the lab clock, pair-state events, and how a pair shows in the endpoints
 file and the control API."""

@@ -14,6 +14,8 @@ stands by with the data replicated over DRBD and a Heartbeat between them.
   first). *Activate Slave* is that takeover on purpose.
 - Firmware uploaded on the master, and its *After reboot* choice, reach the
   slave after `timings.ha_replicate` (H5: "might take a few minutes").
+- The HA link (PairBase.set_link) cut: the nodes lose each other and DRBD
+  disconnects; no takeover (split brain) is modelled.
 
 No I/O: surfaces call the actions and read `view()`."""
 
@@ -24,13 +26,14 @@ from typing import Any
 from simulator.clock import Timer
 from simulator.journal import Event
 from simulator.kinds.base import Refused
+from simulator.kinds.failover import PairBase
 from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import Slot, SpsDevice
 
 MODES = ("ha", "standalone")
 
 
-class SpsHaPair:
+class SpsHaPair(PairBase):
     """Two SPS nodes, primary and secondary, in one HA cluster."""
 
     def __init__(self, name: str, primary: SpsDevice, secondary: SpsDevice, *, secondary_mode: str = "ha",
@@ -56,20 +59,6 @@ class SpsHaPair:
         self._announce()
 
     # -- reading ---------------------------------------------------------------------------
-    @property
-    def primary(self) -> SpsDevice:
-        return self.units["primary"]
-
-    @property
-    def secondary(self) -> SpsDevice:
-        return self.units["secondary"]
-
-    def unit(self, name: str) -> SpsDevice:
-        return next(u for u in self.units.values() if u.name == name)
-
-    def peer_of(self, unit: SpsDevice) -> SpsDevice:
-        return self.secondary if unit is self.primary else self.primary
-
     def is_master(self, unit: SpsDevice) -> bool:
         return unit.name == self.master
 
@@ -135,13 +124,6 @@ class SpsHaPair:
         self.mode[other.name], self.uuid[other.name] = "ha", self.uuid[this.name]
         self.ctx.journal.emit(None, "ha.join", pair=self.name, node=other.name)
         self.reconcile()
-
-    def set_link(self, up: bool) -> None:
-        """The HA link (cables, switch): cut, the nodes lose each other; no takeover is modelled."""
-        if self.link_up != up:
-            self.link_up = up
-            self.ctx.journal.emit(None, "ha.link", pair=self.name, up=up)
-            self.reconcile()
 
     # -- the rules -------------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
@@ -236,15 +218,6 @@ class SpsHaPair:
             self.state = state
             self.ctx.journal.emit(None, "ha.state", pair=self.name, state=state, active=self.active)
 
-    def _after(self, key: str, seconds: float, callback: Any) -> None:
-        self._cancel(key)
-        self._timers[key] = self.ctx.clock.call_later(seconds, callback)
-
-    def _cancel(self, key: str) -> None:
-        timer = self._timers.pop(key, None)
-        if timer is not None:
-            timer.cancel()
-
     # -- what the lab shows -----------------------------------------------------------------------
     def traffic_up(self) -> bool:
         return self.active is not None
@@ -253,12 +226,8 @@ class SpsHaPair:
         return unit == self.active
 
     def unit_entry(self, unit: Any) -> dict[str, Any] | None:
-        return {"pair": self.name, "role": "primary" if unit is self.primary else "secondary",
+        return {"pair": self.name, "role": self.role_of(unit).lower(),
                 "state": "master" if self.is_master(unit) else "slave"}
-
-    def entry(self) -> dict[str, Any]:
-        return {"name": self.name, "primary": self.primary.name, "secondary": self.secondary.name,
-                "state": self.state, "active": self.active}
 
     def status(self) -> dict[str, Any]:
         return {**self.entry(), "master": self.master, "drbd": self.drbd, "heartbeat": self.heartbeat,
