@@ -35,10 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     _fault_commands(sub)
     _snapshot_commands(sub)
     _route_command(sub)
+    _serve_command(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
             return _up(args)
+        if args.command == "serve":
+            return _serve_labs(args)
         if args.command == "route":
             return _route(args)
         if args.command == "package":
@@ -93,6 +96,23 @@ def _route_command(sub: argparse._SubParsersAction) -> None:
                        help="the address clients reach shard {i}'s devices at (default: what the shard says)")
     route.add_argument("--host", default="127.0.0.1", metavar="ADDR")
     route.add_argument("--control-port", type=int, default=0, metavar="PORT")
+
+
+def _serve_command(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="host many labs in one process, created and deleted over HTTP (/labs)")
+    serve.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+                       help="bind address of the server and its labs' devices (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8470, metavar="PORT", help="the server's port (default: 8470; "
+                       "0: the first free one of the port range)")
+    serve.add_argument("--state-dir", type=Path, default=Path("state/serve"), metavar="DIR",
+                       help="the server's state; each lab's under DIR/labs/<id> (default: state/serve)")
+    serve.add_argument("--max-labs", type=int, default=100, metavar="N", help="labs at once (default: 100)")
+    serve.add_argument("--ports", metavar="RANGE", help="the range every lab takes its ports from "
+                       "(default: 10000-65535 less the kernel's ephemeral range)")
+    serve.add_argument("--ttl", type=float, default=3600.0, metavar="SECONDS",
+                       help="an idle lab is deleted after this many wall seconds without a request (default: 3600)")
+    serve.add_argument("--ttl-check", type=float, default=30.0, metavar="SECONDS",
+                       help="how often to look for idle labs (default: 30)")
 
 
 def _package_command(sub: argparse._SubParsersAction) -> None:
@@ -479,6 +499,44 @@ def _route(args: argparse.Namespace) -> int:
         await router.stop()
         return 0
     return asyncio.run(serve())
+
+
+def _serve_labs(args: argparse.Namespace) -> int:
+    from simulator.server.app import LabServer, server_token
+    from simulator.server.hosting import LabHost
+    from simulator.sockets import PortRange, default_range
+
+    if args.max_labs < 1 or args.ttl <= 0 or args.ttl_check <= 0:
+        raise ValueError("--max-labs, --ttl and --ttl-check must be above 0")
+    ports = PortRange.parse(args.ports) if args.ports else PortRange(default_range().spans)
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    token = server_token(args.state_dir, args.host)
+    server = LabServer(LabHost(args.state_dir, args.host, ports, max_labs=args.max_labs, ttl=args.ttl, token=token),
+                       args.host, args.port, check_interval=args.ttl_check)
+
+    async def serve() -> int:
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        await server.start()
+        _write_server_file(args.state_dir / "server.json", server.url, args.state_dir / "control.token" if token else None)
+        console.print(f"serving labs at {server.url}/labs (up to {args.max_labs}; state in {args.state_dir})"
+                      + (f"; token in {args.state_dir / 'control.token'}" if token else ""))
+        sys.stdout.flush()
+        await stop.wait()
+        console.print(f"stopping {len(server.labs.labs)} labs ...")
+        await server.stop()
+        (args.state_dir / "server.json").unlink(missing_ok=True)
+        return 0
+    return asyncio.run(serve())
+
+
+def _write_server_file(path: Path, url: str, token_file: Path | None) -> None:
+    import json
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": url, "token_file": str(token_file) if token_file else None}))
+    tmp.replace(path)
 
 
 async def _serve(lab, faults: Path | None = None) -> int:

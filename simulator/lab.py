@@ -57,11 +57,14 @@ class Lab:
                  state_dir: str | Path | None = None, time_scale: float | None = None, virtual_time: bool = False,
                  autojump: bool = False, host: str = "127.0.0.1", seed: int | None = None,
                  endpoints_file: str | Path | None = None, control_port: int | None = None,
-                 start_time: float | None = None, ports: str | None = None, exercise: Exercise | None = None) -> None:
+                 start_time: float | None = None, ports: str | PortRange | None = None,
+                 exercise: Exercise | None = None) -> None:
         self.profile = profiles.load(profile if profile is not None or exercise is None else exercise.profile)
-        # Each lab walks its range from the start: the same profile gets the same ports while they are free.
+        # Each lab walks its range from the start: the same profile gets the same ports while they are
+        # free. A PortRange object is shared as it is (the labs of one server draw from one range).
         ranged = ports or self.profile.ports
-        self.ports = PortRange.parse(ranged) if ranged else PortRange(default_range().spans)
+        self.ports = ranged if isinstance(ranged, PortRange) else \
+            PortRange.parse(ranged) if ranged else PortRange(default_range().spans)
         check_descriptors(self.profile, self.ports)   # before any state is written: a lab too big fails later
         self._tmp = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="simulator-")
         self.state_dir = Path(state_dir if state_dir is not None else self._tmp.name)  # type: ignore[union-attr]
@@ -158,7 +161,11 @@ class Lab:
 
     async def start(self) -> Lab:
         with gc_paused():
-            await self._start()
+            try:
+                await self._start()
+            except BaseException:
+                await self._stop()      # a lab that fails to start gives back every port it bound
+                raise
         gc.freeze()         # the lab's objects live until it stops: no full collection scans them meanwhile
         return self
 

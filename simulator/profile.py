@@ -168,17 +168,31 @@ def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:
     return validate(data, str(path))
 
 
+def loads(text: str, source: str) -> Profile:
+    """A profile from its YAML text (`source` names it in the messages)."""
+    data = _parse(text, source)
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}: expected a mapping with `lab` and `devices` at the top level")
+    return validate(data, source)
+
+
 def read_document(path: Path) -> Any:
     """A YAML file's document; ProfileError naming the file (and line:column) when it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    return _parse(text, str(path))
+
+
+def _parse(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ProfileError(f"{path}{where}: not valid YAML: {problem}") from None
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+        raise ProfileError(f"{source}{where}: not valid YAML: {problem}") from None
 
 
 def validate(data: dict[str, Any], source: str) -> Profile:

@@ -20,13 +20,20 @@ the same helpers as blocking calls:
 
 Ports are ephemeral, so parallel runs (pytest-xdist) never collide. When a
 test that used a lab fails, its devices and last events are added to the
-report."""
+report.
+
+With `--simulator-url URL` (a `simulator serve`), every fixture takes a lab
+from that server instead, one per test, deleted after it: the labs are
+`RemoteLab` handles (simulator/server/remote.py) that reach the lab through
+its control API, and virtual time jumps by itself on the server."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,10 +41,42 @@ from typing import Any, TypeVar
 import pytest
 
 from simulator.lab import Lab
+from simulator.server.remote import LabServerClient, RemoteLab
 
 T = TypeVar("T")
 REPORT_EVENTS = 30
+REMOTE_WAIT = 120.0       # wall seconds a wait on a served lab lasts at most
+POLL = 0.05               # wall seconds between two looks at a served lab
 _LABS_KEY = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--simulator-url", metavar="URL", default=None,
+                     help="take the labs from this lab server (`simulator serve`; token from $SIMULATOR_TOKEN) "
+                          "instead of starting them in-process")
+
+
+def _server(config: pytest.Config) -> LabServerClient | None:
+    url = config.getoption("--simulator-url", None)
+    return LabServerClient(url, os.environ.get("SIMULATOR_TOKEN")) if url else None
+
+
+async def _poll(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(POLL)
+    return True
+
+
+def _wait(check: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
 
 _async_fixture: Any
 try:
@@ -52,31 +91,43 @@ class Sim:
     """Helpers for async tests (the `sim` fixture)."""
 
     @staticmethod
-    async def wait_for_state(lab: Lab, device: str, state: str, limit: float = 30 * 24 * 3600.0) -> None:
-        """Run the lab's clock until `device` is in `state` (virtual time)."""
+    async def wait_for_state(lab: Lab | RemoteLab, device: str, state: str, limit: float = 30 * 24 * 3600.0) -> None:
+        """Run the lab's clock until `device` is in `state` (virtual time; a served lab's jumps by itself)."""
         target = lab.device(device)
-        if not await lab.clock.run_until(lambda: target.state == state, limit):
+        if isinstance(lab, RemoteLab):
+            reached = await _poll(lambda: target.state == state, REMOTE_WAIT)
+        else:
+            reached = await lab.clock.run_until(lambda: target.state == state, limit)
+            await lab.settle()
+        if not reached:
             raise AssertionError(f"{device} did not reach {state!r} (it is {target.state!r})")
-        await lab.settle()
 
     @staticmethod
-    async def wait_until(lab: Lab, predicate: Callable[[], bool], limit: float = 30 * 24 * 3600.0) -> None:
+    async def wait_until(lab: Lab | RemoteLab, predicate: Callable[[], bool],
+                         limit: float = 30 * 24 * 3600.0) -> None:
+        if isinstance(lab, RemoteLab):
+            if not await _poll(predicate, REMOTE_WAIT):
+                raise AssertionError(f"condition not reached in {REMOTE_WAIT:.0f} s")
+            return
         if not await lab.clock.run_until(predicate, limit):
             raise AssertionError("condition not reached before the clock ran out of events")
         await lab.settle()
 
     @staticmethod
-    async def run_until_idle(lab: Lab) -> float:
+    async def run_until_idle(lab: Lab | RemoteLab) -> float:
+        if isinstance(lab, RemoteLab):
+            before = lab.control.call("GET", "/api/clock")["now"]
+            return lab.control.call("POST", "/api/clock/run", {})["now"] - before
         elapsed = await lab.clock.run_until_idle()
         await lab.settle()
         return elapsed
 
     @staticmethod
-    def events(lab: Lab, kind: str | None = None, device: str | None = None, **fields: Any) -> list[dict]:
+    def events(lab: Lab | RemoteLab, kind: str | None = None, device: str | None = None, **fields: Any) -> list[dict]:
         return [e for e in lab.journal.select(device, kind) if all(e.get(k) == v for k, v in fields.items())]
 
     @classmethod
-    def assert_event(cls, lab: Lab, kind: str, device: str | None = None, **fields: Any) -> dict:
+    def assert_event(cls, lab: Lab | RemoteLab, kind: str, device: str | None = None, **fields: Any) -> dict:
         """The last event of `kind` (a prefix) with these fields; fails with what was seen."""
         found = cls.events(lab, kind, device, **fields)
         if not found:
@@ -97,9 +148,25 @@ def _track(request: pytest.FixtureRequest, lab: Any) -> None:
 # -- async labs -----------------------------------------------------------------------------
 if _async_fixture is not None:
     @_async_fixture
-    async def lab_factory(request, tmp_path) -> AsyncIterator[Callable[..., Awaitable[Lab]]]:
+    async def lab_factory(request, tmp_path) -> AsyncIterator[Callable[..., Awaitable[Lab | RemoteLab]]]:
         """Start labs from a profile name, path or dict: `await lab_factory("ftd-ha")`.
-        Virtual time, ephemeral ports, a state dir under tmp_path; stopped after the test."""
+        Virtual time, ephemeral ports, a state dir under tmp_path; stopped after the test.
+        With --simulator-url: labs of that server (options: seed, time_scale, name, ttl), deleted after."""
+        server = _server(request.config)
+        if server is not None:
+            remote: list[RemoteLab] = []
+
+            async def create(profile: str | Path | dict[str, Any], **options: Any) -> RemoteLab:
+                options.setdefault("virtual_time", options.get("time_scale") is None)
+                lab = server.create(profile, **options)
+                remote.append(lab)
+                _track(request, lab)
+                return lab
+
+            yield create
+            for served in reversed(remote):
+                server.delete(served.id)
+            return
         labs: list[Lab] = []
 
         async def start(profile: str | Path | dict[str, Any], **options: Any) -> Lab:
@@ -205,14 +272,68 @@ class RunningLab:
             self._loop.close()
 
 
-@pytest.fixture
-def lab_runner(request, tmp_path) -> Iterator[Callable[..., RunningLab]]:
-    """Start labs in background threads: `lab_runner("ftd-ha", time_scale=None)`
-    (None: virtual time that jumps when idle; a number: scaled time)."""
-    labs: list[RunningLab] = []
+class RemoteRunningLab:
+    """RunningLab's helpers on a lab of a server (--simulator-url): each a call to its control API."""
 
-    def start(profile: str | Path | dict[str, Any], time_scale: float | None = None) -> RunningLab:
-        running = RunningLab(profile, tmp_path / f"lab-sync-{len(labs)}", time_scale)
+    def __init__(self, server: LabServerClient, profile: str | Path | dict[str, Any], time_scale: float | None) -> None:
+        self.server = server
+        self.lab = server.create(profile, virtual_time=time_scale is None, time_scale=time_scale)
+
+    def call(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
+        if asyncio.iscoroutine(coro):
+            coro.close()
+        raise TypeError("a lab of a server runs in the server's process: drive it with run() and the handle's "
+                        "methods (lab.devices[...], power, add_fault, clock), not coroutines")
+
+    def run(self, function: Callable[[], T], timeout: float | None = 60) -> T:
+        """Call `function` (which reaches the lab through `self.lab`, a RemoteLab)."""
+        return function()
+
+    @property
+    def endpoints(self) -> dict[str, Any]:
+        return self.lab.endpoints()
+
+    def endpoint(self, device: str) -> dict[str, Any]:
+        return self.lab.endpoint(device)
+
+    def state(self, device: str) -> str:
+        return self.lab.device(device).state
+
+    def wait_for_state(self, device: str, state: str, timeout: float = 60) -> None:
+        if not _wait(lambda: self.state(device) == state, timeout):
+            raise AssertionError(f"{device} did not reach {state!r} in {timeout} s (it is {self.state(device)!r})")
+
+    def wait_until(self, predicate: Callable[[RemoteLab], bool], timeout: float = 60) -> None:
+        if not _wait(lambda: predicate(self.lab), timeout):
+            raise TimeoutError(f"condition not reached in {timeout} s")
+
+    def events(self, kind: str | None = None, device: str | None = None, **fields: Any) -> list[dict]:
+        return Sim.events(self.lab, kind, device, **fields)
+
+    def assert_event(self, kind: str, device: str | None = None, **fields: Any) -> dict:
+        return Sim.assert_event(self.lab, kind, device, **fields)
+
+    def add_fault(self, point: str, action: str, device: str | None = None, **options: Any):
+        return self.lab.add_fault(point, action, device, **options)
+
+    def stop(self) -> None:
+        self.server.delete(self.lab.id)
+
+
+@pytest.fixture
+def lab_runner(request, tmp_path) -> Iterator[Callable[..., RunningLab | RemoteRunningLab]]:
+    """Start labs in background threads: `lab_runner("ftd-ha", time_scale=None)`
+    (None: virtual time that jumps when idle; a number: scaled time). With --simulator-url:
+    labs of that server."""
+    labs: list[RunningLab | RemoteRunningLab] = []
+    server = _server(request.config)
+
+    def start(profile: str | Path | dict[str, Any], time_scale: float | None = None) -> RunningLab | RemoteRunningLab:
+        running: RunningLab | RemoteRunningLab
+        if server is not None:
+            running = RemoteRunningLab(server, profile, time_scale)
+        else:
+            running = RunningLab(profile, tmp_path / f"lab-sync-{len(labs)}", time_scale)
         labs.append(running)
         _track(request, running.lab)
         return running
