@@ -345,8 +345,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200, help="with --shards: devices tried")
     parser.add_argument("--snapshots", metavar="N,N", help="measure snapshot save and restore only, at these "
                         "sizes (e.g. 20,200)")
+    parser.add_argument("--serve-labs", type=int, metavar="N", help="a lab server (`simulator serve`) with N ftd-ha "
+                        "labs created, driven and deleted by N concurrent clients (scripts/bench_serve.py)")
     args = parser.parse_args()
     options = [*(["--host", args.host] if args.host else []), *(["--ports", args.ports] if args.ports else [])]
+    if args.serve_labs is not None:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import bench_serve
+        bench_serve.bench(args.serve_labs, options)
+        return
     if args.shards is not None:
         shards_bench(args)
         return
