@@ -101,6 +101,15 @@ def fixed_ports(profile: profiles.Profile) -> list[str]:
     return pinned
 
 
+def host_paths(profile: profiles.Profile) -> list[str]:
+    """The keys of a profile that would open the server's own files to the lab's users."""
+    named = [f"{spec.name}.import_dir" for spec in profile.expanded() if getattr(spec, "import_dir", None)]
+    keys = profile.ssh_authorized_keys
+    if keys and not keys.lstrip().startswith(("ssh-", "ecdsa-", "sk-")):
+        named.append("ssh_authorized_keys (give the keys' text, not a path)")
+    return named
+
+
 class LabHost:
     def __init__(self, state_dir: Path, host: str, ports: PortRange, *, max_labs: int = 100,
                  ttl: float = DEFAULT_TTL, token: str | None = None) -> None:
@@ -122,6 +131,10 @@ class LabHost:
         if pinned:
             raise Refusal(400, f"{profile.lab}: a served lab takes its ports from the server's range; remove "
                                + ", ".join(pinned))
+        paths = host_paths(profile)
+        if paths:
+            raise Refusal(400, f"{profile.lab}: a served lab reads no file of the server's machine; remove "
+                               + ", ".join(paths))
         ports, fds = listeners(profile)
         fds += LAB_SPARE_FDS
         self._check_budget(profile, fds, ports)

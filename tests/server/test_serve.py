@@ -97,6 +97,9 @@ def test_refusals_leave_nothing_behind(serve):
             ({"profile": "lab: x\ndevices: [\n"}, 400, "<profile>:"),
             ({"profile": INLINE.replace("FPR-1120", "FPR-9999")}, 400, "<profile>: devices[0].model: expected one of"),
             ({"profile": INLINE.replace("}", ", ssh_port: 40022}")}, 400, "remove fw.ssh_port 40022"),
+            ({"profile": INLINE.replace("}", ", import_dir: /etc}").replace("FPR-1120", "ASAv").replace(
+                "7.2.5-208", "9.19(1)").replace("{name", "{kind: asa, name")}, 400, "remove fw.import_dir"),
+            ({"profile": "ssh_authorized_keys: /etc/passwd\n" + INLINE}, 400, "not a path"),
             ({"profile": "ftd-ha", "colour": "red"}, 400, "unknown field(s) colour"),
             ({"profile": "ftd-ha", "virtual_time": True, "time_scale": 5}, 400, "not both"),
             ({"profile": "ftd-ha", "ttl": -1}, 400, "`ttl` must be"),
