@@ -195,16 +195,19 @@ async def test_status_cli_and_ssh_against_a_served_lab(served):
         await term.close()
 
 
-def test_event_stream_through_the_server(served):
-    lab = create(served, profile="ftd-standalone", virtual_time=True)
+def test_event_stream_through_the_server_keeps_its_lab_alive(served):
+    lab = create(served, profile="ftd-standalone", virtual_time=True, ttl=0.5)
     with served.client() as api, api.stream("GET", f"/labs/{lab['id']}/api/events/stream",
                                              params={"kind": "power"}) as stream:
         lines = stream.iter_lines()
         assert next(lines) == ": subscribed"
+        time.sleep(1.5)         # three TTLs of wall time (the server looks every 0.2 s): the open stream is a use
         with served.client() as other:
             other.post(f"/labs/{lab['id']}/api/devices/ftd-1/power", json={"action": "off"})
-        data = next(line for line in lines if line.startswith("data: "))
-        assert json.loads(data[6:])["device"] == "ftd-1"
+            data = next(line for line in lines if line.startswith("data: "))
+            assert json.loads(data[6:])["device"] == "ftd-1"
+            assert other.delete(f"/labs/{lab['id']}").status_code == 200
+        assert [line for line in lines if line.startswith("data: ")] == []     # the stream ends with its lab
 
 
 def test_idle_labs_expire_and_used_ones_stay(served):
