@@ -22,6 +22,7 @@ class Served:
     url: str
     proc: subprocess.Popen
     state_dir: Path
+    log: Path
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60)
@@ -32,19 +33,23 @@ class Served:
 
 
 def start_server(state_dir: Path, *extra: str, nofile: int | None = None) -> Served:
-    """`simulator serve --port 0` (idle labs looked for every 0.2 s); returns once it listens."""
+    """`simulator serve --port 0` (idle labs looked for every 0.2 s), its output in a log
+    beside its state; returns once it listens."""
     limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
-    proc = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--state-dir", str(state_dir),
-                             "--ttl-check", "0.2", *extra], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, preexec_fn=limit)
+    state_dir.mkdir(parents=True)
+    log = state_dir.with_suffix(".log")
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--state-dir",
+                                 str(state_dir), "--ttl-check", "0.2", *extra], cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, preexec_fn=limit)
     info = state_dir / "server.json"
     deadline = time.monotonic() + 60
     while not info.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             end_lab(proc)
-            raise RuntimeError(f"server did not start: {proc.communicate(timeout=5)[0]}")
+            raise RuntimeError(f"server did not start: {log.read_text()}")
         time.sleep(0.05)
-    return Served(json.loads(info.read_text())["url"], proc, state_dir)
+    return Served(json.loads(info.read_text())["url"], proc, state_dir, log)
 
 
 @pytest.fixture
@@ -60,6 +65,7 @@ def serve(tmp_path) -> Iterator[Callable[..., Served]]:
     yield start
     for served in started:
         end_lab(served.proc)
+        assert served.proc.returncode == 0 and "Traceback" not in served.log.read_text(), served.log.read_text()
 
 
 @pytest.fixture

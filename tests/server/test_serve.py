@@ -42,7 +42,13 @@ def ports_of(lab: dict) -> set[int]:
 
 
 def fds(served: Served) -> int:
-    return psutil.Process(served.proc.pid).num_fds()
+    """The server's open descriptors once steady (a client's closed connection closes on the server soon after)."""
+    process = psutil.Process(served.proc.pid)
+    last, deadline = -1, time.monotonic() + 5
+    while (count := process.num_fds()) != last and time.monotonic() < deadline:
+        last = count
+        time.sleep(0.2)
+    return count
 
 
 def test_server_routes_and_openapi_description_agree(tmp_path):
