@@ -25,6 +25,7 @@ from aiohttp import web
 from yarl import URL
 
 from simulator import profile as profiles
+from simulator.control import ui
 from simulator.control.server import (
     ApiError,
     Handler,
@@ -67,6 +68,10 @@ class LabServer:
         app.router.add_post("/labs", self.create_lab)
         app.router.add_get("/labs/{id}", self.get_lab)
         app.router.add_delete("/labs/{id}", self.delete_lab)
+        # the lab's snapshots (/api/snapshots...) also where the lab server's users look for them
+        app.router.add_get("/labs/{id}/snapshots", self.snapshots)
+        app.router.add_post("/labs/{id}/snapshots", self.snapshots)
+        app.router.add_post("/labs/{id}/snapshots/{sid}/restore", self.snapshots)
         app.router.add_route("*", "/labs/{id}/{tail:.*}", self.dispatch)
         self.runner = web.AppRunner(app, **server_options(TIMEOUTS))
         self.held: HeldPort | None = None
@@ -168,10 +173,14 @@ class LabServer:
         return web.json_response({**entry, "deleted": True, "state_dir": entry["state_dir"] if keep == "true" else None})
 
     # -- /labs/{id}/...: the lab's own control application ----------------------------------
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+    async def snapshots(self, request: web.Request) -> web.StreamResponse:
+        """`/labs/{id}/snapshots...`: the lab's `/api/snapshots...`."""
+        return await self.dispatch(request, api=True)
+
+    async def dispatch(self, request: web.Request, api: bool = False) -> web.StreamResponse:
         hosted = self._hosted(request)
         prefix = f"/labs/{hosted.id}"
-        path = request.rel_url.raw_path[len(prefix):] or "/"
+        path = ("/api" if api else "") + (request.rel_url.raw_path[len(prefix):] or "/")
         query = request.rel_url.raw_query_string
         inner = request.clone(rel_url=URL(path + (f"?{query}" if query else ""), encoded=True))
         hosted.busy += 1
@@ -186,10 +195,12 @@ class LabServer:
 
     # -- auth and errors ---------------------------------------------------------------------
     def _authorized(self, request: web.Request) -> bool:
+        """The control API's rule: a Bearer token, or what a browser offers for the dashboard pages."""
         token = self.labs.token
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        given = credentials.strip().encode("utf-8", "surrogateescape")
-        return token is None or (scheme.lower() == "bearer" and secrets.compare_digest(given, token.encode()))
+        offered = credentials.strip() if scheme.lower() == "bearer" else ui.offered_token(request)
+        given = offered.encode("utf-8", "surrogateescape")
+        return token is None or (bool(given) and secrets.compare_digest(given, token.encode()))
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -91,6 +91,16 @@ class RemoteLab:
     def remove_fault(self, fault_id: int) -> dict[str, Any]:
         return self.control.call("DELETE", f"/api/faults/{fault_id}")
 
+    def snapshot(self, name: str | None = None) -> dict[str, Any]:
+        """Take a snapshot (its entry: `id`, `name`, ...), as `Lab.snapshot`."""
+        return self.control.call("POST", "/api/snapshots", {"name": name} if name else {})
+
+    def restore(self, snapshot_id: str) -> dict[str, Any]:
+        return self.control.call("POST", f"/api/snapshots/{quote(snapshot_id, safe='')}/restore")
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return self.control.call("GET", "/api/snapshots")["items"]
+
 
 class RemoteDevice:
     def __init__(self, lab: RemoteLab, name: str) -> None:

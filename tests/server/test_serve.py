@@ -252,6 +252,13 @@ async def test_a_served_lab_asks_for_the_servers_token(tmp_path):
             assert (await api.get(f"/labs/{lab}/api/clock")).status_code == 401
             assert (await api.get(f"/labs/{lab}/api/clock", headers=auth)).status_code == 200
             assert (tmp_path / "labs" / lab / "control.token").read_text().strip() == "s3cret"
+            # a browser: the dashboard of the lab with ?token= once, then its cookie
+            r = await api.get(f"/labs/{lab}/ui/", params={"token": "s3cret"})
+            assert r.status_code == 303 and r.headers["location"] == "./"
+            r = await api.get(f"/labs/{lab}/ui/")
+            assert r.status_code == 200 and "mini" in r.text
+            api.cookies.clear()
+            assert (await api.get(f"/labs/{lab}/ui/")).status_code == 401
             r = await api.delete(f"/labs/{lab}", params={"keep_state": "yes"}, headers=auth)
             assert r.status_code == 400 and "keep_state" in r.json()["error"]
     finally:
@@ -289,3 +296,21 @@ async def test_dispatch_carries_websockets_query_and_encoded_paths(tmp_path):
     finally:
         del host.labs["fake"]
         await server.stop()
+
+
+def test_snapshots_of_a_served_lab_under_labs_id_snapshots(served):
+    lab = create(served, profile="ftd-standalone", virtual_time=True)
+    with served.client() as api:
+        base = f"/labs/{lab['id']}"
+        api.post(f"{base}/api/clock/pause")
+        saved = api.post(f"{base}/snapshots", json={"name": "fresh"})
+        assert saved.status_code == 201, saved.text
+        at = api.get(f"{base}/api/clock").json()["now"]
+        api.post(f"{base}/api/clock/advance", json={"seconds": 3600})
+        api.post(f"{base}/api/devices/ftd-1/power", json={"action": "off"})
+        assert [s["name"] for s in api.get(f"{base}/snapshots").json()["items"]] == ["fresh"]
+        r = api.post(f"{base}/snapshots/{saved.json()['id']}/restore")
+        assert r.status_code == 200, r.text
+        assert api.get(f"{base}/api/clock").json()["now"] == at
+        assert api.get(f"{base}/api/devices/ftd-1").json()["state"] == "online"
+        assert api.post(f"{base}/snapshots/nope/restore").status_code == 404
