@@ -38,12 +38,21 @@ from simulator.control.server import (
     text,
 )
 from simulator.facts import read_yaml
-from simulator.server.hosting import MAX_TTL, NAME, Hosted, LabHost, LabRequest, Refusal, bundled_or_inline
+from simulator.server.hosting import (
+    MAX_TTL,
+    NAME,
+    Hosted,
+    LabHost,
+    LabRequest,
+    Refusal,
+    bundled_exercise,
+    bundled_or_inline,
+)
 from simulator.sockets import HeldPort
 from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, TIMEOUTS, server_options
 
 CHECK_INTERVAL = 30.0       # wall seconds between two looks for idle labs
-FIELDS = {"profile", "seed", "virtual_time", "time_scale", "name", "ttl"}
+FIELDS = {"profile", "exercise", "seed", "virtual_time", "time_scale", "name", "ttl"}
 
 
 def server_token(state_dir: Path, bind: str) -> str | None:
@@ -69,9 +78,10 @@ class LabServer:
         app.router.add_get("/labs/{id}", self.get_lab)
         app.router.add_delete("/labs/{id}", self.delete_lab)
         # the lab's snapshots (/api/snapshots...) also where the lab server's users look for them
-        app.router.add_get("/labs/{id}/snapshots", self.snapshots)
-        app.router.add_post("/labs/{id}/snapshots", self.snapshots)
-        app.router.add_post("/labs/{id}/snapshots/{sid}/restore", self.snapshots)
+        app.router.add_get("/labs/{id}/snapshots", self.alias)
+        app.router.add_post("/labs/{id}/snapshots", self.alias)
+        app.router.add_post("/labs/{id}/snapshots/{sid}/restore", self.alias)
+        app.router.add_get("/labs/{id}/grade", self.alias)         # an exercise's grade: its /api/grade
         app.router.add_route("*", "/labs/{id}/{tail:.*}", self.dispatch)
         self.runner = web.AppRunner(app, **server_options(TIMEOUTS))
         self.held: HeldPort | None = None
@@ -113,6 +123,7 @@ class LabServer:
     def entry(self, request: web.Request, hosted: Hosted) -> dict[str, Any]:
         lab = hosted.lab
         return {"id": hosted.id, "name": lab.name, "profile": hosted.source,
+                "exercise": lab.exercise.name if lab.exercise else None,
                 "control_url": f"{request.url.origin()}/labs/{hosted.id}", "devices": len(lab.devices),
                 "clock": clock_entry(lab), "created": _iso(hosted.created), "ttl": hosted.ttl,
                 "idle": round(hosted.idle, 1), "state_dir": str(lab.state_dir)}
@@ -133,12 +144,18 @@ class LabServer:
         unknown = sorted(set(body) - FIELDS)
         if unknown:
             raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; a lab takes {', '.join(sorted(FIELDS))}")
-        ref = text(body, "profile")
-        if not ref:
-            raise ApiError(400, "`profile` is required: a bundled profile's name or the profile's YAML text")
+        ref, drill = text(body, "profile"), text(body, "exercise")
+        if bool(ref) == bool(drill):
+            raise ApiError(400, "give `profile` (a bundled profile's name or the profile's YAML text) or `exercise` "
+                                "(a bundled exercise's name)")
+        exercise = None
         try:
-            profile, source, yaml_text = bundled_or_inline(ref)
-        except profiles.ProfileError as exc:
+            if drill:
+                exercise, yaml_text = bundled_exercise(drill)
+                profile, source = exercise.profile, f"exercise {exercise.name}"
+            else:
+                profile, source, yaml_text = bundled_or_inline(ref or "")
+        except profiles.ProfileError as exc:      # an ExerciseError is one
             raise ApiError(400, str(exc)) from None
         name = text(body, "name")
         if name is not None and not NAME.fullmatch(name):
@@ -155,7 +172,8 @@ class LabServer:
         ttl = number(body, "ttl", required=False, positive=True)
         if ttl is not None and ttl > MAX_TTL:
             raise ApiError(400, f"`ttl` must be at most {MAX_TTL:.0f} seconds")
-        hosted = await self.labs.create(LabRequest(profile, source, yaml_text, name, seed, virtual, scale, ttl))
+        hosted = await self.labs.create(LabRequest(profile, source, yaml_text, exercise, name, seed, virtual, scale,
+                                                   ttl))
         return web.json_response(self.detail(request, hosted), status=201)
 
     async def get_lab(self, request: web.Request) -> web.Response:
@@ -173,8 +191,8 @@ class LabServer:
         return web.json_response({**entry, "deleted": True, "state_dir": entry["state_dir"] if keep == "true" else None})
 
     # -- /labs/{id}/...: the lab's own control application ----------------------------------
-    async def snapshots(self, request: web.Request) -> web.StreamResponse:
-        """`/labs/{id}/snapshots...`: the lab's `/api/snapshots...`."""
+    async def alias(self, request: web.Request) -> web.StreamResponse:
+        """`/labs/{id}/snapshots...` and `/labs/{id}/grade`: the lab's `/api/snapshots...` and `/api/grade`."""
         return await self.dispatch(request, api=True)
 
     async def dispatch(self, request: web.Request, api: bool = False) -> web.StreamResponse:

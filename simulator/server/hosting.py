@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simulator import exercises
 from simulator import profile as profiles
 from simulator.lab import Lab, listeners
 from simulator.sockets import PortRange
@@ -41,8 +42,9 @@ class LabRequest:
     """What `POST /labs` asks for (validated)."""
 
     profile: profiles.Profile
-    source: str                 # a bundled profile's name, or "inline"
-    text: str                   # the profile's YAML, kept beside the lab's state to start it again
+    source: str                 # a bundled profile's name, "inline", or "exercise NAME"
+    text: str                   # the profile's (or exercise's) YAML, kept beside the lab's state to start it again
+    exercise: exercises.Exercise | None = None
     name: str | None = None
     seed: int | None = None
     virtual_time: bool = False
@@ -88,6 +90,15 @@ def bundled_or_inline(ref: str) -> tuple[profiles.Profile, str, str]:
         text = path.read_text(encoding="utf-8")
         return profiles.loads(text, ref), ref, text
     return profiles.loads(ref, "<profile>"), "inline", ref
+
+
+def bundled_exercise(name: str) -> tuple[exercises.Exercise, str]:
+    """A bundled exercise (only those: no paths on the server's machine) and its file's text."""
+    if not NAME.fullmatch(name) or not (exercises.EXERCISES_DIR / f"{name}.yaml").exists():
+        raise exercises.ExerciseError(f"{name}: no such exercise (bundled exercises: "
+                                      f"{', '.join(exercises.bundled())})")
+    path = exercises.EXERCISES_DIR / f"{name}.yaml"
+    return exercises.load(name), path.read_text(encoding="utf-8")
 
 
 def fixed_ports(profile: profiles.Profile) -> list[str]:
@@ -143,13 +154,15 @@ class LabHost:
         state_dir = self.state_dir / "labs" / lab_id
         try:
             state_dir.mkdir(parents=True)
-            (state_dir / "profile.yaml").write_text(request.text, encoding="utf-8")
+            saved = "exercise.yaml" if request.exercise else "profile.yaml"
+            (state_dir / saved).write_text(request.text, encoding="utf-8")
             if self.token:      # the lab's control API asks for the server's token
                 token = state_dir / "control.token"
                 token.write_text(self.token + "\n")
                 token.chmod(0o600)
             lab = Lab(profile, state_dir=state_dir, virtual_time=request.virtual_time, autojump=request.virtual_time,
-                      time_scale=request.time_scale, host=self.host, seed=request.seed, ports=self.ports)
+                      time_scale=request.time_scale, host=self.host, seed=request.seed, ports=self.ports,
+                      exercise=request.exercise)
             await lab.start()
         except Exception as exc:
             await asyncio.to_thread(shutil.rmtree, state_dir, True)
@@ -203,6 +216,7 @@ class LabHost:
         return gone
 
     async def close(self) -> None:
-        """Stop every lab, keeping its state (`simulator up STATE/labs/<id>/profile.yaml --state-dir ...`)."""
+        """Stop every lab, keeping its state (`simulator up STATE/labs/<id>/profile.yaml --state-dir ...`,
+        or `--exercise STATE/labs/<id>/exercise.yaml`)."""
         for lab_id in list(self.labs):
             await self.delete(lab_id, keep_state=True)

@@ -316,3 +316,20 @@ def test_snapshots_of_a_served_lab_under_labs_id_snapshots(served):
         assert api.get(f"{base}/api/clock").json()["now"] == at
         assert api.get(f"{base}/api/devices/ftd-1").json()["state"] == "online"
         assert api.post(f"{base}/snapshots/nope/restore").status_code == 404
+
+
+def test_an_exercise_lab_and_its_grade(served):
+    lab = create(served, exercise="ftd-ha-upgrade", virtual_time=True)
+    plain = create(served, profile=INLINE)
+    assert (lab["exercise"], lab["profile"], plain["exercise"]) == ("ftd-ha-upgrade", "exercise ftd-ha-upgrade", None)
+    with served.client() as api:
+        grade = api.get(f"/labs/{lab['id']}/grade").json()
+        assert grade["exercise"] == "ftd-ha-upgrade" and grade["passed"] is False and grade["checks"]
+        assert api.get(f"/labs/{lab['id']}/api/exercise").json()["name"] == "ftd-ha-upgrade"
+        assert api.get(f"/labs/{plain['id']}/grade").status_code == 404
+        for body, said in [({"exercise": "nope"}, "nope: no such exercise (bundled exercises: "),
+                           ({"exercise": "/etc/passwd"}, "no such exercise"),
+                           ({"exercise": "ftd-ha-upgrade", "profile": "ftd-ha"}, "or `exercise`")]:
+            r = api.post("/labs", json=body)
+            assert r.status_code == 400 and said in r.json()["error"], r.text
+    assert (served.state_dir / "labs" / lab["id"] / "exercise.yaml").exists()
