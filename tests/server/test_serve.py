@@ -137,9 +137,9 @@ def test_descriptor_budget_is_507_and_a_failed_start_is_cleaned_up(serve, tmp_pa
         assert served.lab_dirs() == dirs and fds(served) == baseline
 
     # A lab whose start fails midway (its port range ran out) gives back every port it took.
-    small = serve("--ports", "31700-31719")      # the server takes 31700, a lab of ftd-ha ten more
+    small = serve("--ports", "45700-45719")      # the server takes 45700, a lab of ftd-ha ten more
     held = []
-    for port in range(31701, 31716):
+    for port in range(45701, 45716):
         sock = socket.socket()
         sock.bind(("127.0.0.1", port))
         held.append(sock)
@@ -148,12 +148,12 @@ def test_descriptor_budget_is_507_and_a_failed_start_is_cleaned_up(serve, tmp_pa
         before = fds(small)
         r = api.post("/labs", json={"profile": "ftd-ha"})
         assert r.status_code == 507 and "did not start: " in r.json()["error"]
-        assert "no free port left in the range 31700-31719" in r.json()["error"]
+        assert "no free port left in the range 45700-45719" in r.json()["error"]
         assert small.lab_dirs() == [] and api.get("/labs").json()["total"] == 0 and fds(small) == before
         for sock in held:
             sock.close()
         lab = create(small, profile="ftd-ha")      # the same ports, free now
-        assert ports_of(lab) <= set(range(31700, 31720))
+        assert ports_of(lab) <= set(range(45700, 45720))
 
 
 def test_labs_are_isolated(served):
