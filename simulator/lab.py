@@ -356,6 +356,12 @@ class Lab:
             device.require_host_up()
             device.power_on()
 
+    def expire_sessions(self, name: str) -> int | None:
+        """End a device's API login sessions now (clients must log in again); None: it keeps none."""
+        self.device(name)
+        site = self.https.sites.get(name) if self.https else None
+        return site.expire_sessions() if site is not None else None
+
     def set_link(self, pair: str, up: bool) -> None:
         """Cut or restore an HA pair's failover link."""
         try:

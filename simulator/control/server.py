@@ -217,6 +217,15 @@ async def reimage_device(request: web.Request) -> web.Response:
     return web.json_response(device_entry(lab, name))
 
 
+async def expire_sessions(request: web.Request) -> web.Response:
+    """Every login session of the device's REST APIs ends now (tests of token expiry)."""
+    lab, name = lab_of(request), _name(request)
+    expired = lab.expire_sessions(name)
+    if expired is None:
+        raise ApiError(409, f"{name} keeps no REST API sessions")
+    return web.json_response({"device": name, "expired": expired})
+
+
 # -- clock ------------------------------------------------------------------------------
 async def get_clock(request: web.Request) -> web.Response:
     return web.json_response(clock_entry(lab_of(request)))
@@ -489,6 +498,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/devices/{name}/power", power_device),
     ("POST", "/api/devices/{name}/reboot", reboot_device),
     ("POST", "/api/devices/{name}/reimage", reimage_device),
+    ("POST", "/api/devices/{name}/sessions/expire", expire_sessions),
     ("GET", "/api/pairs", list_pairs),
     ("POST", "/api/pairs/{name}/link", set_pair_link),
     ("GET", "/api/traffic", list_traffic),

@@ -24,7 +24,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from aiohttp import web
 
@@ -40,6 +40,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 class ApiState(Protocol):
     def reset(self) -> None: ...
+
+
+@runtime_checkable
+class ExpiringSessions(Protocol):
+    """An API state whose login sessions the control API can end at once (tests of expiry)."""
+
+    def expire_sessions(self) -> int:
+        """End every session now; how many there were."""
 
 
 class ApiError(Exception):
@@ -117,6 +125,11 @@ class DeviceSite(DeviceListener):
     def url(self) -> str:
         host = self.surface.host
         return f"https://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    def expire_sessions(self) -> int | None:
+        """End the login sessions of every API that has them; None when none keeps sessions."""
+        states = [s for s in self.states.values() if isinstance(s, ExpiringSessions)]
+        return sum(s.expire_sessions() for s in states) if states else None
 
     @property
     def in_step(self) -> bool:

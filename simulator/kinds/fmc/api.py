@@ -39,6 +39,9 @@ class FmcState:
     def reset(self) -> None:
         self.sessions.reset()
 
+    def expire_sessions(self) -> int:
+        return self.sessions.expire_all()
+
 
 # -- authentication -------------------------------------------------------------------
 def _basic(request: web.Request) -> tuple[str, str] | None:

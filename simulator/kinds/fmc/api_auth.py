@@ -37,8 +37,11 @@ class FmcSessions:
     def reset(self) -> None:
         self.grants.clear()
 
-    def expire_all(self) -> None:
+    def expire_all(self) -> int:
+        """Every token dies now (the control API's hook); the clients log in again."""
+        count = len(self.grants)
         self.grants.clear()
+        return count
 
     def login(self) -> Grant:
         grant = Grant(secrets.token_hex(16), secrets.token_hex(16), self.now())
