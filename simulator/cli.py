@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import math
 import shutil
 import signal
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     _snapshot_commands(sub)
     _route_command(sub)
     _serve_command(sub)
+    _fmc_command(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
@@ -139,6 +141,34 @@ def _target(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--lab", type=Path, metavar="STATE_DIR", help="the lab's state dir (default: the one under ./state)")
     p.add_argument("--url", help="the lab's control URL (default: from the state dir, or $SIMULATOR_URL)")
     return p
+
+
+def _fmc_command(sub: argparse._SubParsersAction) -> None:
+    fmc = sub.add_parser("fmc", help="a Management Center of a running lab")
+    fmc_sub = fmc.add_subparsers(dest="fmc_command", required=True)
+    add = _target(fmc_sub.add_parser(
+        "package", help="add an upgrade package to the FMC (System > Product Upgrades > Add Upgrade Package)"))
+    add.add_argument("action", choices=["add"])
+    where = add.add_mutually_exclusive_group(required=True)
+    where.add_argument("file", nargs="?", type=Path, help="a package file (e.g. from `simulator package make`)")
+    where.add_argument("--remote", metavar="URL", help="Specify Remote Location: the package on an internal "
+                                                       "HTTP(S) server, which the devices fetch themselves")
+    add.add_argument("--fmc", metavar="NAME", help="the FMC (default: the lab's only one)")
+
+
+def _fmc_package_add(client: ControlClient, args: argparse.Namespace) -> None:
+    name = args.fmc
+    if name is None:
+        centers = [d["name"] for d in client.call("GET", "/api/devices")["items"] if d["kind"] == "fmc"]
+        if len(centers) != 1:
+            raise ControlError(f"the lab has {len(centers)} FMCs: name one with --fmc")
+        name = centers[0]
+    if args.remote:
+        body = {"url": args.remote}
+    else:
+        body = {"filename": args.file.name, "content": base64.b64encode(args.file.read_bytes()).decode()}
+    client.call("POST", f"/api/devices/{name}/packages", body)
+    console.print(f"{name}: {args.remote or args.file.name} added")
 
 
 def _device_commands(sub: argparse._SubParsersAction) -> None:
@@ -246,6 +276,8 @@ def _control(args: argparse.Namespace) -> int:
         _fault(client, args)
     elif args.command == "snapshot":
         _snapshot(client, args)
+    elif args.command == "fmc":
+        _fmc_package_add(client, args)
     else:
         _events(client, args)
     return 0

@@ -356,6 +356,13 @@ class Lab:
             device.require_host_up()
             device.power_on()
 
+    async def add_file(self, name: str, filename: str, data: bytes) -> None:
+        """A file arrives on a device as an SFTP upload to its upload folder would (Refused, ValueError)."""
+        self.device(name)
+        if self.ssh is None or name not in self.ssh.endpoints:
+            raise ValueError(f"{name} takes no uploaded files")
+        await self.ssh.place_file(name, filename, data)
+
     def expire_sessions(self, name: str) -> int | None:
         """End a device's API login sessions now (clients must log in again); None: it keeps none."""
         self.device(name)

@@ -17,6 +17,8 @@ one line."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import bisect
 import ipaddress
 import json
@@ -224,6 +226,30 @@ async def expire_sessions(request: web.Request) -> web.Response:
     if expired is None:
         raise ApiError(409, f"{name} keeps no REST API sessions")
     return web.json_response({"device": name, "expired": expired})
+
+
+async def add_package(request: web.Request) -> web.Response:
+    """A package reaches a device as its product takes one: `{"filename", "content"}` (base64) lands
+    in its upload folder as an SFTP upload would; `{"url"}` is an internal server pointer
+    (an FMC's "Specify Remote Location", which its devices fetch themselves)."""
+    lab, name = lab_of(request), _name(request)
+    body = await body_of(request)
+    url, filename, content = text(body, "url"), text(body, "filename"), text(body, "content")
+    try:
+        if url is not None:
+            add_pointer = getattr(lab.device(name), "add_pointer", None)
+            if add_pointer is None:
+                raise ApiError(409, f"{name} takes no internal server pointers")
+            add_pointer(url)
+        elif filename is not None and content is not None:
+            await lab.add_file(name, filename, base64.b64decode(content, validate=True))
+        else:
+            raise ApiError(400, "give `filename` and `content` (the file in base64), or `url`")
+    except binascii.Error:
+        raise ApiError(400, "`content` is not base64") from None
+    except (Refused, ValueError) as exc:
+        raise ApiError(409, exc.message if isinstance(exc, Refused) else str(exc)) from None
+    return web.json_response(device_entry(lab, name))
 
 
 # -- clock ------------------------------------------------------------------------------
@@ -499,6 +525,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/devices/{name}/reboot", reboot_device),
     ("POST", "/api/devices/{name}/reimage", reimage_device),
     ("POST", "/api/devices/{name}/sessions/expire", expire_sessions),
+    ("POST", "/api/devices/{name}/packages", add_package),
     ("GET", "/api/pairs", list_pairs),
     ("POST", "/api/pairs/{name}/link", set_pair_link),
     ("GET", "/api/traffic", list_traffic),

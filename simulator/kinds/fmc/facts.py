@@ -36,6 +36,11 @@ class HealthFacts(Facts):
     time_offset_max: float
 
 
+class CopyFacts(Facts):
+    fallback_from: str            # the FMC release that brings device internet and fallback copies
+    internet_device_from: str     # the device release that may download from the internet
+
+
 class ReleasedAfter(Facts):
     date: str
     trains: dict[str, list[str]]      # current train -> releases (A.B.C) released before the target
@@ -50,6 +55,7 @@ class FmcData(Facts):
     upgrade_paths: dict[str, list[str]]
     released_after: dict[str, ReleasedAfter]
     health: HealthFacts
+    package_copy: CopyFacts
 
 
 def fmc() -> FmcData:

@@ -10,7 +10,9 @@ its surfaces (the FMC REST API over HTTPS, an SSH CLI).
       token_clock: wall          # or lab: tokens' 30 minutes on the lab clock
       rate_limit: true           # 120 requests a minute per client (429)
       connection_limit: true     # 10 connections per client (429)
-      upgrade_packages: [Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar]   # on the FMC already
+      upgrade_packages: [Cisco_FTD_Upgrade-7.6.0-113.sh.REL.tar]   # on the FMC already, or an
+                                 # internal server pointer (https://server/path/Cisco_FTD_...tar)
+      device_internet: false     # its 7.6+ devices may download packages from the internet
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from simulator.kinds.fmc.machine import TABLE
 from simulator.kinds.fmc.model import ApiOptions, FmcDevice
 from simulator.kinds.fmc.packages import is_fmc_package, make_fmc_package
 from simulator.kinds.fmc.ssh import SSH
+from simulator.kinds.fmc.transfer import PackageCopier
 from simulator.kinds.ftd.versions import PackageName, Version
 from simulator.kinds.kind import Build, Kind
 from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort, one_of
@@ -37,13 +40,15 @@ class FmcSpec(DeviceSpec, SshPort, HttpsPort):
     token_clock: Literal["wall", "lab"] = "wall"
     rate_limit: bool = True
     connection_limit: bool = True
-    upgrade_packages: list[str] = Field(default_factory=list, max_length=100)   # downloaded already
+    upgrade_packages: list[str] = Field(default_factory=list, max_length=100)   # downloaded already, or URLs
+    device_internet: bool = False
 
     @field_validator("upgrade_packages")
     @classmethod
     def _package_names(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not is_fmc_package(name):
+        for entry in value:
+            name = entry.rsplit("/", 1)[-1] if "://" in entry else entry
+            if not is_fmc_package(name) or "://" in entry:
                 PackageName.parse(name)
         return value
 
@@ -63,7 +68,8 @@ def build(ctx: Build, spec: FmcSpec) -> FmcDevice:
     device = FmcDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
                        username=spec.username or ctx.username, password=spec.password or ctx.password,
                        devices=ctx.devices, subdomains=spec.domains,
-                       api=ApiOptions(spec.token_clock, spec.rate_limit, spec.connection_limit))
+                       api=ApiOptions(spec.token_clock, spec.rate_limit, spec.connection_limit),
+                       device_internet=spec.device_internet)
     device.register_declared()
     device.add_downloaded(spec.upgrade_packages)
     return device
@@ -92,4 +98,5 @@ class FmcPackages:
 
 
 KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, packages=FmcPackages(),
-            endpoint=endpoint, machines=(TABLE,), hosts=True)
+            endpoint=endpoint, machines=(TABLE,), hosts=True,
+            workers=(lambda device, root: PackageCopier(device, root).attach(),))

@@ -9,8 +9,10 @@ import uuid as uuidlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.fmc.copying import CopyOrder
 from simulator.kinds.fmc.deploy import Configuration, Deployer
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE
@@ -84,7 +86,8 @@ class FmcDevice(DeviceBase):
 
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
                  username: str, password: str, devices: Mapping[str, DeviceBase],
-                 subdomains: list[str] | None = None, api: ApiOptions | None = None) -> None:
+                 subdomains: list[str] | None = None, api: ApiOptions | None = None,
+                 device_internet: bool = False) -> None:
         if model not in fmc().models:
             raise ValueError(f"unknown FMC model {model!r}; expected one of {', '.join(fmc().models)}")
         self.ctx, self.name, self.model = ctx, name, model
@@ -105,6 +108,8 @@ class FmcDevice(DeviceBase):
         self.upgrade_target: str | None = None            # the package its own upgrade installs
         self.runs: set[UpgradeRun] = set()
         self.deployer = Deployer(self)                    # its objects and deployments
+        self.device_internet = device_internet            # its devices may download from the internet
+        self.transfer: Callable[[CopyOrder, Callable[[PackageInfo | None, str | None], None]], None] | None = None
         self.clock_offset, self._timer = 0.0, None
         MACHINE.add_model(self, initial="online")
 
@@ -330,17 +335,45 @@ class FmcDevice(DeviceBase):
 
     # -- upgrades -----------------------------------------------------------------------
     def add_package(self, info: PackageInfo) -> UpgradePackage:
-        """A package reached the FMC (uploaded, or downloaded); one of the same name is replaced."""
+        """A package reached the FMC (uploaded, or downloaded); one of the same name is replaced
+        (an internal server pointer of that name stays with it)."""
+        url = None
         for old in [p for p in self.packages.values() if p.name == info.filename]:
+            url = old.url
             del self.packages[old.id]
-        package = UpgradePackage(self.new_id(), info, self.ctx.clock.now())
+        package = UpgradePackage(self.new_id(), info, self.ctx.clock.now(), url=url)
         self.packages[package.id] = package
         self._emit("package", action="added", filename=info.filename, version=info.version)
         return package
 
-    def add_downloaded(self, filenames: list[str]) -> None:
-        for filename in filenames:
-            self.add_package(fmc_by_name(filename) if is_fmc_package(filename) else package_by_name(filename))
+    def add_pointer(self, url: str) -> UpgradePackage:
+        """"Specify Remote Location": a threat defense package on an internal HTTP(S) server,
+        which devices fetch themselves (seed 001 Table 6); the FMC holds only the URL."""
+        parts = urlsplit(url)
+        filename = parts.path.rsplit("/", 1)[-1]
+        if parts.scheme not in ("http", "https") or not parts.hostname or not filename:
+            raise Refused("bad_url", text("pointer_scheme", url=url))
+        if is_fmc_package(filename):
+            raise Refused("bad_url", text("pointer_not_device", package=filename))
+        try:
+            info = package_by_name(filename)
+        except ValueError as exc:
+            raise Refused("bad_url", str(exc)) from None
+        found = next((p for p in self.packages.values() if p.name == filename), None)
+        if found is None:
+            found = UpgradePackage(self.new_id(), info, self.ctx.clock.now(), on_fmc=False)
+            self.packages[found.id] = found
+        found.url = url
+        self._emit("package", action="pointer", filename=filename, url=url)
+        return found
+
+    def add_downloaded(self, entries: list[str]) -> None:
+        """A profile's `upgrade_packages`: file names (on the FMC already) or internal server URLs."""
+        for entry in entries:
+            if "://" in entry:
+                self.add_pointer(entry)
+            else:
+                self.add_package(fmc_by_name(entry) if is_fmc_package(entry) else package_by_name(entry))
 
     def package(self, package_id: str) -> UpgradePackage:
         found = self.packages.get(package_id)
@@ -438,14 +471,16 @@ class FmcDevice(DeviceBase):
         return {"version": self.version, "state": self.state, "readiness": self.readiness,
                 "upgrade_target": self.upgrade_target, "serial": self.serial, "uuid": self.uuid,
                 "backups": [asdict(b) for b in self.backups.values()],
-                "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added} for p in self.packages.values()],
+                "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added, "url": p.url,
+                              "on_fmc": p.on_fmc} for p in self.packages.values()],
                 "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()],
                 "config": self.deployer.config.snapshot()}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.version, self.serial, self.uuid = data["version"], data["serial"], data["uuid"]
         self._task_seq = data["task_seq"]
-        self.packages = {p["id"]: UpgradePackage(p["id"], PackageInfo.from_dict(p["info"]), p["added"])
+        self.packages = {p["id"]: UpgradePackage(p["id"], PackageInfo.from_dict(p["info"]), p["added"],
+                                                 p.get("url"), p.get("on_fmc", True))
                          for p in data.get("packages", [])}
         # A task the lab stopped under does not resume: it failed, as after a reboot (seed 001).
         self.tasks = {t["id"]: Task(**t) for t in data["tasks"]}

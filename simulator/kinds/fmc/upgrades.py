@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.kinds.base import Refused
 from simulator.kinds.fmc import health
+from simulator.kinds.fmc.copying import Copy
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.packages import PackageInfo
@@ -25,9 +26,14 @@ if TYPE_CHECKING:
 
 @dataclass
 class UpgradePackage:
+    """A package on the FMC's Product Upgrades page: a file it holds (`on_fmc`), an
+    internal server pointer (`url`: devices fetch it themselves), or both."""
+
     id: str
     info: PackageInfo
     added: float
+    url: str | None = None
+    on_fmc: bool = True
 
     @property
     def name(self) -> str:
@@ -60,6 +66,7 @@ class UpgradeRun:
         self.center, self.task, self.request, self.groups = center, task, request, groups
         self.started = center.ctx.clock.now()
         self.units = [u for group in groups for u in group]
+        self._copying: set[Any] = set()
         task.sub_tasks = [{"target": {"id": u.uuid, "name": u.name, "type": "Device"}, "status": "PENDING",
                            "message": ""} for u in self.units]
 
@@ -69,14 +76,30 @@ class UpgradeRun:
         self._later(fmc().timings["package_copy"], self._copy)
 
     def _copy(self) -> None:
+        """Each unit without the package gets it from its sources (copying.py), all at once."""
+        name = self.request.package.name
+        missing = [u for u in self.units if u.package is None or u.package.filename != name]
         for unit in self.units:
-            if unit.package is None or unit.package.filename != self.request.package.name:
-                try:
-                    unit.accept_package(self.request.package.info)
-                except Refused as refused:
-                    return self._fail(unit, text("copy_failed", package=self.request.package.name,
-                                                 device=unit.name, detail=refused.message))
-            self._sub(unit, "RUNNING", "Upgrade package copied.")
+            if unit not in missing:
+                self._sub(unit, "RUNNING", "Upgrade package copied.")
+        self._copying = set(missing)
+        if not missing:
+            return self._copied()
+        for unit in missing:
+            Copy(self.center, self.request.package, unit, self._unit_copied).start()
+
+    def _unit_copied(self, unit: Any, source: str | None, error: str | None) -> None:
+        if self.task.done or unit not in self._copying:
+            return
+        if source is None:
+            return self._fail(unit, text("copy_failed", package=self.request.package.name, device=unit.name,
+                                         detail=error))
+        self._sub(unit, "RUNNING", text("copied_from", source=text(f"source_{source}")))
+        self._copying.discard(unit)
+        if not self._copying:
+            self._copied()
+
+    def _copied(self) -> None:
         if self.request.push_only:
             return self._finish(text("pushed", package=self.request.package.name, count=len(self.units)))
         if self.request.readiness_only:

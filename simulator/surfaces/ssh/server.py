@@ -321,6 +321,25 @@ class SSHSurface(FollowingSurface):
         self.by_port[endpoint.port] = endpoint
         return endpoint
 
+    async def place_file(self, name: str, filename: str, data: bytes) -> None:
+        """A file put into the device's upload folder as an SFTP upload would put it
+        (`simulator fmc package add`): its `package.transfer` fault, a partial file
+        renamed when whole, then the kind's `file_arrived`. Raises Refused, or
+        ValueError when the device takes no uploads or the name is not a plain file name."""
+        endpoint = self.endpoints[name]
+        folder = endpoint.kind.upload_dir(endpoint.fs_root)
+        if folder is None:
+            raise ValueError(f"{name} takes no uploaded files")
+        if not filename or Path(filename).name != filename or filename.startswith("."):
+            raise ValueError(f"not a file name: {filename!r}")
+        fault = transfer_fault(endpoint.device)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / filename
+        partial_file = final.with_name(f".{filename}{PARTIAL}")
+        await asyncio.to_thread(partial_file.write_bytes, data)
+        os.replace(partial_file, final)
+        await endpoint.kind.file_arrived(endpoint.device, final, fault)
+
     def listeners(self) -> list[Listener]:
         return list(self.endpoints.values())
 
