@@ -36,7 +36,8 @@ POINTS: dict[str, tuple[str, tuple[str, ...]]] = {
                ("fail", "hang", "power_loss")),
     "boot": ("when the device boots: fail leaves it unusable, hang keeps it booting, slow stretches the boot",
              ("fail", "hang", "slow")),
-    "package.transfer": ("a package file arrives (SFTP, SCP, REST upload): disk_full refuses it with "
+    "package.transfer": ("a package file arrives (SFTP, SCP, REST upload, an FMC's copy to the device): "
+                         "disk_full refuses it with "
                          "`No space left on device`, corrupt truncates it (the readiness check then "
                          "finds it corrupt), fail refuses it with `message`",
                          ("disk_full", "corrupt", "fail")),
@@ -44,6 +45,12 @@ POINTS: dict[str, tuple[str, tuple[str, ...]]] = {
                   ("reset", "delay")),
     "https.request": ("an HTTPS request: reset drops the connection, status answers `status` (500 or 503), "
                       "delay waits `seconds` (simulated) first", ("reset", "status", "delay")),
+    "health": ("an FMC's health tests of a device (`device`: a managed device, or the FMC for its own "
+               "upgrade; seed 001 Table 9): fail makes the test named in `message` (default Disk Status) "
+               "alert: the device's healthStatus is red while the fault is unspent, and each upgrade or "
+               "readiness request the FMC checks against it is refused (one per `times`)", ("fail",)),
+    "registration": ("when an FMC's device registration task completes (`device`: the FMC): fail fails "
+                     "the Registration task with `message`", ("fail",)),
     "clock.ntp": ("timed: the device's clock runs `seconds` off from then on (NTP lost)", ("offset",)),
     "power": ("timed: the device loses power (power_loss), as a pulled cord or the IPMI button",
               ("power_loss",)),
@@ -152,6 +159,12 @@ class FaultPlan:
                 continue
             return self.fire(fault)
         return None
+
+    def peek(self, device: str, point: str) -> Fault | None:
+        """The unspent fault at `point` for `device` that is due, without counting it (a standing
+        condition a device shows until the fault is spent or removed)."""
+        now = self.now()
+        return next((f for f in self.faults if f.matches(device, point) and (f.at is None or now >= f.at)), None)
 
     def fire(self, fault: Fault) -> Fault:
         fault.fired += 1

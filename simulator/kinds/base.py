@@ -31,6 +31,11 @@ class DeviceContext:
         return fault
 
 
+    def standing_fault(self, device: str, point: str) -> Fault | None:
+        """The plan's fault at `point` for `device` that holds now, not counted (see FaultPlan.peek)."""
+        return self.faults.peek(device, point)
+
+
 class DeviceBase:
     """What every device model does the same way: its journal events, its one
     pending timer on the lab clock, reproducible ids, and a clock that NTP

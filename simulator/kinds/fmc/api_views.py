@@ -11,6 +11,7 @@ from aiohttp import web
 
 from simulator.kinds.fmc.facts import fmc
 from simulator.kinds.fmc.health import alerts as health_alerts
+from simulator.kinds.fmc.health import fault_alert
 from simulator.kinds.fmc.model import Backup, FmcDevice, Task
 from simulator.kinds.fmc.upgrades import UpgradePackage
 from simulator.kinds.ftd import facts as ftd_facts
@@ -57,7 +58,10 @@ def page(request: web.Request, full: list[dict[str, Any]], offset: int, limit: i
 
 def health(device: Any) -> str:
     """The record's healthStatus: green while the device runs its applications and no
-    upgrade-related health test alerts (time synchronisation, HA), yellow otherwise."""
+    upgrade-related health test alerts (time synchronisation, HA), yellow otherwise;
+    red under a `health` fault (a critical test) or while its applications are down."""
+    if fault_alert(device, count=False):
+        return "red"
     if device.apps_up:
         return "yellow" if health_alerts(device) else "green"
     return "yellow" if device.services_up else "red"

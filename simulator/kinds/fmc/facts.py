@@ -34,6 +34,7 @@ class ApiFacts(Facts):
 
 class HealthFacts(Facts):
     time_offset_max: float
+    fault_test: str               # the test a `health` fault without a message fails
 
 
 class CopyFacts(Facts):

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.fmc import health
 from simulator.kinds.fmc.copying import CopyOrder
 from simulator.kinds.fmc.deploy import Configuration, Deployer
 from simulator.kinds.fmc.facts import Release, fmc, text
@@ -208,7 +209,8 @@ class FmcDevice(DeviceBase):
         task = self.new_task("FMC_READINESS_CHECK", f"Readiness check {package.name}")
 
         def finish() -> str:
-            problems = self.own_problems(package)
+            faulted = health.fault_alert(self, count=True)
+            problems = self.own_problems(package) + ([faulted] if faulted else [])
             assert self.readiness is not None
             self.readiness.update(state="FAILED" if problems else "SUCCESS", messages=problems)
             if problems:
@@ -280,6 +282,10 @@ class FmcDevice(DeviceBase):
         task = self.new_task("DEVICE_REGISTRATION", f"Registration {name}")
 
         def finish() -> str:
+            fault = self.ctx.take_fault(self.name, "registration")
+            if fault is not None:
+                raise Refused("register_failed", text("register_fault", name=name,
+                                                      detail=fault.message or text("register_lost")))
             for device in self.devices.values():
                 manager = getattr(device, "manager", None)
                 if (manager is not None and not manager.registered and manager.host in (self.name, self.hostname)
