@@ -91,10 +91,8 @@ async def domains(request: web.Request) -> web.Response:
 
 # -- devices -------------------------------------------------------------------------------
 def _in_domain(request: web.Request) -> list[Any]:
-    """The managed devices a domain sees: all of them in Global, none in a sub-domain (the lab puts
-    every device in Global)."""
-    device = the_fmc(request)
-    return device.managed() if domain_of(request) == device.domains[0][1] else []
+    """The managed devices the request's domain sees (Global: all of them)."""
+    return the_fmc(request).in_domain(domain_of(request))
 
 
 async def list_devices(request: web.Request) -> web.Response:
@@ -116,7 +114,7 @@ async def register_device(request: web.Request) -> web.Response:
     for field in ("name", "hostName", "regKey"):
         if not isinstance(body.get(field), str) or not body[field]:
             raise FmcError(400, text("bad_field", name=field))
-    task = device.register(body["name"], body["hostName"], body["regKey"], body.get("natID"))
+    task = device.register(body["name"], body["hostName"], body["regKey"], body.get("natID"), domain)
     return web.json_response({**body, "type": "Device", "metadata": {"task": views.task_ref(request, domain, task)}},
                              status=202)
 
@@ -130,8 +128,9 @@ async def delete_device(request: web.Request) -> web.Response:
 
 
 def _pairs(request: web.Request) -> list[Any]:
-    device = the_fmc(request)
-    return device.pairs() if domain_of(request) == device.domains[0][1] else []
+    """The HA pairs whose units the request's domain sees."""
+    device, seen = the_fmc(request), set(_in_domain(request))
+    return [p for p in device.pairs() if all(u in seen for u in p.units.values())]
 
 
 async def list_ha_pairs(request: web.Request) -> web.Response:

@@ -74,7 +74,7 @@ def device_record(request: web.Request, fmc_device: FmcDevice, domain: str, devi
     metadata: dict[str, Any] = {
         "readOnly": {"state": False},
         "deviceSerialNumber": device.serial,
-        "domain": domain_ref(fmc_device, domain),
+        "domain": domain_ref(fmc_device, fmc_device.domain_of(device)),
         "isPartOfContainer": device.ha is not None and not device.ha.broken,
         "isMultiInstance": False,
         "lspVersion": train.lsp,

@@ -33,6 +33,7 @@ class Change:
     name: str
     object_type: str
     action: str             # ADD | EDIT | DELETE
+    target: str | None = None   # the one target it concerns (a device upgraded), or None: every target
 
 
 @dataclass
@@ -72,22 +73,30 @@ class Configuration:
     changes: list[Change] = field(default_factory=list)
     deployed: dict[str, int] = field(default_factory=dict)                # target id -> last seq deployed
     jobs: list[DeployJob] = field(default_factory=list)
+    every: int = 0                                                        # seq of the last change for all
+    targeted: dict[str, int] = field(default_factory=dict)                # target id -> seq of its last own
 
-    def record(self, when: float, object_id: str, name: str, object_type: str, action: str) -> None:
+    def record(self, when: float, object_id: str, name: str, object_type: str, action: str,
+               target: str | None = None) -> None:
         self.seq += 1
-        self.changes.append(Change(self.seq, when, object_id, name, object_type, action))
+        self.changes.append(Change(self.seq, when, object_id, name, object_type, action, target))
         del self.changes[:-CHANGES_KEPT]
+        if target is None:
+            self.every = self.seq
+        else:
+            self.targeted[target] = self.seq
 
     def pending(self, target_id: str) -> list[Change]:
         done = self.deployed.get(target_id, 0)
-        return [c for c in self.changes if c.seq > done]
+        return [c for c in self.changes if c.seq > done and c.target in (None, target_id)]
 
     def out_of_date(self, target_id: str) -> bool:
-        return self.seq > self.deployed.get(target_id, 0)
+        return max(self.every, self.targeted.get(target_id, 0)) > self.deployed.get(target_id, 0)
 
     def snapshot(self) -> dict[str, Any]:
         return {"objects": self.objects, "seq": self.seq, "deployed": self.deployed,
-                "changes": [vars(c) for c in self.changes], "jobs": [vars(j) for j in self.jobs]}
+                "changes": [vars(c) for c in self.changes], "jobs": [vars(j) for j in self.jobs],
+                "every": self.every, "targeted": self.targeted}
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> Configuration:
@@ -95,7 +104,8 @@ class Configuration:
         for job in jobs:            # a deployment the lab stopped under did not finish
             if job.status == "DEPLOYING":
                 job.status, job.message = "FAILED", text("deploy_stopped")
-        return cls(data["objects"], data["seq"], [Change(**c) for c in data["changes"]], data["deployed"], jobs)
+        return cls(data["objects"], data["seq"], [Change(**c) for c in data["changes"]], data["deployed"], jobs,
+                   data.get("every", data["seq"]), data.get("targeted", {}))
 
 
 def network_problem(value: Any) -> str | None:
@@ -139,6 +149,11 @@ class Deployer:
 
     def target_of(self, device: Any) -> Target:
         return next(t for t in self.targets() if device in t.units)
+
+    def upgraded(self, device: Any) -> None:
+        """Seed 001: "you will need to deploy again after upgrade": the device's target is out of date."""
+        target = self.target_of(device)
+        self.config.record(self.center.ctx.clock.now(), device.uuid, device.name, "Device", "EDIT", target.id)
 
     def deployable(self) -> list[Target]:
         return [t for t in self.targets() if self.config.out_of_date(t.id)]

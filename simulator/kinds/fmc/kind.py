@@ -4,9 +4,11 @@ its surfaces (the FMC REST API over HTTPS, an SSH CLI).
 
     - name: fmc
       kind: fmc
-      model: FMCv                # FMCv, FMC-1700, FMC-2700, FMC-4700
+      model: FMCv                # FMCv (= FMCv25), FMCv2/10/25/300, FMC-1700, FMC-2700, FMC-4700:
+                                 # at most 2/10/25/300, 50/300/1000 managed devices
       version: 7.6.0-113
-      domains: [Sales]           # sub-domains Global/Sales (optional)
+      domains: [Sales, {name: Lab, devices: [ftd-9]}]   # sub-domains Global/Sales, Global/Lab (which
+                                 # holds ftd-9; the other managed devices are in Global)
       token_clock: wall          # or lab: tokens' 30 minutes on the lab clock
       rate_limit: true           # 120 requests a minute per client (429)
       connection_limit: true     # 10 connections per client (429)
@@ -17,10 +19,11 @@ its surfaces (the FMC REST API over HTTPS, an SSH CLI).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from simulator.kinds.fmc.api import HTTPS
 from simulator.kinds.fmc.facts import fmc
@@ -34,9 +37,16 @@ from simulator.kinds.kind import Build, Kind
 from simulator.kinds.spec import DeviceSpec, HttpsPort, SshPort, one_of
 
 
+class DomainSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    devices: list[str] = Field(default_factory=list, max_length=1000)
+
+
 class FmcSpec(DeviceSpec, SshPort, HttpsPort):
     kind: Literal["fmc"]
-    domains: list[str] = Field(default_factory=list, max_length=50)
+    domains: list[str | DomainSpec] = Field(default_factory=list, max_length=50)
     token_clock: Literal["wall", "lab"] = "wall"
     rate_limit: bool = True
     connection_limit: bool = True
@@ -63,11 +73,39 @@ class FmcSpec(DeviceSpec, SshPort, HttpsPort):
         return str(Version.parse(str(value)))
 
 
+    @property
+    def subdomains(self) -> dict[str, list[str]]:
+        """Each sub-domain's name and the devices the profile puts in it."""
+        found: dict[str, list[str]] = {}
+        for domain in self.domains:
+            if isinstance(domain, str):
+                found[domain] = []
+            else:
+                found[domain.name] = domain.devices
+        return found
+
+
+def check(specs: Sequence[DeviceSpec]) -> list[str]:
+    """An FMC manages at most its model's devices; a sub-domain holds devices it manages."""
+    problems = []
+    for center in (s for s in specs if isinstance(s, FmcSpec)):
+        managed = {s.name for s in specs if getattr(s, "managed_by", None) == center.name}
+        limit = fmc().models[center.model].max_devices
+        if len(managed) > limit:
+            problems.append(f"device {center.name!r}: an {center.model} manages at most {limit} devices, "
+                            f"the profile gives it {len(managed)}")
+        for sub, devices in center.subdomains.items():
+            problems += [f"device {center.name!r}: domain {sub!r} holds {name!r}, which it does not manage"
+                         for name in devices if name not in managed]
+    return problems
+
+
 def build(ctx: Build, spec: FmcSpec) -> FmcDevice:
     """The FMC; the FTDs that name it (built already) are registered to it."""
     device = FmcDevice(ctx.ctx, spec.name, spec.model, spec.version, hostname=spec.hostname,
                        username=spec.username or ctx.username, password=spec.password or ctx.password,
-                       devices=ctx.devices, subdomains=spec.domains,
+                       devices=ctx.devices, subdomains=list(spec.subdomains),
+                       domain_devices=spec.subdomains,
                        api=ApiOptions(spec.token_clock, spec.rate_limit, spec.connection_limit),
                        device_internet=spec.device_internet)
     device.register_declared()
@@ -98,5 +136,5 @@ class FmcPackages:
 
 
 KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, packages=FmcPackages(),
-            endpoint=endpoint, machines=(TABLE,), hosts=True,
+            endpoint=endpoint, check=check, machines=(TABLE,), hosts=True,
             workers=(lambda device, root: PackageCopier(device, root).attach(),))

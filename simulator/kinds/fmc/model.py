@@ -88,6 +88,7 @@ class FmcDevice(DeviceBase):
     def __init__(self, ctx: DeviceContext, name: str, model: str, version: str, *, hostname: str | None,
                  username: str, password: str, devices: Mapping[str, DeviceBase],
                  subdomains: list[str] | None = None, api: ApiOptions | None = None,
+                 domain_devices: Mapping[str, list[str]] | None = None,
                  device_internet: bool = False) -> None:
         if model not in fmc().models:
             raise ValueError(f"unknown FMC model {model!r}; expected one of {', '.join(fmc().models)}")
@@ -101,6 +102,10 @@ class FmcDevice(DeviceBase):
         self.domains = [("Global", fmc().api.global_domain)] + [
             (f"Global/{sub}", str(uuidlib.uuid5(DOMAIN_NAMESPACE, f"{name}/{sub}"))) for sub in subdomains or []]
         self.api = api or ApiOptions()
+        by_name = {name: uuid for name, uuid in self.domains}
+        # a device's domain when not Global (the profile's, or the one it was registered in)
+        self.device_domain: dict[str, str] = {
+            device: by_name[f"Global/{sub}"] for sub, devices in (domain_devices or {}).items() for device in devices}
         self.tasks: dict[str, Task] = {}
         self._task_seq = 0
         self.packages: dict[str, UpgradePackage] = {}     # by id
@@ -267,6 +272,21 @@ class FmcDevice(DeviceBase):
         """The registered devices, in profile order."""
         return [d for d in self.devices.values() if self.manages(d)]
 
+    @property
+    def global_domain(self) -> str:
+        return self.domains[0][1]
+
+    def domain_of(self, device: Any) -> str:
+        return self.device_domain.get(device.name, self.global_domain)
+
+    def in_domain(self, domain: str) -> list[Any]:
+        """The managed devices a domain sees: all of them in Global, its own in a sub-domain."""
+        return [d for d in self.managed() if domain in (self.global_domain, self.domain_of(d))]
+
+    @property
+    def max_devices(self) -> int:
+        return fmc().models[self.model].max_devices
+
     def register_declared(self) -> None:
         """Devices the profile says this FMC manages are registered to it from the start."""
         for device in self.devices.values():
@@ -274,11 +294,14 @@ class FmcDevice(DeviceBase):
             if manager is not None and manager.host in (self.name, self.hostname) and not manager.registered:
                 device.register_with(self.uuid, self.version_text)  # type: ignore[attr-defined]
 
-    def register(self, name: str, host: str, reg_key: str, nat_id: str | None) -> Task:
+    def register(self, name: str, host: str, reg_key: str, nat_id: str | None, domain: str | None = None) -> Task:
         """`POST devicerecords`: a Registration task that completes the `configure manager add`
-        of the lab device at `host` (its name or hostname) whose key (and NAT ID) match."""
+        of the lab device at `host` (its name or hostname) whose key (and NAT ID) match; the
+        device goes into the domain of the request. Refused at once past the model's limit."""
         if any(d.name == name for d in self.managed()):
             raise Refused("duplicate", text("already_managed", name=name))
+        if len(self.managed()) >= self.max_devices:
+            raise Refused("device_limit", text("device_limit", limit=self.max_devices, model=self.model))
         task = self.new_task("DEVICE_REGISTRATION", f"Registration {name}")
 
         def finish() -> str:
@@ -292,7 +315,14 @@ class FmcDevice(DeviceBase):
                         and host in (device.name, getattr(device, "hostname", None))
                         and manager.reg_key == reg_key and (nat_id or None) == manager.nat_id
                         and device.services_up):
+                    if len(self.managed()) >= self.max_devices:
+                        raise Refused("device_limit", text("device_limit", limit=self.max_devices,
+                                                           model=self.model))
                     device.register_with(self.uuid, self.version_text)  # type: ignore[attr-defined]
+                    if domain is not None and domain != self.global_domain:
+                        self.device_domain[device.name] = domain
+                    else:
+                        self.device_domain.pop(device.name, None)
                     return text("registered", name=name)
             raise Refused("register_failed", text("register_failed", name=name, host=host))
 
@@ -480,7 +510,7 @@ class FmcDevice(DeviceBase):
                 "packages": [{"id": p.id, "info": p.info.to_dict(), "added": p.added, "url": p.url,
                               "on_fmc": p.on_fmc} for p in self.packages.values()],
                 "task_seq": self._task_seq, "tasks": [asdict(t) for t in self.tasks.values()],
-                "config": self.deployer.config.snapshot()}
+                "config": self.deployer.config.snapshot(), "device_domain": self.device_domain}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.version, self.serial, self.uuid = data["version"], data["serial"], data["uuid"]
@@ -495,6 +525,7 @@ class FmcDevice(DeviceBase):
                 task.status, task.message = "FAILED", "The task was stopped by a restart of the management center."
         self.readiness, self.upgrade_target = data.get("readiness"), data.get("upgrade_target")
         self.backups = {b["id"]: Backup(**b) for b in data.get("backups", [])}
+        self.device_domain = data.get("device_domain", self.device_domain)
         if "config" in data:
             self.deployer.config = Configuration.restore(data["config"])
         MACHINE.set_state(data["state"], model=self)

@@ -137,6 +137,7 @@ class UpgradeRun:
             if job.state != "COMPLETED":
                 return self._fail(unit, text("upgrade_failed", device=unit.name, detail=job.detail or job.message))
             self._sub(unit, "COMPLETED", f"Upgraded to {unit.version}.")
+            self.center.deployer.upgraded(unit)
             if at + 1 < len(group):            # an HA pair: the upgraded standby takes over first
                 self._poll(lambda: self._switched_to(unit), lambda: self._upgrade_unit(group, at + 1, then))
             else:
