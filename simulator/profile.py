@@ -31,7 +31,7 @@ from simulator.kinds.spec import DeviceSpec, PairSpec, Strict
 from simulator.sockets import PortRange
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
-DEFAULT_PROFILE = "ftd-fleet"
+DEFAULT_PROFILE = "fmc-managed"
 
 
 class ProfileError(ValueError):
