@@ -84,6 +84,12 @@ class FxosSessions:
     def reset(self) -> None:
         self.tokens.clear()
 
+    def expire_sessions(self) -> int:
+        """Every token dies now (the control API's hook for tests of expiry)."""
+        count = len(self.tokens)
+        self.tokens.clear()
+        return count
+
 
 # -- errors -----------------------------------------------------------------------------
 class FxosError(ApiError):

@@ -1,7 +1,8 @@
 """The control API's `POST /api/devices/{name}/sessions/expire`: every REST
 session of a device ends at once, on the wall-clock default too, so tests of
 expiry need not wait 30 minutes: the FMC's clients meet its 401 and log in
-again (fireREST), or report it (fmcapi); an FTD's FDM tokens end the same way."""
+again (fireREST), or report it (fmcapi); an FTD's FDM tokens and a chassis'
+FXOS tokens end the same way."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ PLATFORM = "/api/fmc_platform/v1"
 PROFILE = {"lab": "fmc-sessions", "devices": [
     {"name": "fmc", "kind": "fmc", "model": "FMCv", "version": "7.6.0-113"},
     {"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"},
-    {"name": "local-1", "model": "FTDv", "version": "7.4.1-172"}]}
+    {"name": "local-1", "model": "FTDv", "version": "7.4.1-172"},
+    {"name": "chassis", "kind": "fxos", "model": "FPR-4145", "version": "2.14(1.131)"}]}
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def test_firerest_logs_in_again_and_fmcapi_meets_the_401(lab, caplog):
         assert "Received HTTP Code 401 from FMC" in caplog.text
 
 
-def test_an_fdm_session_ends_too_and_a_device_without_sessions_says_so(lab):
+def test_fdm_and_fxos_sessions_end_too(lab):
     url = lab.endpoint("local-1")["https"]["url"]
     with httpx.Client(base_url=url, verify=False) as client:
         token = client.post("/api/fdm/latest/fdm/token", json={
@@ -74,5 +76,12 @@ def test_an_fdm_session_ends_too_and_a_device_without_sessions_says_so(lab):
         assert client.get("/api/fdm/latest/operational/systeminfo/default", headers=auth).status_code == 200
         assert _expire(lab, "local-1").json() == {"device": "local-1", "expired": 1}
         assert client.get("/api/fdm/latest/operational/systeminfo/default", headers=auth).status_code == 401
+    with httpx.Client(base_url=lab.endpoint("chassis")["https"]["url"], verify=False) as client:
+        client.headers["TOKEN"] = client.post("/api/login", headers={
+            "USERNAME": "admin", "PASSWORD": "Admin123"}).json()["token"]
+        assert client.get("/api/sys/firmware/distrib").status_code == 200
+        assert _expire(lab, "chassis").json() == {"device": "chassis", "expired": 1}
+        dead = client.get("/api/sys/firmware/distrib")          # the chassis' own answer to a dead token
+        assert dead.status_code == 400 and "Authorization required" in dead.text
     missing = _expire(lab, "nope")
     assert missing.status_code == 404 and "no device" in missing.json()["error"]
