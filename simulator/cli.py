@@ -154,12 +154,13 @@ def _fmc_command(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--remote", metavar="URL", help="Specify Remote Location: the package on an internal "
                                                        "HTTP(S) server, which the devices fetch themselves")
     add.add_argument("--fmc", metavar="NAME", help="the FMC (default: the lab's only one)")
+    fmc.set_defaults(control=_fmc_package_add)
 
 
 def _fmc_package_add(client: ControlClient, args: argparse.Namespace) -> None:
     name = args.fmc
-    if name is None:
-        centers = [d["name"] for d in client.call("GET", "/api/devices")["items"] if d["kind"] == "fmc"]
+    if name is None:            # the lab's one device of the command's kind (`simulator fmc ...`)
+        centers = [d["name"] for d in client.call("GET", "/api/devices")["items"] if d["kind"] == args.command]
         if len(centers) != 1:
             raise ControlError(f"the lab has {len(centers)} FMCs: name one with --fmc")
         name = centers[0]
@@ -276,8 +277,8 @@ def _control(args: argparse.Namespace) -> int:
         _fault(client, args)
     elif args.command == "snapshot":
         _snapshot(client, args)
-    elif args.command == "fmc":
-        _fmc_package_add(client, args)
+    elif hasattr(args, "control"):      # a subcommand that brings its own call
+        args.control(client, args)
     else:
         _events(client, args)
     return 0

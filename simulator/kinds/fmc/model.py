@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from simulator.kinds.base import DeviceBase, DeviceContext, Refused
 from simulator.kinds.fmc import health
-from simulator.kinds.fmc.copying import CopyOrder
+from simulator.kinds.fmc.copy_order import CopyOrder
 from simulator.kinds.fmc.deploy import Configuration, Deployer
 from simulator.kinds.fmc.facts import Release, fmc, text
 from simulator.kinds.fmc.machine import TABLE

@@ -1,6 +1,6 @@
 """The FMC's worker: moves upgrade package files into its devices'
 /var/sf/updates, where their expert shell and SFTP see them, for the copies
-the FMC orders (copying.py):
+the FMC orders (copy_order.py):
 
 - from the internal server: the device's own fetch of the pointer's URL over
   HTTP(S) (simulator/transfer.py; certificates are not checked, as the lab's
@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from simulator.kinds.fmc.copying import CopyOrder
+from simulator.kinds.fmc.copy_order import CopyOrder
 from simulator.kinds.fmc.facts import text
 from simulator.kinds.fmc.model import FmcDevice
 from simulator.kinds.ftd.files import updates_dir

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulator.kinds.base import Refused
 from simulator.kinds.fmc import health
-from simulator.kinds.fmc.copying import Copy
+from simulator.kinds.fmc.copy_order import Copy
 from simulator.kinds.fmc.facts import fmc, text
 from simulator.kinds.ftd import facts as ftd_facts
 from simulator.kinds.ftd.packages import PackageInfo
@@ -76,7 +76,7 @@ class UpgradeRun:
         self._later(fmc().timings["package_copy"], self._copy)
 
     def _copy(self) -> None:
-        """Each unit without the package gets it from its sources (copying.py), all at once."""
+        """Each unit without the package gets it from its sources (copy_order.py), all at once."""
         name = self.request.package.name
         missing = [u for u in self.units if u.package is None or u.package.filename != name]
         for unit in self.units:
