@@ -33,6 +33,7 @@ from simulator.kinds.registry import KINDS
 from simulator.snapshots import Snapshot, Snapshots
 from simulator.sockets import PortRange, default_range
 from simulator.store import Store
+from simulator.surfaces.bmc import BmcSurface
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
 from simulator.surfaces.following import PortWatch
 from simulator.surfaces.https import HTTPSSurface
@@ -96,6 +97,7 @@ class Lab:
         self.https: HTTPSSurface | None = None
         self.console: ConsoleSurface | None = None
         self.probes: ProbeSurface | None = None
+        self.bmc: BmcSurface | None = None
         self.workers: list[Worker] = []
         self.control = ControlServer(self, host, control_port if control_port is not None
                                      else self.profile.control_port, ports=self.ports)
@@ -180,6 +182,8 @@ class Lab:
                               rsa_key_path=self.state_dir / "ssh_host_rsa_key", ports=self.ports)
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), ports=self.ports)
         self.console = ConsoleSurface(self.journal, self.host, key, ports=self.ports)
+        self.bmc = BmcSurface(self.journal, self.clock, self.host, self.certificates.server_context(), self.power,
+                              redfish_port=self.profile.redfish_port, ports=self.ports)
         for spec in self.profile.expanded():
             self._serve(spec, self.devices[spec.name], KINDS[spec.kind])
         self.probes = ProbeSurface(self.journal, self.host, ports=self.ports)
@@ -187,7 +191,7 @@ class Lab:
         for name, monitor in self.traffic.items():
             self.probes.add(monitor, probe_ports.get(name, 0))
         await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.probes.start(),
-                             self.control.start())
+                             self.bmc.start(), self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -205,7 +209,7 @@ class Lab:
 
     def _serve(self, spec: Any, device: DeviceBase, kind: Kind) -> None:
         """Put a device on the surfaces its kind has, on its profile's ports."""
-        assert self.ssh is not None and self.https is not None and self.console is not None
+        assert self.ssh is not None and self.https is not None and self.console is not None and self.bmc is not None
         fs_root = self.store.device_fs(spec.name)
         if kind.ssh is not None:
             self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh, spec.ssh_login.changes() if spec.ssh_login else None,
@@ -215,6 +219,14 @@ class Lab:
         if kind.console is not None:
             self.console.add(device, spec.console_port, fs_root, kind.console, ssh_port=spec.console_ssh_port)
         self.workers += [worker(device, fs_root) for worker in kind.workers]
+        if has_bmc(spec, kind):
+            self.bmc.add(device, spec.ipmi_port, spec.bmc_username or device.username,
+                         spec.bmc_password or device.password, partial(self._console_line, spec.name))
+
+    def _console_line(self, name: str) -> Any:
+        """A device's console line (what serial-over-LAN carries), if it has one."""
+        endpoint = self.console.endpoints.get(name) if self.console else None
+        return endpoint.line if endpoint is not None else None
 
     def _authorized_keys(self) -> str | None:
         ref = self.profile.ssh_authorized_keys
@@ -248,6 +260,8 @@ class Lab:
             await self.console.stop()
         if self.probes:
             await self.probes.stop()
+        if self.bmc:
+            await self.bmc.stop()
         await self.control.stop()
         (self.state_dir / "control.json").unlink(missing_ok=True)
         self.journal.emit(None, "lab.stopped", lab=self.name)
@@ -446,6 +460,9 @@ class Lab:
             if line.ssh_port is not None:
                 entry["console"]["ssh"] = {"host": self.host, "port": line.ssh_port,
                                            "username": CONSOLE_USER, "password": device.password}
+        bmc = self.bmc.entry(name) if self.bmc else None
+        if bmc is not None:
+            entry["bmc"] = bmc
         kind = self.kind_of(name)
         for key, value in (kind.endpoint(device) if kind.endpoint else {}).items():
             if isinstance(value, dict) and isinstance(entry.get(key), dict):
@@ -482,16 +499,25 @@ class Lab:
 
 def listeners(profile: profiles.Profile) -> tuple[int, int]:
     """(listening ports, file descriptors) of a lab's surfaces while every device serves: what
-    Lab._serve gives each device, a traffic probe per pair and standalone traffic device, the control API."""
+    Lab._serve gives each device (its BMC's IPMI port included), a traffic probe per pair and standalone
+    traffic device, the Redfish service, the control API."""
     paired = {unit for pair in profile.ha_pairs for unit in (pair.primary, pair.secondary)}
     held = len(profile.ha_pairs) + 1
     consoles = 0
+    bmcs = 0
     for spec in profile.expanded():
         kind = KINDS[spec.kind]
         held += (kind.ssh is not None) + (kind.https is not None) + (kind.traffic and spec.name not in paired)
+        bmcs += has_bmc(spec, kind)
         if kind.console is not None:
             consoles += 1 + (getattr(spec, "console_ssh_port", None) is not None)
+    held += bmcs + (bmcs > 0)          # an IPMI port (UDP) per BMC, the lab's Redfish service
     return held + consoles, HELD_PORT_FDS * held + consoles
+
+
+def has_bmc(spec: Any, kind: Kind) -> bool:
+    """A device has a BMC when its profile entry says so (`bmc: true|false`), else when its kind gives its model one."""
+    return spec.bmc if spec.bmc is not None else kind.bmc(spec)
 
 
 def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None) -> None:

@@ -51,6 +51,7 @@ class Profile(Strict):
     password: str = "Admin123"
     time_scale: float | None = Field(default=None, gt=0)
     control_port: int = Field(default=0, ge=0, le=65535)
+    redfish_port: int = Field(default=0, ge=0, le=65535)   # the lab's Redfish service (its boxes' BMCs)
     ports: str | None = None    # where the lab's ports come from: "20000-59999" (default: sockets.default_range)
     ssh_authorized_keys: str | None = None
     devices: list[DeviceSpec] = Field(min_length=1)

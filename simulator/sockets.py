@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 BACKLOG = 100
 EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+S = TypeVar("S", bound=socket.socket)
 LOWEST = 10000          # the default range starts here, above most services' well-known ports
 
 
@@ -63,12 +66,19 @@ class PortRange:
         raise IndexError(index)
 
     def bind(self, host: str) -> _Held:
-        """A socket bound to the next free port of the range."""
+        """A TCP socket bound to the next free port of the range."""
+        return self._walk(host, _bind)
+
+    def bind_udp(self, host: str) -> socket.socket:
+        """A UDP socket bound to the next free port of the range."""
+        return self._walk(host, bind_udp)
+
+    def _walk(self, host: str, bind: Callable[[str, int], S]) -> S:
         for _ in range(self.size):
             number = self._number(self._next)
             self._next = (self._next + 1) % self.size
             try:
-                return _bind(host, number)
+                return bind(host, number)
             except OSError as exc:
                 if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
                     raise
@@ -182,6 +192,19 @@ def _bind(host: str, port: int) -> _Held:
         _reuse(sock, False)
     except OSError as exc:
         sock.release()
+        raise OSError(exc.errno, _taken(host, port, exc.strerror)) from None
+    sock.setblocking(False)
+    return sock
+
+
+def bind_udp(host: str, port: int) -> socket.socket:
+    """A UDP socket bound to (host, port) (a BMC's IPMI port: bound for the lab's life, never shared)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
         raise OSError(exc.errno, _taken(host, port, exc.strerror)) from None
     sock.setblocking(False)
     return sock

@@ -73,6 +73,14 @@ class DeviceBase:
     def power_off(self, cause: str = "operator") -> None:
         raise NotImplementedError
 
+    def reboot(self) -> None:
+        """An operator's reboot of the running software (a BMC's graceful restart)."""
+        raise Refused("not_supported", f"{self.name}: rebooting a {self.kind} device is not simulated")
+
+    def shutdown(self) -> None:
+        """A graceful shutdown to power off (a BMC's soft power-off, ACPI's power button)."""
+        raise Refused("not_supported", f"{self.name}: a graceful shutdown of a {self.kind} device is not simulated")
+
     def require_host_up(self) -> None:
         """Refuse an operator's power-on while the device's host is down."""
 

@@ -97,3 +97,4 @@ class Kind:
     traffic: bool = False                                  # a standalone device carries traffic (probe port)
     hosts: bool = False                                    # hosts devices of other kinds: built after them
     hosted: Callable[[Any], list[str]] | None = None       # the devices an entry hosts (kept in its shard)
+    bmc: Callable[[Any], bool] = lambda spec: True         # an entry gets a BMC unless its profile says (`bmc:`)

@@ -39,6 +39,11 @@ class DeviceSpec(Strict):
     start: int = Field(default=1, ge=0)
     username: str | None = None
     password: str | None = None
+    # its BMC (surfaces/bmc: IPMI over LAN, a Redfish system): None = the kind's default
+    bmc: bool | None = None
+    ipmi_port: int = Port
+    bmc_username: str | None = None     # default: the device's login
+    bmc_password: str | None = None
 
     @model_validator(mode="after")
     def _template(self) -> DeviceSpec:

@@ -87,4 +87,5 @@ def disk_worker(device: AsaDevice, fs_root: Path) -> AsaDiskWorker:
 KIND = Kind(
     name="asa", spec=AsaSpec, build=build, ssh=SSH, console=CONSOLE, pairs=Pairs(AsaPairSpec, build_pair),
     packages=AsaImages(), endpoint=endpoint, workers=(disk_worker,), machines=(DEVICE, UNIT, PAIR),
+    bmc=lambda spec: False,     # ASAv has none, nor the 5500-X; `bmc: true` in a profile gives one
 )

@@ -137,4 +137,5 @@ class FmcPackages:
 
 KIND = Kind(name="fmc", spec=FmcSpec, build=build, ssh=SSH, https=HTTPS, packages=FmcPackages(),
             endpoint=endpoint, check=check, machines=(TABLE,), hosts=True,
-            workers=(lambda device, root: PackageCopier(device, root).attach(),))
+            workers=(lambda device, root: PackageCopier(device, root).attach(),),
+            bmc=lambda spec: False)    # a hardware FMC's CIMC: `bmc: true` in its profile entry

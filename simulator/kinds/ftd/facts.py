@@ -16,6 +16,7 @@ class FtdModel(Facts):
     disk_used_mb: int | None = None
     speed: float
     logical_device: bool = False
+    virtual: bool = False           # a VM: no BMC of its own (surfaces/bmc)
     last_train: str | None = None
 
 

@@ -56,6 +56,12 @@ def check(specs: Sequence[DeviceSpec]) -> list[str]:
             for s in specs if isinstance(s, FtdSpec) and s.managed_by and s.managed_by not in centers]
 
 
+def has_bmc(spec: FtdSpec) -> bool:
+    """An appliance has a BMC; FTDv runs on a hypervisor and a logical device on its chassis (which has one)."""
+    info = facts.ftd().models[spec.model]
+    return not (info.virtual or info.logical_device)
+
+
 def endpoint(device: FtdDevice) -> dict[str, Any]:
     """A logical device names the chassis and slot it runs in."""
     host = device.host
@@ -92,4 +98,5 @@ KIND = Kind(
     pairs=Pairs(PairSpec, lambda spec, primary, secondary: HaPair(spec.name, primary, secondary)),
     packages=FtdPackages(), endpoint=endpoint, check=check,
     workers=(lambda device, root: UpdatesFolder(device, root).attach(),), machines=(TABLE, HA_UNIT), traffic=True,
+    bmc=has_bmc,
 )
