@@ -20,6 +20,8 @@ from collections import OrderedDict
 from typing import Any
 
 from pyghmi.ipmi import bmc as pyghmi_bmc
+from pyghmi.ipmi.private import constants as pyghmi_constants
+from pyghmi.ipmi.private import serversession as pyghmi_serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
 from simulator.kinds.base import Refused
@@ -28,7 +30,7 @@ from simulator.surfaces.bmc.power import BoxBmc
 from simulator.surfaces.bmc.sol import SolLink
 
 HANDLERS: dict[Any, dict[int, Any]] = pyghmi_session.Session.bmc_handlers   # pyghmi's table: client address -> {port: session}
-CONTROL = {0: "off", 1: "on", 2: "cycle", 3: "reset", 4: "nmi", 5: "soft"}   # Chassis Control's data byte
+UNAUTHORIZED_NAME = 0x0D     # RAKP message 2 status (IPMI 2.0 table 13-15)
 
 
 class _Wire:
@@ -48,6 +50,19 @@ class _Wire:
 
     def getsockname(self) -> tuple[str, int]:
         return (self.endpoint.host, self.endpoint.port)
+
+
+class _Session(pyghmi_serversession.ServerSession):
+    """pyghmi's server session, answering an unknown user name as a BMC does (RAKP 2 "unauthorized
+    name") where pyghmi stays silent and the client waits out its retries."""
+
+    def _got_rakp1(self, data: Any) -> None:
+        name = bytes(data[28:28 + data[27]]).decode("utf-8", "replace")
+        if self.authdata.get(name) is None:
+            self.send_payload(bytearray([data[0], UNAUTHORIZED_NAME, 0, 0]) + self.clientsessionid,
+                              pyghmi_constants.payload_types["rakp2"], retry=False)
+            return
+        super()._got_rakp1(data)
 
 
 class _SimBmc(pyghmi_bmc.Bmc):
@@ -192,6 +207,7 @@ class IpmiEndpoint(asyncio.DatagramProtocol):
         self.bmc.sessionless_data(data, address)
         made = HANDLERS.get(address, {}).get(self.port)
         if made is not None:                        # an RMCP+ Open Session Request made one
+            made.__class__ = _Session
             self.sessions[address] = (made, now)
             self.sessions.move_to_end(address)
             while len(self.sessions) > facts().ipmi.sessions:
