@@ -220,8 +220,9 @@ class Lab:
             self.console.add(device, spec.console_port, fs_root, kind.console, ssh_port=spec.console_ssh_port)
         self.workers += [worker(device, fs_root) for worker in kind.workers]
         if has_bmc(spec, kind):
-            self.bmc.add(device, spec.ipmi_port, spec.bmc_username or device.username,
-                         spec.bmc_password or device.password, partial(self._console_line, spec.name))
+            self.bmc.add(device, spec.ipmi_port, spec.bmc_username or spec.username or self.profile.username,
+                         spec.bmc_password or spec.password or self.profile.password,
+                         partial(self._console_line, spec.name))
 
     def _console_line(self, name: str) -> Any:
         """A device's console line (what serial-over-LAN carries), if it has one."""

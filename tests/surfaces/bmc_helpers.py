@@ -54,9 +54,10 @@ class Sol:
         while chunk := await self.proc.stdout.read(4096):
             self.output += chunk.decode(errors="replace")
 
-    async def wait_for(self, text: str, timeout: float = 10) -> None:
+    async def wait_for(self, text: str, timeout: float = 10, after: int = 0) -> None:
+        """Until ipmitool printed `text` (past index `after` of its output)."""
         async with asyncio.timeout(timeout):
-            while text not in self.output:
+            while text not in self.output[after:]:
                 if self._reader.done():
                     raise EOFError(f"ipmitool ended before {text!r}: {self.output[-500:]!r}")
                 await asyncio.sleep(0.05)

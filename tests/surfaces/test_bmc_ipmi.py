@@ -106,9 +106,11 @@ async def test_sol_shows_an_ftd_appliance_boot_and_takes_input(boxes):
     await sol.wait_for("sf3110 login: ")
     assert await ipmitool(ipmi, "power", "cycle") == (0, "Chassis Power Control: Cycle\n")
     await boxes.clock.run_until(lambda: ftd.state == "online")
-    await sol.wait_for("Cisco FTD initialization finished successfully.")
-    await sol.wait_for("Platform FPR3110 with 31815 MBytes of main memory")
-    assert sol.output.index("Last reset cause: PowerCycleRequest") < sol.output.rindex("sf3110 login: ")
+    await sol.wait_for("Last reset cause: PowerCycleRequest")
+    rebooted = sol.output.index("Last reset cause: PowerCycleRequest")
+    await sol.wait_for("sf3110 login: ", after=rebooted)
+    assert "Platform FPR3110 with 31815 MBytes of main memory" in sol.output[rebooted:]
+    assert "Cisco FTD initialization finished successfully." in sol.output[rebooted:]
     assert "\r\n" in sol.output                              # a serial line's line ends
     assert await sol.close() == 0
     # The payload is free again for the next client.
