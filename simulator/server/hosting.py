@@ -105,6 +105,7 @@ def fixed_ports(profile: profiles.Profile) -> list[str]:
     """The ports a profile pins: in a server every lab takes its ports from the shared range."""
     pinned = [f"control_port {profile.control_port}"] if profile.control_port else []
     pinned += [f"ports {profile.ports}"] if profile.ports else []
+    pinned += [f"redfish_port {profile.redfish_port}"] if profile.redfish_port else []
     for spec in profile.expanded():
         pinned += [f"{spec.name}.{key} {value}" for key, value in spec.model_dump().items()
                    if key.endswith("_port") and value]
