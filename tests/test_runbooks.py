@@ -4,6 +4,7 @@ runs them against real devices: only the REST endpoints, a final summary."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -137,15 +138,23 @@ def test_ftd_ha_on_two_chassis_runbook(lab_process, bundle_server, tmp_path):
     assert "traffic: 0 probes lost" in out.stdout
 
 
-def test_sps_ha_runbook(lab_process, tmp_path):
-    """Seed 004 H1-H11 on scaled time; the control API powers the secondary on (H9)."""
+@pytest.mark.parametrize("power_on", ["control", "ipmitool"])
+def test_sps_ha_runbook(lab_process, tmp_path, power_on):
+    """Seed 004 H1-H11 on scaled time; the control API, or Debian's ipmitool over the secondary's
+    BMC (IPMI over LAN), powers the secondary on (H9)."""
+    if power_on == "ipmitool" and not shutil.which("ipmitool"):
+        pytest.skip("ipmitool not installed (apt-get install ipmitool; .ci/run does it as root)")
     endpoints, _ = lab_process("sps-ha", "--time-scale", "2000")
     nodes = [d["https"] for d in endpoints["devices"]]
-    control = json.loads((tmp_path / "state" / "control.json").read_text())["url"]
+    if power_on == "control":
+        step = "control:" + json.loads((tmp_path / "state" / "control.json").read_text())["url"]
+    else:
+        ipmi = endpoints["devices"][1]["bmc"]["ipmi"]
+        step = (f"cmd:ipmitool -I lanplus -H {ipmi['host']} -p {ipmi['port']} -U {ipmi['username']} "
+                f"-P {ipmi['password']} chassis power on")
     iso = make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path)
     out = run("sps_ha_upgrade.py", "--node", nodes[0]["url"], "--node", nodes[1]["url"], "--password",
-              nodes[0]["password"], "--ca", nodes[0]["ca"], "--poll", "0.05", "--power-on", f"control:{control}",
-              str(iso))
+              nodes[0]["password"], "--ca", nodes[0]["ca"], "--poll", "0.05", "--power-on", step, str(iso))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "H7-H8 reboot this node: 6.0.3 -> 7.0.2.1" in out.stdout
     assert "H10 verify: HA, both on 7.0.2.1" in out.stdout and "is the master; HA" in out.stdout
