@@ -9,7 +9,8 @@ event stream and WebSockets answer exactly as on the lab's own port (aiohttp
 freezes a router once it serves: labs made later cannot be mounted as
 sub-applications). Every such request renews the lab's TTL. Bound to a
 non-loopback address, every call needs the server's token, and each lab's
-control API asks for the same one."""
+control API asks for the same one. The server's own dashboard is at /ui/
+(pages.py)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from simulator.server.hosting import (
     bundled_exercise,
     bundled_or_inline,
 )
+from simulator.server.pages import ServerPages
 from simulator.sockets import HeldPort
 from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, TIMEOUTS, server_options
 
@@ -83,6 +85,7 @@ class LabServer:
         app.router.add_post("/labs/{id}/snapshots/{sid}/restore", self.alias)
         app.router.add_get("/labs/{id}/grade", self.alias)         # an exercise's grade: its /api/grade
         app.router.add_route("*", "/labs/{id}/{tail:.*}", self.dispatch)
+        ServerPages(self).add_routes(app)               # the dashboard at /ui/ (HTML, not in openapi.yaml)
         self.runner = web.AppRunner(app, **server_options(TIMEOUTS))
         self.held: HeldPort | None = None
         self._expiry: asyncio.Task[None] | None = None

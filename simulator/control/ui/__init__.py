@@ -32,5 +32,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/ui/device", views.device_page)
     app.router.add_get("/ui/traffic", views.traffic_page)
     app.router.add_get("/ui/controls", views.controls_page)
+    app.router.add_get("/ui/exercise", views.exercise_page)
     app.router.add_get("/ui/console", console.bridge)
     app.router.add_static("/ui/static", views.STATIC, follow_symlinks=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,14 @@ def _templates() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["colour"] = colour
     env.filters["hms"] = plots.hms
+    env.filters["wall"] = wall
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": str}
     return env
+
+
+def wall(seconds: float) -> str:
+    """A wall-clock time as 2026-12-01 19:02:03 (UTC)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def colour(state: str | None) -> str:
@@ -48,17 +55,23 @@ def colour(state: str | None) -> str:
     return "busy" if state and state.startswith(tuple(table["busy_prefixes"])) else "other"
 
 
-def render(request: web.Request, template: str, **values: Any) -> web.Response:
-    _keep_token(request)
-    lab = api.lab_of(request)
-    html = _templates().get_template(template).render(
-        lab=lab.name, pages=PAGES, clock=api.clock_entry(lab), since=plots.hms(lab.clock.now() - lab.epoch),
-        ui={"colours": settings()["state_colours"], "sparkline": settings()["sparkline"], "epoch": lab.epoch},
-        **values)
+def page(request: web.Request, template: str, **values: Any) -> web.Response:
+    """A page of the lab's dashboard or of the lab server's (one base template for both)."""
+    keep_token(request)
+    html = _templates().get_template(template).render(**values)
     return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-def _keep_token(request: web.Request) -> None:
+def render(request: web.Request, template: str, **values: Any) -> web.Response:
+    lab = api.lab_of(request)
+    pages = {**PAGES, **({"exercise": "Exercise"} if lab.exercise else {})}
+    return page(request, template, lab=lab.name, pages=pages, clock=api.clock_entry(lab),
+                since=plots.hms(lab.clock.now() - lab.epoch),
+                ui={"colours": settings()["state_colours"], "sparkline": settings()["sparkline"], "epoch": lab.epoch},
+                **values)
+
+
+def keep_token(request: web.Request) -> None:
     """A page opened with ?token= (already checked): the cookie, and the same page without it."""
     if "token" not in request.query:
         return
@@ -110,7 +123,8 @@ async def lab_page(request: web.Request) -> web.StreamResponse:
     names = list(lab.devices)
     traffic = {name: monitor.report() for name, monitor in lab.traffic.items()}
     return render(request, "lab.html", page="", groups=groups(lab, names[:limit]), more=max(0, len(names) - limit),
-                  traffic=traffic, last_seq=lab.journal.last_seq)
+                  traffic=traffic, last_seq=lab.journal.last_seq,
+                  exercise=lab.exercise.describe() if lab.exercise else None)
 
 
 def _device_name(request: web.Request) -> str:
@@ -168,4 +182,14 @@ async def controls_page(request: web.Request) -> web.StreamResponse:
     points = [{"point": point, "description": text, "actions": list(actions)} for point, (text, actions)
               in POINTS.items()]
     return render(request, "controls.html", page="controls", faults=lab.faults.dump(), points=points,
-                  devices=list(lab.devices), pairs=list(lab.pairs), points_json=json.dumps(points))
+                  devices=list(lab.devices), pairs=list(lab.pairs), points_json=json.dumps(points),
+                  snapshots=[s.entry() for s in lab.snapshots()], epoch=lab.epoch)
+
+
+async def exercise_page(request: web.Request) -> web.StreamResponse:
+    """An exercise lab's goal and its grade now (each check with its evidence)."""
+    lab = api.lab_of(request)
+    if lab.exercise is None:
+        raise api.ApiError(404, "this lab is not an exercise (start one with `simulator up --exercise NAME`)")
+    return render(request, "exercise.html", page="exercise", exercise=lab.exercise.describe(),
+                  grade=lab.exercise.grade(lab).to_dict(), evidence_max=settings()["evidence_lines"])

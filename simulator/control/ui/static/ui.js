@@ -1,10 +1,10 @@
 // Shared by every page: the JSON calls (relative URLs: the page may live under a lab server's /labs/{id}/),
-// the state colours, and the clock bar in the header.
+// the state colours, and the clock bar in the header (a lab's pages; the lab server's have none).
 "use strict";
 const UI = JSON.parse(document.getElementById("ui-data").textContent);
 
-async function api(method, path, body) {
-  const response = await fetch("../api/" + path, {
+async function api(method, path, body, base = "../api/") {
+  const response = await fetch(base + path, {
     method, credentials: "same-origin",
     headers: body === undefined ? {} : {"Content-Type": "application/json"},
     body: body === undefined ? undefined : JSON.stringify(body)});
@@ -58,6 +58,19 @@ const Clock = {
   async refresh() { Clock.show(await api("GET", "clock")); },
 };
 
+// Swaps each element marked data-part for the same element of the page as the server renders it now
+// (one fetch, no reload).
+async function refreshParts() {
+  const response = await fetch(location.href, {credentials: "same-origin"});
+  if (!response.ok) throw new Error(response.statusText);
+  const page = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const here of document.querySelectorAll("[data-part]")) {
+    const fresh = page.getElementById(here.id);
+    if (fresh) here.replaceWith(document.importNode(fresh, true));
+  }
+}
+
+if (document.getElementById("clock")) {
 document.getElementById("clock").addEventListener("click", async event => {
   const what = event.target.dataset.clock;
   if (!what) return;
@@ -74,6 +87,7 @@ document.getElementById("clock").addEventListener("click", async event => {
   } catch (e) { error.textContent = e.message; }
 });
 setInterval(() => Clock.refresh().catch(() => {}), 2000);
+}
 
 // The lab's event stream (server-sent events), from `after` on: `onEvent(event)` for each. Read with fetch,
 // as every event carries its kind as the SSE event name (EventSource would need a listener per kind);

@@ -1,0 +1,74 @@
+"""The lab server's dashboard at /ui/: its labs (each with a link to the
+lab's own dashboard at /labs/{id}/ui/), a form to create one from a bundled
+profile or exercise, delete, and per lab its snapshots and, for an exercise,
+the goal and the grade table. Rendered with the lab dashboard's templates
+(simulator/control/ui); the pages' scripts call the server's own HTTP API
+(`/labs`, and each lab's control API under `/labs/{id}/api/`), so the
+dashboard can do nothing the API cannot. The server's auth rule applies (its
+middleware): off loopback, `/ui/?token=` once, then the cookie."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from simulator import exercises
+from simulator import profile as profiles
+from simulator.control.server import ApiError
+from simulator.control.ui import plots, views
+
+if TYPE_CHECKING:
+    from simulator.server.app import LabServer
+    from simulator.server.hosting import Hosted
+
+PAGES = {"": "Labs"}
+
+
+def bundled_profiles() -> list[str]:
+    return sorted(p.stem for p in profiles.PROFILES_DIR.glob("*.yaml"))
+
+
+class ServerPages:
+    def __init__(self, server: LabServer) -> None:
+        self.server = server
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/ui", views.to_index)
+        app.router.add_get("/ui/", self.labs_page)
+        app.router.add_get("/ui/lab", self.lab_page)
+        app.router.add_static("/ui/static", views.STATIC, follow_symlinks=False)
+
+    def render(self, request: web.Request, template: str, **values: Any) -> web.Response:
+        return views.page(request, template, pages=PAGES, ui={"colours": views.settings()["state_colours"]},
+                          **values)
+
+    def row(self, request: web.Request, hosted: Hosted) -> dict[str, Any]:
+        """A lab as the list shows it: the API's entry and its times in words."""
+        lab = hosted.lab
+        return {**self.server.entry(request, hosted), "since": plots.hms(lab.clock.now() - lab.epoch),
+                "age": plots.hms(time.time() - hosted.created), "expires": plots.hms(hosted.ttl - hosted.idle)}
+
+    async def labs_page(self, request: web.Request) -> web.StreamResponse:
+        limit = views.settings()["labs_on_page"]
+        hosted = list(self.server.labs.labs.values())
+        return self.render(request, "server.html", page="", labs=[self.row(request, h) for h in hosted[:limit]],
+                           more=max(0, len(hosted) - limit), max_labs=self.server.labs.max_labs,
+                           profiles=bundled_profiles(), exercises=exercises.bundled(),
+                           default_ttl=self.server.labs.ttl)
+
+    async def lab_page(self, request: web.Request) -> web.StreamResponse:
+        lab_id = request.query.get("id", "")
+        hosted = self.server.labs.get(lab_id)
+        if hosted is None:
+            raise ApiError(404, f"no lab {lab_id!r} on this server")
+        hosted.touch()          # looking at a lab is using it, as GET /labs/{id} is
+        lab = hosted.lab
+        exercise = lab.exercise
+        return self.render(request, "server_lab.html", page="lab", entry=self.row(request, hosted),
+                           devices=lab.endpoints()["devices"], epoch=lab.epoch,
+                           snapshots=[s.entry() for s in lab.snapshots()],
+                           exercise=exercise.describe() if exercise else None,
+                           grade=exercise.grade(lab).to_dict() if exercise else None,
+                           evidence_max=views.settings()["evidence_lines"])
