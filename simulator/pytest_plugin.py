@@ -25,7 +25,11 @@ report.
 With `--simulator-url URL` (a `simulator serve`), every fixture takes a lab
 from that server instead, one per test, deleted after it: the labs are
 `RemoteLab` handles (simulator/server/remote.py) that reach the lab through
-its control API, and virtual time jumps by itself on the server."""
+its control API, and virtual time jumps by itself on the server. With
+`--simulator-scope module` too (or `@pytest.mark.simulator_scope("module")`
+on a module's tests), a module's tests share each lab: made by the first test
+that asks for it, snapshotted right after it starts, restored to that
+snapshot before each later test, deleted after the module."""
 
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,24 +46,84 @@ from typing import Any, TypeVar
 import pytest
 
 from simulator.lab import Lab
-from simulator.server.remote import LabServerClient, RemoteLab
+from simulator.server.remote import LabServerClient, RemoteLab, profile_text
 
 T = TypeVar("T")
 REPORT_EVENTS = 30
 REMOTE_WAIT = 120.0       # wall seconds a wait on a served lab lasts at most
 POLL = 0.05               # wall seconds between two looks at a served lab
 _LABS_KEY = pytest.StashKey[list]()
+SCOPES = ("test", "module")
+START = "simulator-module-start"        # the snapshot a shared lab is restored to before each test
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--simulator-url", metavar="URL", default=None,
                      help="take the labs from this lab server (`simulator serve`; token from $SIMULATOR_TOKEN) "
                           "instead of starting them in-process")
+    parser.addoption("--simulator-scope", choices=SCOPES, default="test",
+                     help="with --simulator-url: a lab per test (test), or per module, restored to its start "
+                          "before each test (module)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "simulator_scope(scope): 'module' or 'test', as --simulator-scope, for "
+                                       "these tests (with --simulator-url)")
 
 
 def _server(config: pytest.Config) -> LabServerClient | None:
     url = config.getoption("--simulator-url", None)
     return LabServerClient(url, os.environ.get("SIMULATOR_TOKEN")) if url else None
+
+
+class ModuleLabs:
+    """The served labs a test module shares (--simulator-scope module): each made by the first test that
+    asks for it and snapshotted at once, restored to that snapshot whenever a later test asks for it."""
+
+    def __init__(self, server: LabServerClient) -> None:
+        self.server = server
+        self.labs: dict[tuple[Any, ...], tuple[RemoteLab, str]] = {}
+
+    def take(self, profile: str | Path | dict[str, Any], options: dict[str, Any],
+             taken: Counter[tuple[Any, ...]]) -> RemoteLab:
+        """The lab for this profile and these options (the test's n-th such lab: a test asking twice gets two)."""
+        wanted = (profile_text(profile), tuple(sorted((k, v) for k, v in options.items() if v is not None)))
+        key = (*wanted, taken[wanted])
+        taken[wanted] += 1
+        if key in self.labs:
+            lab, start = self.labs[key]
+            lab.restore(start)
+            return lab
+        lab = self.server.create(profile, **options)
+        self.labs[key] = (lab, lab.snapshot(START)["id"])
+        return lab
+
+    def close(self) -> None:
+        for lab, _ in reversed(self.labs.values()):
+            self.server.delete(lab.id)
+
+
+@pytest.fixture(scope="module")
+def simulator_module_labs(request: pytest.FixtureRequest) -> Iterator[ModuleLabs | None]:
+    """The module's shared served labs (None without --simulator-url); deleted after the module."""
+    server = _server(request.config)
+    if server is None:
+        yield None
+        return
+    shared = ModuleLabs(server)
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
+def _shared(request: pytest.FixtureRequest, labs: ModuleLabs | None) -> ModuleLabs | None:
+    """The module's labs when this test shares them: --simulator-scope, or the nearest simulator_scope mark."""
+    mark = request.node.get_closest_marker("simulator_scope")
+    scope = mark.args[0] if mark is not None and mark.args else request.config.getoption("--simulator-scope")
+    if scope not in SCOPES:
+        raise pytest.UsageError(f"simulator_scope({scope!r}): give one of {', '.join(SCOPES)}")
+    return labs if scope == "module" else None
 
 
 async def _poll(check: Callable[[], bool], timeout: float) -> bool:
@@ -148,18 +213,25 @@ def _track(request: pytest.FixtureRequest, lab: Any) -> None:
 # -- async labs -----------------------------------------------------------------------------
 if _async_fixture is not None:
     @_async_fixture
-    async def lab_factory(request, tmp_path) -> AsyncIterator[Callable[..., Awaitable[Lab | RemoteLab]]]:
+    async def lab_factory(request, tmp_path, simulator_module_labs
+                          ) -> AsyncIterator[Callable[..., Awaitable[Lab | RemoteLab]]]:
         """Start labs from a profile name, path or dict: `await lab_factory("ftd-ha")`.
         Virtual time, ephemeral ports, a state dir under tmp_path; stopped after the test.
-        With --simulator-url: labs of that server (options: seed, time_scale, name, ttl), deleted after."""
+        With --simulator-url: labs of that server (options: seed, time_scale, name, ttl), deleted after
+        (with --simulator-scope module: the module's, restored to their start)."""
         server = _server(request.config)
         if server is not None:
             remote: list[RemoteLab] = []
+            shared = _shared(request, simulator_module_labs)
+            taken: Counter[tuple[Any, ...]] = Counter()
 
             async def create(profile: str | Path | dict[str, Any], **options: Any) -> RemoteLab:
                 options.setdefault("virtual_time", options.get("time_scale") is None)
-                lab = server.create(profile, **options)
-                remote.append(lab)
+                if shared is not None:
+                    lab = shared.take(profile, options, taken)
+                else:
+                    lab = server.create(profile, **options)
+                    remote.append(lab)
                 _track(request, lab)
                 return lab
 
@@ -273,11 +345,11 @@ class RunningLab:
 
 
 class RemoteRunningLab:
-    """RunningLab's helpers on a lab of a server (--simulator-url): each a call to its control API."""
+    """RunningLab's helpers on a lab of a server (--simulator-url): each a call to its control API.
+    `owned`: deleted when the test ends (not a module's shared lab)."""
 
-    def __init__(self, server: LabServerClient, profile: str | Path | dict[str, Any], time_scale: float | None) -> None:
-        self.server = server
-        self.lab = server.create(profile, virtual_time=time_scale is None, time_scale=time_scale)
+    def __init__(self, server: LabServerClient, lab: RemoteLab, owned: bool = True) -> None:
+        self.server, self.lab, self.owned = server, lab, owned
 
     def call(self, coro: Awaitable[T], timeout: float | None = 60) -> T:
         if asyncio.iscoroutine(coro):
@@ -317,21 +389,27 @@ class RemoteRunningLab:
         return self.lab.add_fault(point, action, device, **options)
 
     def stop(self) -> None:
-        self.server.delete(self.lab.id)
+        if self.owned:
+            self.server.delete(self.lab.id)
 
 
 @pytest.fixture
-def lab_runner(request, tmp_path) -> Iterator[Callable[..., RunningLab | RemoteRunningLab]]:
+def lab_runner(request, tmp_path, simulator_module_labs) -> Iterator[Callable[..., RunningLab | RemoteRunningLab]]:
     """Start labs in background threads: `lab_runner("ftd-ha", time_scale=None)`
     (None: virtual time that jumps when idle; a number: scaled time). With --simulator-url:
-    labs of that server."""
+    labs of that server (with --simulator-scope module: the module's, restored to their start)."""
     labs: list[RunningLab | RemoteRunningLab] = []
     server = _server(request.config)
+    shared = _shared(request, simulator_module_labs)
+    taken: Counter[tuple[Any, ...]] = Counter()
 
     def start(profile: str | Path | dict[str, Any], time_scale: float | None = None) -> RunningLab | RemoteRunningLab:
         running: RunningLab | RemoteRunningLab
-        if server is not None:
-            running = RemoteRunningLab(server, profile, time_scale)
+        options = {"virtual_time": time_scale is None, "time_scale": time_scale}
+        if shared is not None:
+            running = RemoteRunningLab(shared.server, shared.take(profile, options, taken), owned=False)
+        elif server is not None:
+            running = RemoteRunningLab(server, server.create(profile, **options))
         else:
             running = RunningLab(profile, tmp_path / f"lab-sync-{len(labs)}", time_scale)
         labs.append(running)
