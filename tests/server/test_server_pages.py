@@ -52,9 +52,11 @@ async def test_server_pages_follow_the_token_rule_and_show_labs_snapshots_and_gr
             assert 'id="goal"' in html and 'href="./exercise"' in html
             html = (await api.get(f"/labs/{drill['id']}/ui/exercise")).text
             assert 'data-check="in-time" data-passed="false"' in html and "no upgrade.finished" in html
+            assert absolute_links(html) == []
             r = await api.get(f"/labs/{plain['id']}/ui/exercise")
             assert r.status_code == 404 and "not an exercise" in r.json()["error"]
             html = (await api.get(f"/labs/{plain['id']}/ui/controls")).text
             assert 'data-snapshots="../api/"' in html and "<td>clean</td>" in html and 'href="./exercise"' not in html
+            assert absolute_links(html) == []
     finally:
         await server.stop()
