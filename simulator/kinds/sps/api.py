@@ -2,6 +2,8 @@
 HATEOAS `key/body/meta` envelope, `info`, firmware slots, upload (multipart
 field `firmware` or a raw `application/x-iso9660-image` body, streamed to a
 file), the upgrade test and the upgrade, errors as `{"error": {"type", "details"}}`.
+From 7.5 a browser's PUT/POST/DELETE needs the `X-Token` header carrying the
+`user/info` token (safeguard-ps: non-browser requests are let through).
 No public source gives REST calls for *After reboot*, *System control* or the
 HA actions (sps.md 4.4, 6): they are served under `/api/_simulator/` (ours,
 not SPS's; the HA ones in api_ha.py)."""
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import secrets
 import time
 from collections import OrderedDict
@@ -22,7 +26,7 @@ from aiohttp import BodyPartReader, web
 
 from simulator.kinds.base import Refused
 from simulator.kinds.sps import api_cluster, api_fetch, api_ha
-from simulator.kinds.sps.facts import sps, text
+from simulator.kinds.sps.facts import SpsVersion, sps, text
 from simulator.kinds.sps.files import firmware_dir
 from simulator.kinds.sps.model import SpsDevice
 from simulator.kinds.sps.packages import file_upload
@@ -44,6 +48,7 @@ class SpsSessions:
 
     def __init__(self, now: Callable[[], float]) -> None:
         self.now = now
+        self.secret = secrets.token_bytes(16)     # X-Token: derived from the session, not stored
         self.last_used: OrderedDict[str, float] = OrderedDict()
         self.fetches = api_fetch.Fetches()        # /api/firmware/fetch downloads, by key
 
@@ -60,6 +65,10 @@ class SpsSessions:
     def end(self, session: str | None) -> None:
         """The web UI's Logout."""
         self.last_used.pop(session or "", None)
+
+    def token(self, session: str) -> str:
+        """The session's X-Token (`GET /api/user/info`)."""
+        return hmac.new(self.secret, session.encode(), hashlib.sha256).hexdigest()[:32]
 
     def use(self, session: str | None) -> bool:
         seen = self.last_used.get(session or "")
@@ -127,6 +136,13 @@ async def authenticate(request: web.Request) -> web.Response:
 async def login_methods(request: web.Request) -> web.Response:
     return web.json_response({"login_methods": sps().api.login_methods,
                               "meta": {"href": request.path, "parent": "/api/authentication"}})
+
+
+async def user_info(request: web.Request) -> web.Response:
+    """The logged-in user and the token a browser's changes carry as `X-Token` (7.5+)."""
+    device, session = the_sps(request), request.cookies.get(SESSION_COOKIE, "")
+    body = {"username": device.web_username, "token": state_of(request).token(session)}
+    return web.json_response({"key": "info", "body": body, "meta": {"href": request.path, "parent": "/api/user"}})
 
 
 # -- information, firmware ------------------------------------------------------------
@@ -307,6 +323,7 @@ ROUTES = [
     Route("GET", "/api/authentication", authenticate, auth=False),
     Route("GET", "/api/authentication/login_methods", login_methods, auth=False),
     Route("GET", "/api/info", info),
+    Route("GET", "/api/user/info", user_info),
     Route("GET", "/api/firmware", firmware_index),
     Route("GET", "/api/firmware/slots", list_slots),
     Route("GET", "/api/firmware/slots/{slot_id}", get_slot),
@@ -326,8 +343,19 @@ ROUTES = [
 async def check(request: web.Request, route: Route) -> None:
     if the_sps(request).state != "online":       # the web server shows only the upgrade log
         raise SpsError(503, "ServiceUnavailable", {"message": text("not_running", state=the_sps(request).state)})
-    if route.auth and not state_of(request).use(request.cookies.get(SESSION_COOKIE)):
+    session = request.cookies.get(SESSION_COOKIE)
+    if route.auth and not state_of(request).use(session):
         raise SpsError(401, "AuthenticationFailure", {"message": text("not_authenticated")})
+    if route.auth and _needs_x_token(request) and not hmac.compare_digest(
+            request.headers.get("X-Token", ""), state_of(request).token(session or "")):
+        raise SpsError(403, "InvalidXToken", {"message": text("x_token")})
+
+
+def _needs_x_token(request: web.Request) -> bool:
+    """From 7.5 a change (PUT/POST/DELETE) needs X-Token, but only from a browser: a User-Agent
+    like a Mozilla browser's (safeguard-ps sends `PowerShell/6.0.0` for that reason, sps.md 4.1)."""
+    return (request.method in ("PUT", "POST", "DELETE") and "Mozilla" in request.headers.get("User-Agent", "")
+            and SpsVersion.parse(the_sps(request).version) >= SpsVersion.parse(sps().api.x_token_since))
 
 
 SPS_API = Api("sps", ROUTES, new_state, sps_error, refused, check)

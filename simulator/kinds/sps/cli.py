@@ -12,9 +12,9 @@ from typing import Any
 from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.sps.api_ha import ha_view, pair_of
-from simulator.kinds.sps.facts import sps
+from simulator.kinds.sps.facts import sps, text
 from simulator.kinds.sps.model import SpsDevice
-from simulator.terminal.bash import BashShell
+from simulator.terminal.bash import BashShell, bash_text
 from simulator.terminal.session import Session, Shell
 
 
@@ -30,9 +30,11 @@ def _menu_text(key: str, **values: object) -> str:
 class MenuShell(Shell):
     """A numbered menu: a number (or an item's label) chooses."""
 
-    def __init__(self, session: Session, device: SpsDevice, fs_root: Path, menu: str = "main") -> None:
+    def __init__(self, session: Session, device: SpsDevice, fs_root: Path, menu: str = "main", *,
+                 local: bool = False) -> None:
         super().__init__(session)
         self.device, self.fs_root, self.menu = device, fs_root, menu
+        self.local = local          # on the local (serial) console, not over SSH: may lift sealed mode
 
     @property
     def items(self) -> list[dict[str, str]]:
@@ -59,7 +61,7 @@ class MenuShell(Shell):
         if item is None:
             self.session.write(_menu_text("invalid", choice=choice) + "\n")
         elif "menu" in item:
-            self.session.push(MenuShell(self.session, self.device, self.fs_root, item["menu"]))
+            self.session.push(MenuShell(self.session, self.device, self.fs_root, item["menu"], local=self.local))
         else:
             await getattr(self, f"do_{item['action']}")()
 
@@ -135,6 +137,32 @@ class MenuShell(Shell):
         if not self._refused(lambda: pair_of(self.device).join(self.device)):
             self.session.write(_menu_text("joined") + "\n")
 
+    async def do_sealed_status(self) -> None:
+        self.session.write(_menu_text("sealed_on" if self.device.sealed else "sealed_off") + "\n")
+
+    async def do_seal(self) -> None:
+        if not self.device.sealed:
+            answer = await self.session.ask(_menu_text("confirm_seal"))
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                return
+        if not self._refused(lambda: self.device.set_sealed(True, local=self.local)):
+            self.session.write(_menu_text("sealed_on") + "\n")
+
+    async def do_unseal(self) -> None:
+        if not self._refused(lambda: self.device.set_sealed(False, local=self.local)):
+            self.session.write(_menu_text("sealed_off") + "\n")
+
+    async def do_root_password(self) -> None:
+        if self.device.sealed:            # refused before asking (sps.md 1)
+            self.session.write(text("sealed_root_password") + "\n")
+            return
+        first = await self.session.ask(_menu_text("new_password"), secret=True)
+        second = await self.session.ask(_menu_text("retype_password"), secret=True)
+        if first != second:
+            self.session.write(_menu_text("password_mismatch") + "\n")
+        elif not self._refused(lambda: self.device.set_root_password(first or "")):
+            self.session.write(_menu_text("password_changed") + "\n")
+
     def _refused(self, action: Callable[[], None]) -> bool:
         """Run an action; write the device's refusal, if any."""
         try:
@@ -153,13 +181,39 @@ class MenuShell(Shell):
         getattr(self.device, action)()
 
 
+WRITE_MAX = 1 << 20          # a file the core shell's echo grows, at most
+
+
 class CoreShell(BashShell):
-    """bash as root in the core firmware: enough to look around and read logs."""
+    """bash as root in the core firmware: look around, read logs, and change files with
+    `touch` or `echo TEXT > FILE` (`>>` appends); a firmware's own file so changed taints it."""
 
     def __init__(self, session: Session, device: SpsDevice, fs_root: Path) -> None:
         super().__init__(session, fs_root, "/root", "root")
         self.device = device
-        (fs_root / "root").mkdir(parents=True, exist_ok=True)
+        self.commands.update({"touch": self._touch, "echo": self._echo})
+        for folder in ["/root", *sps().firmware_paths["core"]]:
+            (fs_root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
+
+    async def _touch(self, args: list[str]) -> None:
+        for path in args:
+            self._write(path, "", append=True)
+
+    async def _echo(self, args: list[str]) -> None:
+        redirect = next((i for i, arg in enumerate(args) if arg in (">", ">>")), None)
+        if redirect is None or redirect + 2 != len(args):
+            self._say(" ".join(args))
+            return
+        self._write(args[redirect + 1], " ".join(args[:redirect]) + "\n", append=args[redirect] == ">>")
+
+    def _write(self, path: str, text: str, append: bool) -> None:
+        real = self._real(path)
+        if not real.parent.is_dir() or real.is_dir() or real.is_file() and real.stat().st_size > WRITE_MAX:
+            self._say(bash_text("no_file", cmd="bash", path=path))
+            return
+        with real.open("a" if append else "w") as out:
+            out.write(text)
+        self.device.file_changed(self._path(path))
 
     @property
     def hostname(self) -> str:

@@ -23,7 +23,7 @@ class SpsConsole(ConsoleKind):
                 "log": "\n".join(device.log)}
 
     def shell(self, session: Session, device: SpsDevice, fs_root: Path) -> Shell:
-        return MenuShell(session, device, fs_root)
+        return MenuShell(session, device, fs_root, local=True)
 
     def failed(self, device: SpsDevice) -> bool:
         return device.state == "rescue"

@@ -21,11 +21,13 @@ class ApiFacts(Facts):
     upload_max: int
     login_methods: list[str]
     transaction_seconds: int
+    x_token_since: str
 
 
 class SpsData(Facts):
     models: dict[str, SpsModel]
     upgrade_paths: dict[str, list[str]]
+    firmware_paths: dict[str, list[str]]
     slots: int
     firmware_mb: int
     timings: dict[str, float]

@@ -11,6 +11,7 @@ SSH) and its firmware ISOs (`simulator package make --for sps`).
       session_clock: wall        # or lab: REST sessions' 20 idle minutes on the lab clock
       cluster_roles: [managed-host, search-minion]   # optional: a central-management cluster node
       sealed: false              # sealed mode: no SSH, even when an upgrade cannot revert
+      tainted_files: {core: [/etc/passwd]}   # optional: manually modified firmware files (boot, core)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     config_issues: list[str] = Field(default_factory=list, max_length=50)
     session_clock: Literal["wall", "lab"] = "wall"
     sealed: bool = False
+    tainted_files: dict[Literal["boot", "core"], list[str]] = Field(default_factory=dict)
     cluster_roles: list[Literal["central-management", "managed-host", "search-master", "search-minion",
                                 "search-local"]] = Field(default_factory=list, max_length=5)
 
@@ -48,6 +50,14 @@ class SpsSpec(DeviceSpec, SshPort, HttpsPort, ConsolePorts):
     @classmethod
     def _known_model(cls, value: str) -> str:
         return one_of(value, sps().models)
+
+    @field_validator("tainted_files")
+    @classmethod
+    def _tainted(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for files in value.values():
+            if len(files) > 100 or not all(f.startswith("/") and 1 < len(f) <= 255 for f in files):
+                raise ValueError("tainted_files: at most 100 absolute paths per firmware")
+        return value
 
     @field_validator("version")
     @classmethod
@@ -77,6 +87,7 @@ def build(ctx: Build, spec: SpsSpec) -> SpsDevice:
                      root_password=spec.password or ctx.password, web_username=spec.username or ctx.username,
                      web_password=spec.password or ctx.password, free_storage_mb=spec.free_storage_mb,
                      config_issues=spec.config_issues, session_clock=spec.session_clock, sealed=spec.sealed,
+                     tainted_files={str(k): list(v) for k, v in spec.tainted_files.items()},
                      join_cluster=joiner(ctx.devices))
     if spec.cluster_roles:
         device.set_cluster_roles(list(spec.cluster_roles), announce=False)

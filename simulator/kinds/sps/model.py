@@ -2,8 +2,13 @@
 after the next reboot, up to five), the upgrade test (upgrade policy, free
 storage, configuration compatibility), reboot and shutdown, and the upgrade a
 new firmware's first boot runs, which may fail and revert to the old slot
-(seed 004, sps.md 1-2). No I/O: the surfaces store uploaded files and hand
-the model what they read from them."""
+(seed 004, sps.md 1-2). A slot's image carries both firmwares of a release:
+the boot firmware (boots, HA, starts the core) and the core firmware (web UI,
+REST, everything else); an upgrade replaces both (sps.md 1). Files changed in
+the running firmwares (from the core shell, or seeded by the profile) taint
+them and fail the upgrade test. Sealed mode closes remote SSH and the root
+password; only the local console lifts it (sps.md 1). No I/O: the surfaces
+store uploaded files and hand the model what they read from them."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ from simulator.machines import Trigger
 MACHINE = TABLE.machine()
 UPGRADE_POINT = "upgrade.stage:firmware"     # the fault that makes an upgrade fail and revert
 LOG_LINES = 500                              # upgrade/boot log lines the console keeps
+TAINTED_MAX = 100                            # tainted files remembered per firmware
+FIRMWARES = ("boot", "core")
 
 
 @dataclass
@@ -52,6 +59,7 @@ class SpsDevice(DeviceBase):
                  root_password: str, web_username: str, web_password: str,
                  free_storage_mb: int | None = None, config_issues: list[str] | None = None,
                  session_clock: str = "wall", sealed: bool = False,
+                 tainted_files: dict[str, list[str]] | None = None,
                  join_cluster: Callable[[SpsDevice], None] | None = None) -> None:
         if model not in sps().models:
             raise ValueError(f"unknown SPS model {model!r}; expected one of {', '.join(sps().models)}")
@@ -64,6 +72,8 @@ class SpsDevice(DeviceBase):
         self.config_issues = list(config_issues or [])
         self.session_clock = session_clock        # what the REST sessions' 20 idle minutes count in
         self.sealed = sealed                      # sealed mode: no remote SSH, not even in rescue
+        self.tainted: dict[str, list[str]] = {f: sorted(set((tainted_files or {}).get(f, [])))[:TAINTED_MAX]
+                                              for f in FIRMWARES}       # manually modified files
         self.core_broken = False                  # an upgrade that could not revert: the core never starts
         self.transaction_open = False             # /api/transaction: the configuration is locked
         self.slots: dict[int, Slot] = {1: Slot(str(SpsVersion.parse(version)))}
@@ -94,6 +104,11 @@ class SpsDevice(DeviceBase):
         return self.state == "online" or self.state == "rescue" and not self.sealed
 
     @property
+    def ssh_open(self) -> bool:
+        """Remote SSH: never in sealed mode (sps.md 1; 2.4 for the rescue state)."""
+        return self.services_up and not self.sealed
+
+    @property
     def core_runs(self) -> bool:
         """The core firmware (web UI, REST) runs on a standalone node or an HA master (sps.md 1)."""
         return self.state == "online" and (self.ha is None or self.ha.is_master(self))
@@ -109,9 +124,48 @@ class SpsDevice(DeviceBase):
         data = sps().health
         indexer = ({"status": "critical", "message": self.search_error} if self.search_error
                    else {"status": "ok", "message": ""})
-        return {**data, "firmware": {"tainted_files": {"boot": [], "core": [], "ha_other": []},
-                                     "integrity": {"boot": "OK", "core": "OK"}},
+        other = self.ha.peer_of(self) if self.ha is not None else None
+        ha_other = sorted({*other.tainted["boot"], *other.tainted["core"]}) if other is not None else []
+        return {**data, "firmware": {"tainted_files": {**{f: list(self.tainted[f]) for f in FIRMWARES},
+                                                       "ha_other": ha_other},
+                                     "integrity": {f: "CORRUPTED" if self.tainted[f] else "OK" for f in FIRMWARES}},
                 "indexer": indexer, "sessions_total": sum(data["sessions"].values())}
+
+    # -- boot and core firmware, tainted files, sealed mode ------------------------------
+    def firmware_of(self, path: str) -> str | None:
+        """Which running firmware a file belongs to (facts.yaml `firmware_paths`), if any."""
+        for firmware in FIRMWARES:
+            for folder in sps().firmware_paths[firmware]:
+                if path == folder or path.startswith(folder.rstrip("/") + "/"):
+                    return firmware
+        return None
+
+    def file_changed(self, path: str) -> None:
+        """A file written from the core shell: one of a firmware's own taints it."""
+        firmware = self.firmware_of(path)
+        if firmware is None or path in self.tainted[firmware]:
+            return
+        if len(self.tainted[firmware]) < TAINTED_MAX:
+            self.tainted[firmware] = sorted([*self.tainted[firmware], path])
+        self._emit("firmware.tainted", firmware=firmware, path=path)
+
+    def set_sealed(self, on: bool, *, local: bool) -> None:
+        """Enable sealed mode (console menu, web UI) or disable it (the local console only)."""
+        if on == self.sealed:
+            raise Refused("refused", text("sealed_already" if on else "sealed_not"))
+        if not on and not local:
+            raise Refused("refused", text("sealed_local_only"))
+        self.sealed = on
+        self._emit("access", sealed=on, ssh=self.ssh_open)
+
+    def set_root_password(self, password: str) -> None:
+        """Console menu: Change root password; refused in sealed mode (sps.md 1)."""
+        if self.sealed:
+            raise Refused("refused", text("sealed_root_password"))
+        if not password:
+            raise Refused("invalid", text("empty_password"))
+        self.password = password
+        self._emit("root_password", changed=True)
 
     def set_cluster_roles(self, roles: list[str], announce: bool = True) -> None:
         """Its central-management cluster roles (profile, `cluster/promote`, `PUT cluster/nodes/<id>`)."""
@@ -138,6 +192,7 @@ class SpsDevice(DeviceBase):
         self.slots = {1: Slot(target)}
         self.current, self.after_reboot, self.previous, self.search_error = 1, 1, None, None
         self.core_broken = False
+        self.tainted = {f: [] for f in FIRMWARES}
         self._emit("reimage", version=target)
         self.power_on()
 
@@ -208,6 +263,9 @@ class SpsDevice(DeviceBase):
             problems.append(text("storage", free=self.free_storage_mb, needed=slot.size_mb))
         if target.train != current.train:
             problems += [text("config", target=target.label, issue=issue) for issue in self.config_issues]
+        for firmware in FIRMWARES:
+            if self.tainted[firmware]:
+                problems.append(text("tainted", firmware=firmware, files=", ".join(self.tainted[firmware])))
         fault = self.ctx.take_fault(self.name, "readiness")
         if fault is not None:
             problems.append(fault.message or "Firmware test failed.")
@@ -263,7 +321,14 @@ class SpsDevice(DeviceBase):
             self.cut_power()
 
     def _start_shutdown(self) -> None:
-        self._after(sps().timings["shutdown"], self.halted if self.halt else self.restart)
+        self._emit("going_down", action="shutdown" if self.halt else "reboot")
+        self._after(sps().timings["shutdown"], self._down)
+
+    def _down(self) -> None:
+        """The end of a shutdown: the box powers down or restarts (the console says which)."""
+        self._timer = None
+        self._emit("powering_down" if self.halt else "restarting")
+        self.halted() if self.halt else self.restart()
 
     def _start_boot(self) -> None:
         slot = self.slots[self.after_reboot]
@@ -294,6 +359,7 @@ class SpsDevice(DeviceBase):
             self.upgrade_failed()
             return
         self.previous, self.current = self.current, self.after_reboot
+        self.tainted = {f: [] for f in FIRMWARES}      # the new release's own boot and core firmware
         self._log(text("upgrade_log_done", version=self.label))
         self._emit("upgrade.finished", version=self.version, slot=self.current)
         self.upgraded()
@@ -331,13 +397,16 @@ class SpsDevice(DeviceBase):
         return {"state": self.state, "serial": self.serial, "current": self.current, "node_id": self.node_id,
                 "search_error": self.search_error, "core_broken": self.core_broken,
                 "after_reboot": self.after_reboot, "previous": self.previous, "halt": self.halt,
-                "cluster_roles": self.cluster_roles,
+                "cluster_roles": self.cluster_roles, "sealed": self.sealed, "tainted": self.tainted,
+                "root_password": self.password,
                 "slots": {str(k): asdict(v) for k, v in self.slots.items()}, "log": list(self.log)}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.serial, self.halt = data["serial"], data["halt"]
         self.node_id, self.search_error = data.get("node_id", self.node_id), data.get("search_error")
         self.core_broken = data.get("core_broken", False)
+        self.sealed, self.password = data.get("sealed", self.sealed), data.get("root_password", self.password)
+        self.tainted = {f: list(data.get("tainted", {}).get(f, self.tainted[f])) for f in FIRMWARES}
         if data.get("cluster_roles", self.cluster_roles) != self.cluster_roles:
             self.set_cluster_roles(data["cluster_roles"], announce=False)
         self.slots = {int(k): Slot(**v) for k, v in data["slots"].items()}

@@ -2,7 +2,8 @@
 value escaped) beside the REST API on the same HTTPS port and the same model:
 *Basic Settings > System > Firmwares* (Upload, Upgrade Notes, Test, After
 reboot), *System control* (This node / Other node: Reboot, Shutdown, with a
-confirmation), *Version details*, *Basic Settings > High Availability* (status,
+confirmation), *Version details* (boot and core firmware), *Sealed mode*
+(Activate sealed mode), *Basic Settings > High Availability* (status,
 nodes, Activate Slave, Join HA), and the upgrade log the web server shows while
 a new firmware's first boot upgrades (not when upgrading from 5.0.x).
 
@@ -29,7 +30,7 @@ from simulator.webserver import read_text
 
 UPGRADE_STATES = ("upgrading", "reverting")      # the web server shows the upgrade log meanwhile
 PAGES = {"firmwares": "/basic/system/firmwares", "control": "/basic/system/control",
-         "version": "/basic/system/version", "ha": "/basic/ha"}
+         "version": "/basic/system/version", "sealed": "/basic/system/sealed", "ha": "/basic/ha"}
 ACTIONS = {"reboot", "shutdown"}
 NODES = {"this_node", "other_node"}
 FORM_MAX = 4096                                  # a page's form body (login, buttons) at most
@@ -224,6 +225,23 @@ async def version(request: web.Request) -> web.Response:
     return render("version.html", serial=device.serial, **_frame(device, "version"))
 
 
+async def sealed(request: web.Request) -> web.Response:
+    device = api.the_sps(request)
+    return render("sealed.html", sealed=device.sealed, note=text("web_sealed"), **_frame(device, "sealed"))
+
+
+async def activate_sealed(request: web.Request) -> web.Response:
+    """Activate sealed mode; the web UI has no way back (only the local console, sps.md 1)."""
+    device = api.the_sps(request)
+    try:
+        device.set_sealed(True, local=False)
+    except Refused as exc:
+        return render("sealed.html", status=400, sealed=device.sealed, note=text("web_sealed"), error=exc.message,
+                      **_frame(device, "sealed"))
+    return render("sealed.html", sealed=True, note=text("web_sealed"), notice=text("web_sealed_on"),
+                  **_frame(device, "sealed"))
+
+
 # -- Basic Settings > High Availability ----------------------------------------------------------
 def _ha_labels(view: dict[str, Any]) -> dict[str, Any]:
     """The HA view with versions as the vendor writes them."""
@@ -271,6 +289,8 @@ ROUTES = [
     Route("GET", PAGES["control"], control),
     Route("POST", f"{PAGES['control']}/{{node}}/{{action}}", node_action),
     Route("GET", PAGES["version"], version),
+    Route("GET", PAGES["sealed"], sealed),
+    Route("POST", f"{PAGES['sealed']}/activate", activate_sealed),
     Route("GET", PAGES["ha"], ha),
     Route("POST", f"{PAGES['ha']}/activate_slave", activate_slave),
     Route("POST", f"{PAGES['ha']}/join", join_ha),

@@ -90,7 +90,7 @@ class DeviceEndpoint(DeviceListener):
 
     @property
     def in_step(self) -> bool:
-        return self.listening == self.device.services_up
+        return self.listening == self.kind.open(self.device)
 
     async def start(self) -> None:
         """Listen with what the kind offers (the running version's, for `release`: chosen at each boot)."""
@@ -124,7 +124,7 @@ class DeviceEndpoint(DeviceListener):
 
     async def _follow(self) -> None:
         """Listen while the device's services are up; refuse and drop otherwise."""
-        if self.device.services_up:
+        if self.kind.open(self.device):
             await self.start()
         else:
             await self.stop(reason="power" if self.device.state == "off" else "reboot")
@@ -218,6 +218,10 @@ class SshKind:
     async def run(self, endpoint: DeviceEndpoint, process: asyncssh.SSHServerProcess) -> None:
         """Serve an interactive shell or an exec request."""
         raise NotImplementedError
+
+    def open(self, device: Any) -> bool:
+        """Does the device listen for SSH now? (An `access` event says this changed while it ran.)"""
+        return bool(device.services_up)
 
     def reboot_notice(self, device: Any) -> str | None:
         """The broadcast open sessions see before a reboot drops them."""
@@ -344,7 +348,7 @@ class SSHSurface(FollowingSurface):
         return list(self.endpoints.values())
 
     def listener_for(self, event: Event) -> Listener | None:
-        return self.endpoints.get(event["device"] or "") if event["kind"] == "state" else None
+        return self.endpoints.get(event["device"] or "") if event["kind"] in ("state", "access") else None
 
     async def stop(self) -> None:
         await super().stop()
