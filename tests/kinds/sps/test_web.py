@@ -166,6 +166,40 @@ def test_ha_upgrade_h1_to_h11_in_chromium(lab_runner, browser, iso):  # noqa: F8
     assert [e["state"] for e in lab.events("ha.state")] == ["HA", "Degraded", "Degraded Sync", "HA"]
 
 
+def test_the_secondary_powered_on_too_early_takes_over_in_chromium(lab_runner, browser, iso):  # noqa: F811
+    """The admin guide's ordering rule broken: H6 and H7 on the pages, then the secondary is
+    powered on while the primary still reboots. It boots first, finds no master and takes over;
+    the High Availability page now answers on the secondary, the primary is its slave."""
+    lab = lab_runner("sps-ha")
+    browser.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": True})
+    https, a, b = lab.endpoint("sps-a")["https"], _url(lab, "sps-a"), _url(lab, "sps-b")
+    with httpx.Client(base_url=a, verify=False) as api:          # H1-H5 over REST (the test above clicks them)
+        api.get("/api/authentication", auth=(https["username"], https["password"]))
+        slot = api.post("/api/upload/firmware", content=iso.read_bytes(),
+                        headers={"Content-Type": "application/x-iso9660-image"}).json()["key"]
+        assert api.post("/api/_simulator/firmware/after_reboot", json={"slot_id": int(slot)}).status_code == 200
+    lab.wait_until(lambda lab: bool(Sim.events(lab, "firmware", "sps-b", action="replicated", version="7.0.2.1")))
+    _login(browser, a, https, HA)
+    assert _text(browser, "ha-status") == "HA"
+    _confirm(browser, "other_node-shutdown")                      # H6
+    lab.wait_for_state("sps-b", "off")
+    browser.get(a + HA)
+    _by_id(browser, "this_node-reboot").click()                   # H7, its confirmation
+    _control(lab, "clock/pause")                                  # the operator is quick: no time passes
+    _by_id(browser, "confirm").click()
+    _control(lab, "devices/sps-b/power", action="on")             # too early: the primary is not back
+    _control(lab, "clock/resume")
+    lab.wait_until(lambda lab: lab.pairs["sps-cluster"].state == "HA")
+    takeover = lab.assert_event("ha.takeover", master="sps-b")
+    assert takeover["reason"] == "peer_absent"
+    _login(browser, b, https, HA)                                 # the web UI moved to the secondary
+    assert _text(browser, "ha-status") == "HA"
+    assert (_text(browser, "this-role"), _text(browser, "other-role")) == ("secondary / master", "primary / slave")
+    assert _text(browser, "this-version") == _text(browser, "other-version") == TARGET
+    shot(browser, "sps-high-availability-takeover")
+    assert [e["state"] for e in lab.events("ha.state")] == ["HA", "Degraded", "Degraded Sync", "HA"]
+
+
 # -- plain HTTPS ------------------------------------------------------------------------------
 @pytest.fixture
 def sps_lab(lab_runner):
