@@ -93,3 +93,29 @@ def test_a_core_that_cannot_start_shows_the_upgrade_log_on_the_console(lab_runne
               "SSH access stays disabled (sealed mode)", "The web interface is not available.", "sps-1 rescue# ")
     assert "Upgrade to 7.0.2.1 failed: configuration conversion failed" in again
     assert "Upgrade to 7.0.2.1 failed" in greeting and "The core firmware cannot start." in greeting
+
+
+def test_the_console_shows_a_reboot_and_a_shutdown(lab_runner):
+    lab = lab_runner("sps-standalone")
+    https = lab.endpoint("sps-1")["https"]
+
+    async def system_control(action: str) -> None:
+        async with httpx.AsyncClient(base_url=https["url"], verify=False) as api:
+            await api.get("/api/authentication", auth=(https["username"], https["password"]))
+            assert (await api.post(f"/api/_simulator/system_control/this_node/{action}", json={})).status_code == 200
+
+    async def watch() -> tuple[str, str]:
+        proc = await _console(lab.lab)
+        await _until(proc, "sps-1 login: ")
+        await system_control("reboot")
+        rebooted = await _until(proc, "sps-1 login: ")
+        await system_control("shutdown")
+        halted = await _until(proc, "reboot: Power down")
+        proc.close()
+        return rebooted, halted
+
+    rebooted, halted = lab.call(watch())
+    _in_order(rebooted, "the system is going down for reboot NOW!", "reboot: Restarting system",
+              "Loading the boot firmware", "sps-1 login: ")
+    assert "the system is going down for shutdown NOW!" in halted
+    lab.wait_for_state("sps-1", "off")
