@@ -14,8 +14,12 @@ stands by with the data replicated over DRBD and a Heartbeat between them.
   first). *Activate Slave* is that takeover on purpose.
 - Firmware uploaded on the master, and its *After reboot* choice, reach the
   slave after `timings.ha_replicate` (H5: "might take a few minutes").
-- The HA link (PairBase.set_link) cut: the nodes lose each other and DRBD
-  disconnects; no takeover (split brain) is modelled.
+- The HA link (PairBase.set_link) cut while both run in sync: both become
+  active (split brain); when the link is back SPS detects it ("Split-Brain
+  detected, dropping connection!"), the former master stays active, the
+  other is backup and nothing syncs (SPS-ADMIN "Recovering from a split brain
+  situation"). The guide's data recovery is not built: reimaging the backup
+  node (its data given up) lets it sync from the active one.
 
 No I/O: surfaces call the actions and read `view()`."""
 
@@ -48,6 +52,7 @@ class SpsHaPair(PairBase):
         self.drbd = "connected" if up and self._formed else "disconnected"     # DRBD: connected (in sync), syncing
         self.link_up = True
         self.takeovers = 0
+        self.split = ""                        # split brain: "active" (link cut, both active), "detected"
         self.replicate_pending = False
         self.state = ""                        # the HA status (_announce)
         self.active: str | None = None         # the master while it runs
@@ -60,7 +65,7 @@ class SpsHaPair(PairBase):
 
     # -- reading ---------------------------------------------------------------------------
     def is_master(self, unit: SpsDevice) -> bool:
-        return unit.name == self.master
+        return unit.name == self.master or self.split == "active" and unit.services_up
 
     def _status(self) -> str:
         """The *Status* field of Basic Settings > High Availability (sps.md 3)."""
@@ -71,6 +76,8 @@ class SpsHaPair(PairBase):
             return "Half"
         if len(set(self.uuid.values())) == 2:
             return "Broken"
+        if self.split == "detected":
+            return "Split brain"
         if self.drbd == "syncing":
             return "Degraded Sync"
         if self.drbd == "connected" and all(u.services_up for u in self.units.values()):
@@ -130,6 +137,10 @@ class SpsHaPair(PairBase):
         if event["kind"] == "state":
             self._roles(self.unit(event["device"]))
             self.reconcile()
+        elif event["kind"] == "reimage" and self.split == "detected" and event["device"] != self.master:
+            self.split = ""                    # the backup's diverged data are gone: it syncs from the master
+            self.ctx.journal.emit(None, "ha.split_brain", pair=self.name, state="resolved")
+            self.reconcile()
         elif (event["kind"] == "firmware" and event["device"] == self.master
               and event.get("action") in ("uploaded", "after_reboot", "deleted")):
             self.replicate_pending = True
@@ -158,14 +169,32 @@ class SpsHaPair(PairBase):
         self._busy = True
         try:
             master, slave = self.unit(self.master), self.peer_of(self.unit(self.master))
+            self._split_brain(master, slave)
             if not (master.services_up and slave.services_up and self.link_up and self._formed):
                 self._set_drbd("disconnected")
-            elif self.drbd == "disconnected" and master.version == slave.version:
+            elif self.drbd == "disconnected" and master.version == slave.version and not self.split:
                 self._set_drbd("syncing")
                 self._after("sync", sps().timings["ha_sync"], self._synced)
         finally:
             self._busy = False
         self._announce()
+
+    def _split_brain(self, master: SpsDevice, slave: SpsDevice) -> None:
+        """The link cut while both run in sync: the slave goes active too. The link back: SPS
+        detects the split brain, drops the connection, the former master stays active."""
+        if (not self.link_up and not self.split and self._formed and self.drbd == "connected"
+                and master.services_up and slave.services_up):
+            self.split = "active"
+            self.takeovers += 1
+            self.ctx.journal.emit(None, "ha.takeover", pair=self.name, master=slave.name, reason="link_lost")
+        elif self.link_up and self.split == "active":
+            self.split = "detected"
+            self.ctx.journal.emit(slave.name, "ha.split_brain", pair=self.name, state="detected",
+                                  log=text("split_brain_log"))
+        else:
+            return
+        for node in self.units.values():
+            node.role_changed()
 
     def _synced(self) -> None:
         self._timers.pop("sync", None)
@@ -236,12 +265,13 @@ class SpsHaPair(PairBase):
     # -- persistence --------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         return {"mode": self.mode, "uuid": self.uuid, "master": self.master, "drbd": self.drbd,
-                "link_up": self.link_up, "takeovers": self.takeovers, "replicate_pending": self.replicate_pending}
+                "link_up": self.link_up, "takeovers": self.takeovers, "replicate_pending": self.replicate_pending,
+                "split": self.split}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.mode, self.uuid, self.master = dict(data["mode"]), dict(data["uuid"]), data["master"]
         self.drbd, self.link_up, self.takeovers = data["drbd"], data["link_up"], data["takeovers"]
-        self.replicate_pending = data["replicate_pending"]
+        self.replicate_pending, self.split = data["replicate_pending"], data.get("split", "")
         if self.drbd == "syncing":                 # a sync in flight starts again
             self._after("sync", sps().timings["ha_sync"], self._synced)
         for node in self.units.values():

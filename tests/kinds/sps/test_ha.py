@@ -165,3 +165,27 @@ def test_join_ha_turns_a_half_pair_into_ha(lab_runner):
         assert api.post(f"{HA}/join", json={}).status_code == 200
         lab.wait_until(lambda lab: lab.pairs["pair"].state == "HA")
     assert _statuses(lab) == ["Half", "Degraded Sync", "HA"]
+
+
+def test_a_cut_ha_link_makes_a_split_brain_that_does_not_sync(ha_lab):
+    """SPS-ADMIN "Recovering from a split brain situation": both nodes go active while the link
+    is cut; once it is back SPS detects the split brain, keeps the former master active, the
+    other as backup, and syncs nothing (here: until the backup is reimaged)."""
+    ha_lab.run(lambda: ha_lab.lab.set_link("sps-cluster", False))
+    for node in ("sps-a", "sps-b"):                        # both serve: both are active
+        with _client(ha_lab, node) as api:
+            ha = _ha(api)
+            assert ha["this_node"]["ha_role"] == "master" and ha["status"] == "Degraded"
+    assert ha_lab.assert_event("ha.takeover", master="sps-b")["reason"] == "link_lost"
+    ha_lab.run(lambda: ha_lab.lab.set_link("sps-cluster", True))
+    ha_lab.assert_event("ha.split_brain", "sps-b", state="detected", log="Split-Brain detected, dropping connection!")
+    _control(ha_lab, "clock/advance", seconds=3600)       # no sync, however long
+    with _client(ha_lab, "sps-a") as api:
+        ha = _ha(api)
+        assert (ha["status"], ha["drbd"], ha["other_node"]["ha_role"]) == ("Split brain", "Disconnected", "slave")
+    with pytest.raises(httpx.TransportError):
+        with _client(ha_lab, "sps-b"):
+            pass
+    _control(ha_lab, "devices/sps-b/reimage")
+    ha_lab.wait_until(lambda lab: lab.pairs["sps-cluster"].state == "HA")
+    assert _statuses(ha_lab)[-4:] == ["Split brain", "Degraded", "Degraded Sync", "HA"]
