@@ -72,7 +72,8 @@ def _login(driver, base: str, https: dict, page: str = FIRMWARES) -> None:
     _by_id(driver, "username").send_keys(https["username"])
     _by_id(driver, "password").send_keys(https["password"])
     _by_id(driver, "login-button").click()
-    assert driver.current_url == base + page
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(driver, 10).until(lambda d: d.current_url == base + page)   # a loaded machine: the redirect
 
 
 def _confirm(driver, button: str) -> str:
