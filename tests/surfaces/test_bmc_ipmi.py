@@ -141,7 +141,16 @@ async def test_an_sps_node_over_ipmi(tmp_path):
         assert await lab.clock.run_until(lambda: sps.state == "off")
         assert await ipmitool(ipmi, "power", "status") == (0, "Chassis Power is off\n")
         assert await ipmitool(ipmi, "power", "on") == (0, "Chassis Power Control: Up/On\n")
+        # The node's serial console over LAN shows its boot. (ipmitool's own "[SOL Session
+        # operational" line sits in its stdio buffer until the console prints: wait for the attach.)
+        sol = await Sol.open(ipmi)
+        async with asyncio.timeout(10):
+            while not any(e["kind"] == "console.attached" and e["device"] == "sps-1" for e in lab.journal.events):
+                await asyncio.sleep(0.02)
         assert await lab.clock.run_until(lambda: sps.state == "online")
+        await sol.wait_for("sps-1 login: ")
+        assert "One Identity Safeguard for Privileged Sessions" in sol.output
+        assert await sol.close() == 0
         assert await ipmitool(ipmi, "power", "off") == (0, "Chassis Power Control: Down/Off\n")
         assert sps.state == "off"
         assert await ipmitool(ipmi, "power", "cycle") == (1, "Set Chassis Power Control to Cycle failed: "
