@@ -96,6 +96,8 @@ class Router:
                 handler = self.fault_by_id
             elif route.startswith("/api/snapshots"):
                 handler = self.no_snapshots
+            elif route in ("/api/exercise", "/api/grade"):
+                handler = self.no_exercise
             else:
                 handler = handlers[route]
             self.app.router.add_route(method, route, handler)
@@ -135,6 +137,11 @@ class Router:
         """A snapshot of a lab in shards would need every shard's at one instant: not built."""
         raise ApiError(501, "snapshots are not supported for a lab run as shards (--shards); "
                             "run it as one process to save and restore it")
+
+    async def no_exercise(self, request: web.Request) -> web.Response:
+        """`simulator up --exercise` refuses shards: a sharded lab is never an exercise."""
+        raise ApiError(404, "this lab is not an exercise (an exercise runs as one process: "
+                            "`simulator up --exercise NAME`)")
 
     # -- calls to shards ----------------------------------------------------------------------
     async def call(self, index: int, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
