@@ -187,9 +187,17 @@ def _bind(host: str, port: int) -> _Held:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = _Held(family, socket.SOCK_STREAM)
     try:
-        _reuse(sock, True)              # a port left in TIME_WAIT by an earlier listener is free
-        sock.bind((host, port))
-        _reuse(sock, False)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            # Only now SO_REUSEADDR, for a port an earlier listener left in TIME_WAIT: tried first,
+            # it would let another lab walking the same range bind the port in the instant before
+            # we turn it off again (Linux shares a port between sockets that both set it).
+            _reuse(sock, True)
+            sock.bind((host, port))
+            _reuse(sock, False)
     except OSError as exc:
         sock.release()
         raise OSError(exc.errno, _taken(host, port, exc.strerror)) from None
