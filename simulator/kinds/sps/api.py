@@ -62,6 +62,12 @@ class SpsSessions:
             self.last_used.popitem(last=False)
         return session
 
+    def expire_sessions(self) -> int:
+        """Every session ends now (the control API's hook for tests of expiry)."""
+        count = len(self.last_used)
+        self.last_used.clear()
+        return count
+
     def end(self, session: str | None) -> None:
         """The web UI's Logout."""
         self.last_used.pop(session or "", None)

@@ -53,6 +53,16 @@ def _upload(api: httpx.Client, iso) -> httpx.Response:
         return api.post("/api/upload/firmware", files={"firmware": (iso.name, fh, "application/x-iso9660-image")})
 
 
+def test_the_control_api_ends_every_session_at_once(sps_lab):
+    """`POST /api/devices/{name}/sessions/expire`: a test of the 20-minute expiry need not wait."""
+    with _client(sps_lab) as api:
+        assert api.get("/api/info").status_code == 200
+        answer = httpx.post(f"{sps_lab.lab.control.url}/api/devices/sps-1/sessions/expire")
+        assert answer.status_code == 200 and answer.json() == {"device": "sps-1", "expired": 1}
+        stale = api.get("/api/info")
+        assert stale.status_code == 401 and _error(stale) == "AuthenticationFailure"
+
+
 def test_basic_login_sets_a_session_cookie_and_nothing_answers_without_it(sps_lab):
     https = sps_lab.endpoint("sps-1")["https"]
     assert https["username"] == "admin" and sps_lab.endpoint("sps-1")["ssh"]["username"] == "root"
