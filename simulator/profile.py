@@ -141,20 +141,31 @@ def _schema(kinds: tuple[Kind, ...]) -> type[Profile]:
                         ha_pairs=(list[_PairRef], Field(default_factory=list)))
 
 
-def resolve(ref: str | Path | None) -> Path:
-    """A profile path, or the name of a bundled profile (without .yaml)."""
-    if ref is None:
-        ref = DEFAULT_PROFILE
+def bundled(folder: Path = PROFILES_DIR) -> list[str]:
+    """The names of the YAML files bundled in `folder` (profiles, exercises)."""
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def resolve_file(ref: str | Path, folder: Path, what: str) -> Path:
+    """A file path, or the name (without .yaml) of a file bundled in `folder`; ValueError names
+    what is missing and, for a name, the bundled ones."""
     path = Path(ref)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
-            raise ProfileError(f"{path}: no such profile file")
+            raise ValueError(f"{path}: no such {what} file")
         return path
-    bundled = PROFILES_DIR / f"{ref}.yaml"
-    if not bundled.exists():
-        names = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")))
-        raise ProfileError(f"{ref}: no such profile (bundled profiles: {names})")
-    return bundled
+    found = folder / f"{ref}.yaml"
+    if not found.exists():
+        raise ValueError(f"{ref}: no such {what} (bundled {what}s: {', '.join(bundled(folder))})")
+    return found
+
+
+def resolve(ref: str | Path | None) -> Path:
+    """A profile path, or the name of a bundled profile (without .yaml)."""
+    try:
+        return resolve_file(DEFAULT_PROFILE if ref is None else ref, PROFILES_DIR, "profile")
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
 
 
 def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:

@@ -76,19 +76,14 @@ class Exercise:
 
 
 def bundled() -> list[str]:
-    return sorted(p.stem for p in EXERCISES_DIR.glob("*.yaml"))
+    return profiles.bundled(EXERCISES_DIR)
 
 
 def resolve(ref: str | Path) -> Path:
-    path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise ExerciseError(f"{path}: no such exercise file")
-        return path
-    found = EXERCISES_DIR / f"{ref}.yaml"
-    if not found.exists():
-        raise ExerciseError(f"{ref}: no such exercise (bundled exercises: {', '.join(bundled())})")
-    return found
+    try:
+        return profiles.resolve_file(ref, EXERCISES_DIR, "exercise")
+    except ValueError as exc:
+        raise ExerciseError(str(exc)) from None
 
 
 def load(ref: str | Path) -> Exercise:

@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 PAGES = {"": "Labs"}
 
 
-def bundled_profiles() -> list[str]:
-    return sorted(p.stem for p in profiles.PROFILES_DIR.glob("*.yaml"))
-
-
 class ServerPages:
     def __init__(self, server: LabServer) -> None:
         self.server = server
@@ -55,7 +51,7 @@ class ServerPages:
         hosted = list(self.server.labs.labs.values())
         return self.render(request, "server.html", page="", labs=[self.row(request, h) for h in hosted[:limit]],
                            more=max(0, len(hosted) - limit), max_labs=self.server.labs.max_labs,
-                           profiles=bundled_profiles(), exercises=exercises.bundled(),
+                           profiles=profiles.bundled(), exercises=exercises.bundled(),
                            default_ttl=self.server.labs.ttl)
 
     async def lab_page(self, request: web.Request) -> web.StreamResponse:
