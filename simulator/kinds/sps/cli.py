@@ -1,6 +1,7 @@
 """SPS's console menu (root's login on the console or over SSH) and the
-root shell behind "Shells > Core shell" (sps.md 5). Texts and the menu's
-layout are data (cli.yaml)."""
+root shell behind "Shells > Core shell" (sps.md 5), where an ISO copied to
+the node by SCP/SFTP is installed into a free firmware slot. Texts and the
+menu's layout are data (cli.yaml)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 from simulator.facts import read_yaml
 from simulator.kinds.base import Refused
 from simulator.kinds.sps.api_ha import ha_view, pair_of
-from simulator.kinds.sps.facts import sps, text
+from simulator.kinds.sps.bundle import create_bundle
+from simulator.kinds.sps.facts import SpsVersion, sps, text
+from simulator.kinds.sps.files import install_file
 from simulator.kinds.sps.model import SpsDevice
 from simulator.terminal.bash import BashShell, bash_text
 from simulator.terminal.session import Session, Shell
@@ -98,6 +101,13 @@ class MenuShell(Shell):
         """The boot and upgrade log the local console shows (sps.md 2.4)."""
         self.session.write("".join(f"{line}\n" for line in self.device.log) + "\n")
 
+    async def do_support_bundle(self) -> None:
+        self.session.write(_menu_text("bundle_working") + "\n")
+        path = create_bundle(self.device, self.fs_root)
+        self.device.ctx.journal.emit(self.device.name, "support_bundle", path=path)
+        self.session.write(_menu_text("bundle_done", path=path, user=self.device.username,
+                                      hostname=self.device.hostname) + "\n")
+
     async def do_reboot(self) -> None:
         await self._system("reboot")
 
@@ -182,16 +192,19 @@ class MenuShell(Shell):
 
 
 WRITE_MAX = 1 << 20          # a file the core shell's echo grows, at most
+INSTALL = "firmware-install"  # RECONSTRUCTED: the SSH firmware update's command was cut off in every copy
 
 
 class CoreShell(BashShell):
     """bash as root in the core firmware: look around, read logs, and change files with
-    `touch` or `echo TEXT > FILE` (`>>` appends); a firmware's own file so changed taints it."""
+    `touch` or `echo TEXT > FILE` (`>>` appends); a firmware's own file so changed taints it.
+    `firmware-install ISO` (the name is ours: no source gave the command) installs an ISO
+    copied to the node into a free slot, as the REST upload does."""
 
     def __init__(self, session: Session, device: SpsDevice, fs_root: Path) -> None:
         super().__init__(session, fs_root, "/root", "root")
         self.device = device
-        self.commands.update({"touch": self._touch, "echo": self._echo})
+        self.commands.update({"touch": self._touch, "echo": self._echo, INSTALL: self._install})
         for folder in ["/root", *sps().firmware_paths["core"]]:
             (fs_root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
 
@@ -205,6 +218,21 @@ class CoreShell(BashShell):
             self._say(" ".join(args))
             return
         self._write(args[redirect + 1], " ".join(args[:redirect]) + "\n", append=args[redirect] == ">>")
+
+    async def _install(self, args: list[str]) -> None:
+        if len(args) != 1:
+            self._say(_menu_text("install_usage", cmd=INSTALL))
+            return
+        source = self._readable(INSTALL, args[0])
+        if source is None:
+            return
+        self._say(_menu_text("installing", path=self._path(args[0])))
+        try:
+            slot_id = await install_file(self.device, self.fs_root, source)
+        except Refused as refused:
+            self._say(refused.message)
+            return
+        self._say(_menu_text("installed", label=SpsVersion.parse(self.device.slot(slot_id).version).label, slot=slot_id))
 
     def _write(self, path: str, text: str, append: bool) -> None:
         real = self._real(path)
