@@ -1,7 +1,8 @@
 """Files over root's SSH (sps.md 5.1-5.3): the console menu's *Create support
 bundle* writes a zip root downloads by SFTP; an ISO copied to /root by SFTP
 (paramiko, asyncssh) or OpenSSH scp is installed from the core shell with
-`firmware-install` into a free slot, which REST then lists; a corrupt or
+`firmware-install` into a free slot, which REST then lists (and an HA master
+replicates to its slave); a corrupt or
 unsigned ISO changes nothing; an upload cut short leaves no file; uploads
 are bounded by the node's free storage. Real SSH and HTTPS, virtual time."""
 
@@ -20,10 +21,10 @@ import paramiko
 import pytest
 
 from simulator.kinds.sps.packages import make_iso
+from simulator.pytest_plugin import Sim
 from tests.conftest import Terminal
 
 CHOOSE = r"Select an option: $"
-SHELL = r"root@sps-1:~# $"
 ISO = "sps-7.0.2.1-lts-firmware.iso"
 
 
@@ -49,14 +50,15 @@ async def _menu(port: int, *choices: str) -> str:
         await term.close()
 
 
-async def _core_shell(port: int, line: str) -> str:
+async def _core_shell(port: int, line: str, host: str = "sps-1") -> str:
     conn = await _connect(port)
     term = Terminal(conn, await conn.create_process(term_type="vt100"))
+    shell = rf"root@{host}:~# $"
     try:
         await term.read_until(CHOOSE)
         await term.cmd("Shells", CHOOSE)
-        await term.cmd("Core shell", SHELL)
-        return await term.cmd(line, SHELL)
+        await term.cmd("Core shell", shell)
+        return await term.cmd(line, shell)
     finally:
         await term.close()
 
@@ -121,6 +123,16 @@ def test_iso_by_sftp_installed_from_the_core_shell_shows_in_rest(lab_runner, tmp
                         "upgrade_notes": slots[1]["upgrade_notes"], "upgrade_news": slots[1]["upgrade_news"]}
     assert "7.0.2.1" in slots[1]["upgrade_notes"]
     lab.assert_event("firmware", "sps-1", action="uploaded", slot=2, version="7.0.2.1")
+
+
+def test_an_iso_installed_on_the_ha_master_reaches_the_slave(lab_runner, tmp_path):
+    lab = lab_runner("sps-ha")
+    port = lab.endpoint("sps-a")["ssh"]["port"]
+    _paramiko_put(port, make_iso(ISO, tmp_path), f"/root/{ISO}")
+    assert "into slot 2" in lab.call(_core_shell(port, f"firmware-install {ISO}", host="sps-a"))
+    lab.wait_until(lambda lab: bool(Sim.events(lab, "firmware", "sps-b", action="replicated")))
+    shown = lab.call(_menu(lab.endpoint("sps-b")["ssh"]["port"], "Firmware management", "Show firmwares"))
+    assert "2    7.0.2.1" in shown                     # the slave's console menu lists the replicated slot
 
 
 @pytest.mark.parametrize("kind,message", [
