@@ -2,9 +2,9 @@
 bundle* writes a zip root downloads by SFTP; an ISO copied to /root by SFTP
 (paramiko, asyncssh) or OpenSSH scp is installed from the core shell with
 `firmware-install` into a free slot, which REST then lists (and an HA master
-replicates to its slave); a corrupt or
-unsigned ISO changes nothing; an upload cut short leaves no file; uploads
-are bounded by the node's free storage. Real SSH and HTTPS, virtual time."""
+replicates to its slave); a corrupt or unsigned ISO changes nothing; an
+upload cut short leaves no file; uploads are bounded by the node's free
+storage. Real SSH and HTTPS, virtual time."""
 
 from __future__ import annotations
 
