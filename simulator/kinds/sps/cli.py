@@ -232,7 +232,8 @@ class CoreShell(BashShell):
         except Refused as refused:
             self._say(refused.message)
             return
-        self._say(_menu_text("installed", label=SpsVersion.parse(self.device.slot(slot_id).version).label, slot=slot_id))
+        label = SpsVersion.parse(self.device.slot(slot_id).version).label
+        self._say(_menu_text("installed", label=label, slot=slot_id))
 
     def _write(self, path: str, text: str, append: bool) -> None:
         real = self._real(path)
