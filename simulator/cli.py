@@ -80,6 +80,8 @@ def _up_command(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--faults", type=Path, metavar="FILE", help="add the fault plan in this YAML file")
     up.add_argument("--exercise", metavar="NAME", help="start the lab of an exercise (a bundled name or a YAML "
                     "file) and put it in its start state; `simulator grade` then grades it")
+    up.add_argument("--ca", type=Path, metavar="DIR", help="sign the devices' certificates with the CA in DIR "
+                    "(ca.pem, ca.key; made there if missing); default: the state dir's tls/ (one for all shards)")
     shard = up.add_mutually_exclusive_group()
     shard.add_argument("--shards", type=int, metavar="N", help="run the lab as N worker processes behind one control "
                        "API (default: as many as the file descriptor limit needs, usually 1; 1: one process or "
@@ -465,7 +467,7 @@ def _up(args: argparse.Namespace) -> int:
     if args.faults:
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
-               "faults": args.faults, "ports": args.ports}
+               "faults": args.faults, "ports": args.ports, "ca": args.ca and str(args.ca)}
     exercise = None
     if args.exercise:
         from simulator import exercises
@@ -495,7 +497,8 @@ def _up(args: argparse.Namespace) -> int:
 
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,
               autojump=args.virtual_time, host=args.host, seed=args.seed, endpoints_file=args.endpoints,
-              control_port=args.control_port, start_time=args.start_time, ports=args.ports, exercise=exercise)
+              control_port=args.control_port, start_time=args.start_time, ports=args.ports, exercise=exercise,
+              ca=args.ca)
     return asyncio.run(_serve(lab, args.faults))
 
 

@@ -59,7 +59,7 @@ class Lab:
                  autojump: bool = False, host: str = "127.0.0.1", seed: int | None = None,
                  endpoints_file: str | Path | None = None, control_port: int | None = None,
                  start_time: float | None = None, ports: str | PortRange | None = None,
-                 exercise: Exercise | None = None) -> None:
+                 exercise: Exercise | None = None, ca: str | Path | None = None) -> None:
         self.profile = profiles.load(profile if profile is not None or exercise is None else exercise.profile)
         # Each lab walks its range from the start: the same profile gets the same ports while they are
         # free. A PortRange object is shared as it is (the labs of one server draw from one range).
@@ -101,7 +101,8 @@ class Lab:
         self.workers: list[Worker] = []
         self.control = ControlServer(self, host, control_port if control_port is not None
                                      else self.profile.control_port, ports=self.ports)
-        self.certificates = LabCertificates(self.state_dir / "tls", host)
+        # `ca`: a folder with the CA (ca.pem, ca.key) every shard of a lab signs with; else the lab's own.
+        self.certificates = LabCertificates(self.state_dir / "tls", host, Path(ca) if ca else None)
         self._autojump = autojump and virtual_time
         self._jumper: asyncio.Task[None] | None = None
         self._unfollow_endpoints: Callable[[], None] | None = None

@@ -232,7 +232,7 @@ class WorkerSpec:
     state_dir: Path
     host: str
     seed: int | None
-    options: dict[str, Any]     # time_scale, virtual_time, start_time, faults
+    options: dict[str, Any]     # time_scale, virtual_time, start_time, ports, ca
     parent: int = 0             # the lab's process: a worker stops (keeping its state) when it is gone
 
     @property
@@ -259,7 +259,7 @@ def run_worker(spec: WorkerSpec) -> None:
 async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: int | None, endpoints: Path | None,
                      *, time_scale: float | None = None, virtual_time: bool = False, start_time: float | None = None,
                      faults: Path | None = None, control_port: int | None = None, ports: str | None = None,
-                     parent: int = 0) -> None:
+                     ca: str | None = None, parent: int = 0) -> None:
     """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state (its ports from the
     range `ports`: each shard has its own address, so every shard the same range)."""
     from simulator.lab import Lab
@@ -271,7 +271,7 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
     started = time.perf_counter()
     lab = Lab(part, state_dir=state_dir, time_scale=time_scale, virtual_time=virtual_time, autojump=virtual_time,
               host=host, seed=seed, endpoints_file=endpoints, control_port=control_port or 0, start_time=start_time,
-              ports=ports)
+              ports=ports, ca=ca)
     await lab.start()
     if faults:
         mine, pairs = set(lab.devices), set(lab.pairs)
@@ -354,6 +354,9 @@ class Supervisor:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.lab = plan.lab
         count = len(plan.parts)
+        # One CA for every shard: made here (STATE/tls) unless given (`up --ca DIR`).
+        self.ca = Path(options.get("ca") or self.state_dir / "tls")
+        options = {**options, "ca": str(self.ca)}
         self.specs = [WorkerSpec(i, data, self.state_dir / "shards" / str(i), shard_host(host, i),
                                  shard_seed(seed, i), options, os.getpid()) for i, data in enumerate(plan.data)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")
@@ -361,7 +364,7 @@ class Supervisor:
                  for i, (spec, names) in enumerate(zip(self.specs, plan.parts, strict=True))]
         self.router = Router(plan, links, self.journal, host,
                              control_port if control_port is not None else plan.control_port,
-                             state_dir=self.state_dir)
+                             state_dir=self.state_dir, ca=self.ca / "ca.pem")
         self.processes: list[Any] = [None] * count
         self.stopping = False
         self._context = fork_server()
@@ -373,6 +376,8 @@ class Supervisor:
         return sum(link.devices for link in self.router.links)
 
     async def start(self) -> None:
+        with self._context.Pool(1) as pool:
+            await asyncio.to_thread(pool.apply, ensure_ca, (self.ca,))
         await asyncio.gather(*(self._start_worker(i) for i in range(len(self.specs))))
         await self.router.start()
         _write_json(self.state_dir / "control.json", {"lab": self.lab, "url": self.router.url,
@@ -467,6 +472,14 @@ class Supervisor:
         (self.state_dir / "control.json").unlink(missing_ok=True)
         self.journal.emit(None, "lab.stopped", lab=self.lab)
         self.journal.close()
+
+
+def ensure_ca(folder: Path) -> None:
+    """The lab CA every shard signs with (run in a child of the fork server: the supervisor
+    imports no cryptography)."""
+    from simulator.tls import LabCertificates
+
+    LabCertificates(folder, "").ensure_ca()
 
 
 def _mtime(path: Path) -> float:

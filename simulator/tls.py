@@ -1,7 +1,8 @@
-"""The lab's certificates: a CA made once per state dir and a server
-certificate it signs for every HTTPS listener. Clients either turn
-verification off (as with a real box's self-signed certificate) or trust
-`<state dir>/tls/ca.pem`."""
+"""The lab's certificates: a CA made once per state dir (or one given, shared by
+every shard of a lab) and a server certificate it signs for every HTTPS
+listener. Clients either turn verification off (as with a real box's
+self-signed certificate) or trust the CA's `ca.pem` (`<state dir>/tls/ca.pem`,
+or the lab control API's `GET /api/ca.pem`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import ssl
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -43,27 +45,38 @@ def _alt_names(host: str) -> list[x509.GeneralName]:
 
 
 class LabCertificates:
-    """Files under `<state dir>/tls`: ca.pem/ca.key and server.pem/server.key."""
+    """Files under `<state dir>/tls`: server.pem/server.key, and ca.pem/ca.key there too
+    unless `ca_folder` holds the CA (a sharded lab's, made once by its supervisor or
+    mounted from a Secret)."""
 
-    def __init__(self, folder: Path, host: str) -> None:
+    def __init__(self, folder: Path, host: str, ca_folder: Path | None = None) -> None:
         self.folder = folder
         self.host = host
-        self.ca_path = folder / "ca.pem"
+        self.ca_folder = ca_folder or folder
+        self.ca_path = self.ca_folder / "ca.pem"
+        self.ca_key_path = self.ca_folder / "ca.key"
         self.cert_path = folder / "server.pem"
         self.key_path = folder / "server.key"
 
-    def ensure(self) -> None:
-        """Make what is missing; a server certificate for another host is remade."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        ca_key_path = self.folder / "ca.key"
-        if not (self.ca_path.exists() and ca_key_path.exists()):
-            self._make_ca(ca_key_path)
-            self.cert_path.unlink(missing_ok=True)
-        if not (self.cert_path.exists() and self.key_path.exists() and self._covers_host()):
-            self._make_server(ca_key_path)
+    def ensure_ca(self) -> None:
+        if not (self.ca_path.exists() and self.ca_key_path.exists()):
+            self.ca_folder.mkdir(parents=True, exist_ok=True)
+            self._make_ca(self.ca_key_path)
 
-    def _covers_host(self) -> bool:
+    def ensure(self) -> None:
+        """Make what is missing; a server certificate for another host, or not signed by
+        this CA (a state dir that moved to a shared CA), is remade."""
+        self.ensure_ca()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not (self.cert_path.exists() and self.key_path.exists() and self._current()):
+            self._make_server(self.ca_key_path)
+
+    def _current(self) -> bool:
         cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+        try:
+            cert.verify_directly_issued_by(x509.load_pem_x509_certificate(self.ca_path.read_bytes()))
+        except (ValueError, TypeError, InvalidSignature):
+            return False
         sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         return all(name in sans for name in _alt_names(self.host))
 

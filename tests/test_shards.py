@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -84,6 +85,12 @@ def _until(check, timeout: float = 20.0):
     return result
 
 
+def _trusted(https: dict, ca: bytes) -> int:
+    """An HTTPS call that verifies the device's certificate against `ca` (and its address)."""
+    context = ssl.create_default_context(cadata=ca.decode())
+    return httpx.get(https["url"] + "/", verify=context, timeout=10).status_code
+
+
 async def _login(ssh: dict) -> str:
     async with asyncssh.connect(ssh["host"], ssh["port"], username=ssh["username"], password=ssh["password"],
                                 known_hosts=None) as conn:
@@ -109,6 +116,14 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         assert "Cisco Firepower" in await _login(by_name["ftd-2"]["ssh"])
         with fdm_client(by_name["ftd-1"]["https"]) as api:
             assert api.get("/operational/systeminfo/default").status_code == 200
+
+        # One CA: every device's certificate, on either shard, verifies against the lab's one ca.pem,
+        # a path here (the lab is on this machine) and GET /api/ca.pem for a client elsewhere.
+        ca = state / "tls" / "ca.pem"
+        assert {d["https"]["ca"] for d in endpoints["devices"] if "https" in d} == {str(ca)}
+        assert httpx.get(url + "/api/ca.pem").content == ca.read_bytes()
+        assert _trusted(by_name["chassis-a"]["https"], ca.read_bytes()) < 500
+        assert _trusted(by_name["ftd-2"]["https"], ca.read_bytes()) < 500
 
         # One control API: status of all, a power action on each shard, one journal.
         lab = _lab(url, "/api/lab")
@@ -169,10 +184,11 @@ def test_statefulset_way_shard_processes_behind_route(tmp_path, profile_path):
     address (here 127.0.1.I), and `route` in front that knows them by a URL template."""
     port = _free_port()
     pods = []
+    secret = tmp_path / "lab-ca"       # the CA Secret every pod mounts
     try:
         for index in (0, 1):
             doc, pod = start_lab(str(profile_path), tmp_path, "--shard", f"{index}/2", "--host", f"127.0.1.{index}",
-                                 "--control-port", str(port), state_dir=tmp_path / f"pod-{index}")
+                                 "--control-port", str(port), "--ca", str(secret), state_dir=tmp_path / f"pod-{index}")
             pods.append(pod)
             assert doc["lab"] == "sharded" and len(doc["devices"]) == (2 if index == 0 else 4)
         router = subprocess.Popen([sys.executable, "-m", "simulator", "route", str(profile_path), "--shards", "2",
@@ -188,6 +204,13 @@ def test_statefulset_way_shard_processes_behind_route(tmp_path, profile_path):
         assert entry["ftd-2"]["ssh"]["host"] == "lab-1.lab-shards"
         assert entry["ftd-2"]["https"]["url"].startswith("https://lab-1.lab-shards:")
         assert doc["control"]["url"] == url
+        # The CA is no path a client could read: the router names where it serves it.
+        assert {d["https"]["ca"] for d in doc["devices"] if "https" in d} == {url + "/api/ca.pem"}
+        ca = httpx.get(url + "/api/ca.pem").content
+        assert ca == (secret / "ca.pem").read_bytes()
+        for name, host in (("chassis-a", "127.0.1.0"), ("ftd-2", "127.0.1.1")):     # each pod's address
+            https = entry[name]["https"]
+            assert _trusted({**https, "url": https["url"].replace(f"lab-{host[-1]}.lab-shards", host)}, ca) < 500
         assert _lab(url, "/api/devices/ftd-c/power", "POST", {"action": "cycle"})["name"] == "ftd-c"
         assert _lab(url, "/api/devices/ftd-2/power", "POST", {"action": "off"})["state"] == "off"
         assert _lab(url, "/api/pairs/ha-1/link", "POST", {"up": False})["name"] == "ha-1"

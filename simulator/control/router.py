@@ -8,6 +8,11 @@ are unique per shard, so here they are interleaved: shard i's n-th is
 of shards lost and recovered). An event page is every source's events after
 the cursor, and `next` is a cursor that misses none.
 
+Every shard signs its devices' certificates with the one lab CA: the router
+serves it at `GET /api/ca.pem` (from its file on one machine, else from a
+shard), and where it has no file of it (`simulator route`, e.g. on
+Kubernetes) each device's `https.ca` names that URL instead of a path in a pod.
+
 Where a shard is down (killed, restarting), calls it owns answer 503 with a
 line that says so; `GET /api/lab` answers with the shards that are up and
 each shard's state."""
@@ -58,9 +63,10 @@ class ShardLink:
 
 class Router:
     def __init__(self, plan: Plan, links: list[ShardLink], journal: Journal | None, host: str, port: int = 0, *,
-                 state_dir: Path | None = None, token: str | None = None, shard_token: str | None = None) -> None:
+                 state_dir: Path | None = None, token: str | None = None, shard_token: str | None = None,
+                 ca: Path | None = None) -> None:
         self.name, self.host, self.port, self.links = plan.lab, host, port, links
-        self.state_dir = state_dir
+        self.state_dir, self.ca = state_dir, ca
         self.order = {name: i for i, name in enumerate(plan.names)}
         self.owner = {name: i for i, names in enumerate(plan.parts) for name in names}
         self.pair_owner = plan.pairs
@@ -81,6 +87,7 @@ class Router:
         self.app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
         handlers: dict[str, Handler] = {
             "/api/lab": self.get_lab, "/api/endpoints": self.get_endpoints, "/api/devices": self.list_devices,
+            "/api/ca.pem": self.get_ca,
             "/api/pairs": self.merged_items, "/api/traffic": self.merged_items, "/api/clock": self.first,
             "/api/openapi.json": self.first, "/api/faults/points": self.first, "/api/events": self.list_events,
             "/api/events/stream": self.stream_events}
@@ -144,7 +151,9 @@ class Router:
                             "`simulator up --exercise NAME`)")
 
     # -- calls to shards ----------------------------------------------------------------------
-    async def call(self, index: int, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+    async def call(self, index: int, method: str, path: str, body: bytes | None = None,
+                   raw: bool = False) -> tuple[int, Any]:
+        """A shard's answer: its status and JSON (its bytes, `raw`)."""
         link = self.links[index]
         if link.url is None or link.state not in ("up", "unreachable"):
             raise ShardDown(f"shard {index} ({link.devices} devices) is {link.state}")
@@ -152,7 +161,7 @@ class Router:
         try:
             async with self.session.request(method, link.url + path, data=body,
                                             headers={"Content-Type": "application/json"} if body else None) as resp:
-                return resp.status, await resp.json(content_type=None)
+                return resp.status, await (resp.read() if raw else resp.json(content_type=None))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             link.state = "unreachable" if link.state == "up" else link.state
             raise ShardDown(f"shard {index} ({link.devices} devices) does not answer: {exc}") from None
@@ -176,6 +185,20 @@ class Router:
         status, data = await self.call(up[0], request.method, request.path_qs)
         return web.json_response(data, status=status)
 
+    async def get_ca(self, request: web.Request) -> web.Response:
+        """The lab CA: the router's file of it, else the first shard's that is up (every shard has the same)."""
+        if self.ca is not None:
+            return web.Response(body=self.ca.read_bytes(), content_type="application/x-pem-file")
+        status, pem = await self.call((self._up() or [0])[0], "GET", "/api/ca.pem", raw=True)
+        if status != 200:
+            raise ApiError(status, pem.decode(errors="replace"))
+        return web.Response(body=pem, content_type="application/x-pem-file")
+
+    def _ca_url(self, request: web.Request) -> str | None:
+        """Where a client finds the CA when the shards' path to it means nothing to it: this router,
+        at the address the client reached it by."""
+        return None if self.ca is not None else f"{request.scheme}://{request.host}/api/ca.pem"
+
     async def get_lab(self, request: web.Request) -> web.Response:
         """The lab, its clock (shard 0's, or the first up), a page of devices (`devices_page` says
         where it lies) from every shard that answers, and the shards' states."""
@@ -192,12 +215,13 @@ class Router:
         return web.json_response({"lab": self.name, "state_dir": str(self.state_dir or first["state_dir"]),
                                   "seed": first["seed"], "clock": first["clock"],
                                   "devices_page": self._where(offset, limit),
-                                  "devices": self._in_order(devices), "shards": self.shard_entries()})
+                                  "devices": self._in_order(devices, self._ca_url(request)), "shards": self.shard_entries()})
 
     async def get_endpoints(self, request: web.Request) -> web.Response:
         docs = await self.each("GET", "/api/endpoints")
+        ca = self._ca_url(request)
         for doc in docs:
-            doc["devices"] = [self._advertised(entry) for entry in doc["devices"]]
+            doc["devices"] = [self._advertised(entry, ca) for entry in doc["devices"]]
         return web.json_response(merge_endpoints(docs, self.order, self.name, str(self.state_dir or "") or None,
                                                  self.url, self.shard_entries()))
 
@@ -212,7 +236,7 @@ class Router:
             if status >= 400:
                 raise ApiError(status, data.get("error", str(data)))
             items += _run(data["items"], run)
-        return web.json_response({**self._where(offset, limit), "items": self._in_order(items)})
+        return web.json_response({**self._where(offset, limit), "items": self._in_order(items, self._ca_url(request))})
 
     def _runs(self, request: web.Request) -> tuple[int, int | None, dict[int, tuple[int, int]]]:
         """The page asked for, and each shard's run of it: (its devices before the page, its devices in it)."""
@@ -241,8 +265,8 @@ class Router:
         return {"total": len(self._names), "offset": offset, "limit": limit,
                 "next": after if after < len(self._names) else None}
 
-    def _in_order(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [self._advertised(e) for e in sorted(entries, key=lambda e: self.order.get(e["name"], 0))]
+    def _in_order(self, entries: list[dict[str, Any]], ca: str | None) -> list[dict[str, Any]]:
+        return [self._advertised(e, ca) for e in sorted(entries, key=lambda e: self.order.get(e["name"], 0))]
 
     async def merged_items(self, request: web.Request) -> web.Response:
         lists = await self.each("GET", request.path_qs)
@@ -255,7 +279,8 @@ class Router:
         if index is None:
             raise ApiError(404, f"no {'HA pair' if pairs else 'device'} {name!r} in this lab")
         status, data = await self.call(index, request.method, request.path_qs, await request.read() or None)
-        return web.json_response(self._advertised(data) if not pairs and status == 200 else data, status=status)
+        return web.json_response(self._advertised(data, self._ca_url(request)) if not pairs and status == 200 else data,
+                                 status=status)
 
     async def clock_call(self, request: web.Request) -> web.Response:
         """Clock changes reach every shard (each keeps its own clock); `run` with a device, its owner only."""
@@ -409,12 +434,16 @@ class Router:
             await asyncio.sleep(RETRY_STREAM)
 
     # -- addresses ---------------------------------------------------------------------------------
-    def _advertised(self, entry: Any) -> Any:
-        """A device's entry with its shard's advertised address (Kubernetes: the pod's name, not 0.0.0.0)."""
+    def _advertised(self, entry: Any, ca: str | None) -> Any:
+        """A device's entry with its shard's advertised address (Kubernetes: the pod's name, not 0.0.0.0)
+        and, given `ca`, the URL of the lab CA in place of a path in the shard's file system."""
         if not isinstance(entry, dict) or entry.get("name") not in self.owner:
             return entry
         address = self.links[self.owner[entry["name"]]].advertise
-        return _readdress(entry, address) if address else entry
+        entry = _readdress(entry, address) if address else entry
+        if ca is not None and isinstance(entry.get("https"), dict):
+            entry = {**entry, "https": {**entry["https"], "ca": ca}}
+        return entry
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -252,6 +252,11 @@ async def add_package(request: web.Request) -> web.Response:
     return web.json_response(device_entry(lab, name))
 
 
+async def get_ca(request: web.Request) -> web.Response:
+    """The CA a client trusts for every device's HTTPS, for one that cannot read the state dir."""
+    return web.Response(body=lab_of(request).ca_path.read_bytes(), content_type="application/x-pem-file")
+
+
 # -- clock ------------------------------------------------------------------------------
 async def get_clock(request: web.Request) -> web.Response:
     return web.json_response(clock_entry(lab_of(request)))
@@ -519,6 +524,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/openapi.json", get_openapi),
     ("GET", "/api/lab", get_lab),
     ("GET", "/api/endpoints", get_endpoints),
+    ("GET", "/api/ca.pem", get_ca),
     ("GET", "/api/devices", list_devices),
     ("GET", "/api/devices/{name}", get_device),
     ("POST", "/api/devices/{name}/power", power_device),
