@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 import ssl
 from pathlib import Path
 
@@ -38,6 +39,10 @@ def _alt_names(host: str) -> list[x509.GeneralName]:
         address = ipaddress.ip_address(host)
         if x509.IPAddress(address) not in names:
             names.append(x509.IPAddress(address))
+        if address.is_unspecified:      # every address: the names clients reach it by (a pod's DNS name)
+            for name in (socket.gethostname(), socket.getfqdn()):
+                if name and x509.DNSName(name) not in names:
+                    names.append(x509.DNSName(name))
     except ValueError:
         if host and host != "localhost":
             names.append(x509.DNSName(host))
