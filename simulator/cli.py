@@ -484,7 +484,8 @@ def _up(args: argparse.Namespace) -> int:
         index, count = shards.shard_arg(args.shard)
         asyncio.run(shards.serve_part(shards.part(prof, index, count), state_dir, args.host,
                                       shards.shard_seed(args.seed, index), args.endpoints,
-                                      control_port=args.control_port, **options))
+                                      control_port=args.control_port,
+                                      **{**options, "faults": shards.file_faults(prof, args.faults, index, count)}))
         return 0
     count = shards.needed(prof) if args.shards is None and exercise is None else 1   # --shards 1: one, or refused
     if count > 1:

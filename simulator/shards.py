@@ -94,15 +94,17 @@ def partition(profile: profiles.Profile, count: int) -> list[list[str]]:
     return parts
 
 
-def part_data(profile: profiles.Profile, names: list[str]) -> dict[str, Any]:
-    """A profile of these devices only (their pairs and faults), as data to validate in the worker."""
+def part_data(profile: profiles.Profile, parts: list[list[str]], index: int) -> dict[str, Any]:
+    """Shard `index`'s profile: its devices, their pairs and its faults, as data to validate in the worker."""
     from simulator.kinds.registry import KINDS
 
-    mine = set(names)
+    mine = set(parts[index])
     specs = [spec for spec in profile.expanded() if spec.name in mine]
     pairs = [pair for pair in profile.ha_pairs if pair.primary in mine]
-    pair_names = {pair.name for pair in pairs}
-    faults = [f for f in profile.faults if owned(f.model_dump(), mine, pair_names)]
+    owner = {name: i for i, names in enumerate(parts) for name in names}
+    pair_owner = {pair.name: owner[pair.primary] for pair in profile.ha_pairs}
+    faults = [f for f in profile.faults
+              if index in fault_shards(f.model_dump(exclude_defaults=True), owner, pair_owner, len(parts))]
     data = profile.model_dump(mode="json", exclude_defaults=True, exclude={"devices", "ha_pairs", "faults", "control_port"})
     return {**data, "devices": [{**spec.model_dump(mode="json", exclude_defaults=True), "kind": spec.kind} for spec in specs
                                 if spec.kind in KINDS],
@@ -110,17 +112,40 @@ def part_data(profile: profiles.Profile, names: list[str]) -> dict[str, Any]:
             "faults": [f.model_dump(mode="json", exclude_defaults=True) for f in faults]}
 
 
-def owned(fault: dict[str, Any], devices: set[str], pairs: set[str]) -> bool:
-    """A fault for this shard: one of its devices or pairs, or any (every shard keeps its own copy)."""
-    device = fault.get("device")
-    return device is None or device in (pairs if fault.get("point") == "failover.link" else devices)
+def fault_shards(fault: dict[str, Any], owner: dict[str, int], pairs: dict[str, int], count: int) -> list[int]:
+    """The shards a fault (as data: `times` absent is 1) is added to, so that it fires as often as in
+    one process. A device's (a pair's, for failover.link) goes to the shard that owns it; an unknown
+    name to shard 0, which refuses it as one lab would. For any device: every shard when it fires every
+    time (`times` unset), or when it is timed (power, clock.ntp, failover.link: one firing that hits
+    every device or pair, each shard its own); a counted one goes to one shard, which is the first HA
+    pair's for ha.sync, else shard 0, which owns the lab's first device."""
+    from simulator.faults import TIMED
+
+    device, point = fault.get("device"), fault.get("point")
+    if isinstance(device, str):
+        return [(pairs if point == "failover.link" else owner).get(device, 0)]
+    if fault.get("times", 1) is None or point in TIMED:
+        return list(range(count))
+    if point == "ha.sync" and pairs:
+        return [next(iter(pairs.values()))]
+    return [0]
+
+
+def file_faults(profile: profiles.Profile, path: Path | None, index: int, count: int) -> list[dict[str, Any]]:
+    """Shard `index`'s faults of a --faults file (a StatefulSet pod's: each pod reads the whole file)."""
+    if path is None:
+        return []
+    plan = make_plan(profile, count, with_data=False)
+    owner = {name: i for i, names in enumerate(plan.parts) for name in names}
+    found = [f.model_dump(exclude_defaults=True) for f in profiles.load_fault_file(path)]
+    return [f for f in found if index in fault_shards(f, owner, plan.pairs, count)]
 
 
 def part(profile: profiles.Profile, index: int, count: int) -> profiles.Profile:
     """Shard `index` of `count` of a profile (what `simulator up --shard I/N` runs)."""
     if not 0 <= index < count:
         raise ValueError(f"--shard {index}/{count}: the index counts from 0 to {count - 1}")
-    return profiles.validate(part_data(profile, partition(profile, count)[index]),
+    return profiles.validate(part_data(profile, partition(profile, count), index),
                              f"{profile.lab} shard {index}/{count}")
 
 
@@ -141,7 +166,7 @@ def make_plan(profile: profiles.Profile, count: int, with_data: bool = True) -> 
     owner = {name: i for i, names in enumerate(parts) for name in names}
     return Plan(profile.lab, profile.control_port, [spec.name for spec in profile.expanded()], parts,
                 {pair.name: owner[pair.primary] for pair in profile.ha_pairs},
-                [json.dumps(part_data(profile, names)) for names in parts] if with_data else [])
+                [json.dumps(part_data(profile, parts, i)) for i in range(len(parts))] if with_data else [])
 
 
 def plan_of(ref: str | None, count: int) -> Plan:
@@ -258,7 +283,7 @@ def run_worker(spec: WorkerSpec) -> None:
 
 async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: int | None, endpoints: Path | None,
                      *, time_scale: float | None = None, virtual_time: bool = False, start_time: float | None = None,
-                     faults: Path | None = None, control_port: int | None = None, ports: str | None = None,
+                     faults: list[dict[str, Any]] | None = None, control_port: int | None = None, ports: str | None = None,
                      ca: str | None = None, parent: int = 0) -> None:
     """Run one shard's lab until SIGTERM/SIGINT, then stop it, keeping its state (its ports from the
     range `ports`: each shard has its own address, so every shard the same range)."""
@@ -273,11 +298,8 @@ async def serve_part(part: profiles.Profile, state_dir: Path, host: str, seed: i
               host=host, seed=seed, endpoints_file=endpoints, control_port=control_port or 0, start_time=start_time,
               ports=ports, ca=ca)
     await lab.start()
-    if faults:
-        mine, pairs = set(lab.devices), set(lab.pairs)
-        for fault in profiles.load_fault_file(faults):
-            if owned(fault.model_dump(), mine, pairs):
-                lab.add_fault(**fault.model_dump(exclude_defaults=True))
+    for fault in faults or ():        # this shard's of a --faults file (see fault_shards)
+        lab.add_fault(**fault)
     if parent:
         loop.create_task(_stop_when_gone(parent, stop))
     print(f"shard of lab {lab.name}: {len(lab.devices)} devices on {host}, started in "
@@ -356,7 +378,9 @@ class Supervisor:
         count = len(plan.parts)
         # One CA for every shard: made here (STATE/tls) unless given (`up --ca DIR`).
         self.ca = Path(options.get("ca") or self.state_dir / "tls")
-        options = {**options, "ca": str(self.ca)}
+        # A --faults file is added once per `up`, through the router (one shard or all: fault_shards).
+        self.faults: Path | None = options.get("faults")
+        options = {**options, "ca": str(self.ca), "faults": None}
         self.specs = [WorkerSpec(i, data, self.state_dir / "shards" / str(i), shard_host(host, i),
                                  shard_seed(seed, i), options, os.getpid()) for i, data in enumerate(plan.data)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")
@@ -380,6 +404,10 @@ class Supervisor:
             await asyncio.to_thread(pool.apply, ensure_ca, (self.ca,))
         await asyncio.gather(*(self._start_worker(i) for i in range(len(self.specs))))
         await self.router.start()
+        for fault in profiles.load_fault_file(self.faults) if self.faults else ():
+            status, answer = await self.router.place_fault(json.dumps(fault.model_dump(exclude_defaults=True)).encode())
+            if status != 201:
+                raise ValueError(f"{self.faults}: {answer.get('error', answer)}")
         _write_json(self.state_dir / "control.json", {"lab": self.lab, "url": self.router.url,
                                                       "token_file": None, "shards": len(self.specs)})
         self.journal.emit(None, "lab.started", lab=self.lab, devices=self.devices, shards=len(self.specs))

@@ -60,6 +60,22 @@ def test_parts_keep_pairs_and_chassis_together_and_repeat(profile_path):
     assert [len(p) for p in shards.partition(fleet, 7)] == [2858] + [2857] * 6
 
 
+def test_a_fault_lives_where_it_fires_as_often_as_in_one_process(profile_path, tmp_path):
+    """What each StatefulSet pod keeps of a --faults file (the router places faults the same way)."""
+    plan = tmp_path / "faults.yaml"
+    plan.write_text("""\
+- {point: reboot, action: hang}                   # once, any device: shard 0, which has the first device
+- {point: ha.sync, action: fail}                  # once, any HA unit: the first pair's shard
+- {point: reboot, action: fail, times: null}      # every time: every shard
+- {point: power, action: power_loss, at: 60}      # timed, every device at once: every shard
+- {point: boot, action: slow, device: ftd-2}
+""")
+    profile = profiles.load(profile_path)
+    kept = [[(f["point"], f.get("device")) for f in shards.file_faults(profile, plan, i, 2)] for i in (0, 1)]
+    assert kept == [[("reboot", None), ("reboot", None), ("power", None)],
+                    [("ha.sync", None), ("reboot", None), ("power", None), ("boot", "ftd-2")]]
+
+
 def test_shards_needed_by_the_descriptor_limit(monkeypatch):
     fleet = profiles.load({"lab": "f", "devices": [{"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172",
                                                     "count": 20000}]})
@@ -91,6 +107,14 @@ def _trusted(https: dict, ca: bytes) -> int:
     return httpx.get(https["url"] + "/", verify=context, timeout=10).status_code
 
 
+async def _logs_in(ssh: dict) -> bool:
+    try:
+        await _login(ssh)
+        return True
+    except (OSError, asyncssh.Error):
+        return False
+
+
 async def _login(ssh: dict) -> str:
     async with asyncssh.connect(ssh["host"], ssh["port"], username=ssh["username"], password=ssh["password"],
                                 known_hosts=None) as conn:
@@ -101,7 +125,10 @@ async def _login(ssh: dict) -> str:
 async def test_two_shards_behind_one_lab(tmp_path, profile_path):
     state = tmp_path / "state"
     log = tmp_path / "lab.log"
-    endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", state_dir=state, log=log)
+    plan = tmp_path / "faults.yaml"       # counted, for any device: in one shard only (not one per shard)
+    plan.write_text("- {point: https.request, action: status, status: 503, after: 1000}\n")
+    endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", "--faults", str(plan),
+                                state_dir=state, log=log)
     try:
         url = endpoints["control"]["url"]
         # One endpoints file: every device, in profile order, each at its shard's address.
@@ -124,6 +151,21 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         assert httpx.get(url + "/api/ca.pem").content == ca.read_bytes()
         assert _trusted(by_name["chassis-a"]["https"], ca.read_bytes()) < 500
         assert _trusted(by_name["ftd-2"]["https"], ca.read_bytes()) < 500
+
+        # A fault for any device that fires once fires once in the whole lab (it lives in shard 0), and
+        # one that fires every time is in every shard.
+        once = _lab(url, "/api/faults", "POST", {"point": "ssh.login", "action": "reset"})
+        assert once["shard"] == 0 and once["device"] is None
+        logins = [await _logs_in(d["ssh"]) for _ in range(2) for d in endpoints["devices"] if "ssh" in d]
+        assert logins.count(False) == 1
+        faults = _lab(url, "/api/faults")["items"]
+        assert [(f["point"], f["shard"], f["fired"]) for f in faults if f["device"] is None] == \
+            [("https.request", 0, 0), ("ssh.login", 0, 1)]
+        _lab(url, "/api/faults", "POST", {"point": "ssh.login", "action": "delay", "seconds": 1, "times": None})
+        always = [f for f in _lab(url, "/api/faults")["items"] if f["action"] == "delay"]
+        assert sorted(f["shard"] for f in always) == [0, 1]
+        for fault in always:
+            _lab(url, f"/api/faults/{fault['id']}", "DELETE")
 
         # One control API: status of all, a power action on each shard, one journal.
         lab = _lab(url, "/api/lab")
@@ -150,6 +192,7 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         fault = _lab(url, "/api/faults", "POST", {"point": "reboot", "action": "hang", "device": "ftd-2"})
         assert _lab(url, f"/api/faults/{fault['id']}")["device"] == "ftd-2"
 
+
         # kill -9 of a worker: noticed, reported, restarted from its state directory.
         os.kill(endpoints["shards"][1]["pid"], signal.SIGKILL)
         lost = _until(lambda: _lab(url, "/api/events?kind=shard")["items"])
@@ -159,7 +202,7 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         assert shard["pid"] != endpoints["shards"][1]["pid"]
         assert "shard.recovered" in [e["kind"] for e in _lab(url, "/api/events?kind=shard")["items"]]
         assert _lab(url, "/api/devices/ftd-1")["state"] == "off", "its state came back from its state dir"
-        assert [f["device"] for f in _lab(url, "/api/faults")["items"]] == ["ftd-2"]
+        assert sorted(f["device"] or "-" for f in _lab(url, "/api/faults")["items"]) == ["-", "-", "ftd-2"]
         merged = _until(lambda: (doc := json.loads(Path(endpoints_file(log)).read_text()))["shards"][1]["restarts"]
                         and doc)
         ftd2 = next(d for d in merged["devices"] if d["name"] == "ftd-2")

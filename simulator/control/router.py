@@ -33,7 +33,7 @@ from aiohttp import web
 
 from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback
 from simulator.journal import Event, Journal
-from simulator.shards import Plan, merge_endpoints
+from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
 from simulator.webserver import JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
 
@@ -306,21 +306,20 @@ class Router:
         return web.json_response({"items": sorted(items, key=lambda f: f["id"])})
 
     async def add_fault(self, request: web.Request) -> web.Response:
-        """A fault for a device (or pair) goes to its shard; one for any device to every shard (the first answers)."""
-        body = await request.read()
+        status, data = await self.place_fault(await request.read())
+        return web.json_response(data, status=status)
+
+    async def place_fault(self, body: bytes) -> tuple[int, Any]:
+        """A fault to the shards shards.fault_shards names (a counted one for any device: one shard, so it
+        fires once in the lab); the first one's answer. A body that is no JSON object: shard 0's 400."""
         try:
             spec = parse_json(body.decode()) if body else {}
         except (ValueError, UnicodeDecodeError):
             spec = {}
-        shards = None
-        if isinstance(spec, dict) and isinstance(spec.get("device"), str):
-            pairs = spec.get("point") == "failover.link"
-            index = (self.pair_owner if pairs else self.owner).get(spec["device"])
-            shards = [index] if index is not None else [0]     # an unknown name: the shard's own 404
-        indexes = shards if shards is not None else list(range(len(self.links)))
+        indexes = fault_shards(spec if isinstance(spec, dict) else {}, self.owner, self.pair_owner, len(self.links))
         results = [await self.call(i, "POST", "/api/faults", body or None) for i in indexes]
         status, data = results[0]
-        return web.json_response(self._fault_out(indexes[0], data) if status == 201 else data, status=status)
+        return status, self._fault_out(indexes[0], data) if status == 201 else data
 
     async def fault_by_id(self, request: web.Request) -> web.Response:
         number = int(request.match_info["id"])
