@@ -17,8 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from simulator import profile as profiles
 from simulator.control.client import ControlClient, ControlError, find_lab
+from simulator.profile_files import DEFAULT_PROFILE
 
 # Wide enough for the device table when output goes to a file or pipe.
 console = Console(highlight=False, width=max(shutil.get_terminal_size((160, 24)).columns, 120))
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _up_command(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="start a lab in the foreground and print its endpoints")
-    up.add_argument("profile", nargs="?", help=f"profile path or bundled name (default: {profiles.DEFAULT_PROFILE})")
+    up.add_argument("profile", nargs="?", help=f"profile path or bundled name (default: {DEFAULT_PROFILE})")
     timing = up.add_mutually_exclusive_group()
     timing.add_argument("--time-scale", type=float, metavar="X",
                         help="simulated seconds per wall second (default: the profile's, else 25)")
@@ -337,6 +337,8 @@ def _fault(client: ControlClient, args: argparse.Namespace) -> None:
         console.print(f"removed fault {fault['id']} ({fault['point']} {fault['action']})")
     else:
         if args.file:
+            from simulator import profile as profiles
+
             specs = [f.model_dump(exclude_defaults=True) for f in profiles.load_fault_file(args.file)]
         elif args.point and args.action:
             spec = {k: getattr(args, k) for k in ("device", "message", "factor", "seconds", "status", "times",
@@ -462,6 +464,11 @@ def _package_make(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
+    if args.shards == 1:        # one process or its refusal: from the YAML, before the kinds are imported
+        from simulator.descriptors import precheck
+
+        precheck(args.profile)
+    from simulator import profile as profiles
     from simulator import shards
 
     if args.faults:
@@ -514,6 +521,7 @@ def _up_sharded(args: argparse.Namespace, plan, options: dict) -> int:
 def _route(args: argparse.Namespace) -> int:
     import os
 
+    from simulator import profile as profiles
     from simulator.control.router import Router, ShardLink
     from simulator.shards import make_plan
 

@@ -13,7 +13,6 @@ import asyncio
 import gc
 import json
 import random
-import resource
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,9 @@ from typing import TYPE_CHECKING, Any
 from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.control.server import ControlServer
+from simulator.descriptors import HELD_PORT_FDS as HELD_PORT_FDS
+from simulator.descriptors import SPARE_FDS as SPARE_FDS
+from simulator.descriptors import check
 from simulator.endpoints_file import EndpointsFile
 from simulator.faults import TIMED, Fault, FaultPlan
 from simulator.journal import Journal
@@ -46,11 +48,6 @@ if TYPE_CHECKING:
     from simulator.exercises import Exercise
 
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
-# File descriptors: a held port (sockets.py) is one socket, bound or listening. Besides its
-# listeners a lab keeps room for the runtime's own files (journal, state store, libraries) and a
-# couple of hundred client connections at once (past that, asyncio pauses accepting for a moment).
-HELD_PORT_FDS = 1
-SPARE_FDS = 256
 
 
 class Lab:
@@ -528,16 +525,7 @@ def check_descriptors(profile: profiles.Profile, ranged: PortRange | None = None
     them, rather than fail midway through listening."""
     ports, fds = listeners(profile)
     devices = len(profile.expanded())
-    needed = fds + SPARE_FDS
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and needed > soft and soft != hard:
-        soft = hard if hard != resource.RLIM_INFINITY else needed
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    if soft != resource.RLIM_INFINITY and needed > soft:
-        raise OSError(f"lab {profile.lab} needs about {needed:,} file descriptors for {devices:,} devices "
-                      f"({ports / devices:.0f} listening ports each, and room for clients) but this process may "
-                      f"open {soft:,} (ulimit -n); lower `count`, drop console ports (console_ssh_port: null) "
-                      f"or raise the limit")
+    check(profile.lab, ports, fds, devices)
     if ranged is not None and ports > ranged.size:
         raise OSError(f"lab {profile.lab} needs {ports:,} ports for {devices:,} devices but its port range "
                       f"{ranged} has {ranged.size:,}; give a wider one (`ports:` in the profile, "

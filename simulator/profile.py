@@ -28,14 +28,13 @@ from pydantic import (
 from simulator.faults import Fault
 from simulator.kinds.kind import Kind
 from simulator.kinds.spec import DeviceSpec, PairSpec, Strict
+from simulator.profile_files import DEFAULT_PROFILE as DEFAULT_PROFILE
+from simulator.profile_files import PROFILES_DIR as PROFILES_DIR
+from simulator.profile_files import ProfileError as ProfileError
+from simulator.profile_files import bundled as bundled
+from simulator.profile_files import resolve as resolve
+from simulator.profile_files import resolve_file as resolve_file
 from simulator.sockets import PortRange
-
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "profiles"
-DEFAULT_PROFILE = "fmc-managed"
-
-
-class ProfileError(ValueError):
-    """A profile that cannot be used; str() is the message for the user."""
 
 
 def _kinds() -> dict[str, Kind]:
@@ -139,33 +138,6 @@ def _schema(kinds: tuple[Kind, ...]) -> type[Profile]:
                                            custom_error_message=f"expected one of {', '.join(k.name for k in kinds)}")]
     return create_model("Profile", __base__=Profile, devices=(list[entry], Field(min_length=1)),
                         ha_pairs=(list[_PairRef], Field(default_factory=list)))
-
-
-def bundled(folder: Path = PROFILES_DIR) -> list[str]:
-    """The names of the YAML files bundled in `folder` (profiles, exercises)."""
-    return sorted(p.stem for p in folder.glob("*.yaml"))
-
-
-def resolve_file(ref: str | Path, folder: Path, what: str) -> Path:
-    """A file path, or the name (without .yaml) of a file bundled in `folder`; ValueError names
-    what is missing and, for a name, the bundled ones."""
-    path = Path(ref)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.exists():
-            raise ValueError(f"{path}: no such {what} file")
-        return path
-    found = folder / f"{ref}.yaml"
-    if not found.exists():
-        raise ValueError(f"{ref}: no such {what} (bundled {what}s: {', '.join(bundled(folder))})")
-    return found
-
-
-def resolve(ref: str | Path | None) -> Path:
-    """A profile path, or the name of a bundled profile (without .yaml)."""
-    try:
-        return resolve_file(DEFAULT_PROFILE if ref is None else ref, PROFILES_DIR, "profile")
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
 
 
 def load(ref: str | Path | dict[str, Any] | Profile | None) -> Profile:

@@ -18,9 +18,12 @@ import pytest
 import yaml
 
 from simulator.control.server import CHUNK
+from simulator.descriptors import raw_listeners
 from simulator.endpoints_file import DELAY as ENDPOINTS_DELAY
+from simulator.kinds.registry import DEFAULT, KINDS
 from simulator.kinds.spec import DeviceSpec
 from simulator.lab import Lab, listeners
+from simulator.profile import PROFILES_DIR, load
 from tests.conftest import ROOT, end_lab, start_lab
 
 FLEET = 300
@@ -151,6 +154,38 @@ def test_a_fleet_too_big_for_the_descriptor_limit_is_refused_in_one_line(tmp_pat
         "clients) but this process may open 400 (ulimit -n); lower `count`, drop console ports "
         "(console_ssh_port: null) or raise the limit"]
     assert not (tmp_path / "state").exists(), "no journal, no state: nothing started"
+
+
+def test_the_refusal_comes_from_the_yaml_before_the_kinds_are_imported(tmp_path: Path) -> None:
+    """So it answers in well under 2 s on a loaded machine (importing the kinds alone takes seconds there)."""
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump(fleet(100)))
+    code = ("import sys; from simulator.cli import main; code = main(['up', sys.argv[1], '--shards', '1']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('simulator.kinds.', 'simulator.lab')))); "
+            "sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400)))
+    assert result.returncode == 2 and "needs about 607 file descriptors" in result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")) + ["fleet", "mixed"])
+def test_the_yaml_count_of_listeners_is_the_labs(name: str) -> None:
+    """kinds/listeners.yaml (what the early refusal counts with) says what the kinds declare."""
+    data = {"fleet": fleet(100), "mixed": MIXED}.get(name) or yaml.safe_load((PROFILES_DIR / f"{name}.yaml").read_text())
+    profile = load(data)
+    assert raw_listeners(data) == (*listeners(profile), len(profile.expanded()))
+    declared = yaml.safe_load((ROOT / "simulator" / "kinds" / "listeners.yaml").read_text())
+    assert declared["default"] == DEFAULT
+    assert declared["kinds"] == {name: {"ssh": kind.ssh is not None, "https": kind.https is not None,
+                                        "console": kind.console is not None, "traffic": bool(kind.traffic)}
+                                 for name, kind in KINDS.items()}
+
+
+MIXED = {"lab": "mixed", "devices": [
+    {"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172", "count": 3, "start": 5},
+    {"name": "asa-{n}", "kind": "asa", "model": "ASAv", "version": "9.20(2)", "count": 2, "console_ssh_port": None}],
+    "ha_pairs": [{"name": "ha", "primary": "ftd-5", "secondary": "ftd-6"}]}
 
 
 def test_the_soft_descriptor_limit_is_raised_to_the_hard_one_when_the_lab_needs_it() -> None:
