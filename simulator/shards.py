@@ -380,7 +380,8 @@ class Supervisor:
         self.ca = Path(options.get("ca") or self.state_dir / "tls")
         # A --faults file is added once per `up`, through the router (one shard or all: fault_shards).
         self.faults: Path | None = options.get("faults")
-        options = {**options, "ca": str(self.ca), "faults": None}
+        # Every shard of a new lab starts at one simulated time (each keeps its own clock from there).
+        options = {**options, "ca": str(self.ca), "faults": None, "start_time": options.get("start_time") or time.time()}
         self.specs = [WorkerSpec(i, data, self.state_dir / "shards" / str(i), shard_host(host, i),
                                  shard_seed(seed, i), options, os.getpid()) for i, data in enumerate(plan.data)]
         self.journal = Journal(time.time, self.state_dir / "journal.jsonl")

@@ -189,6 +189,21 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
                     seen.add(json.loads(line[6:])["device"])
                 if {"ftd-1", "chassis-a"} <= seen:
                     break
+        # One simulated time: a reboot on shard 1 moves its clock on its own (each shard jumps when idle);
+        # `clock run` and `clock advance` end with every shard at the time they answer with.
+        _lab(url, "/api/devices/ftd-2/power", "POST", {"action": "cycle"})
+        ran = _lab(url, "/api/clock/run", "POST", {"device": "ftd-2", "state": "online"})
+        assert ran["reached"] and ran["since_start"] > 60
+
+        def shard_clocks() -> list[dict]:
+            return [httpx.get(s["control"] + "/api/clock").json() for s in endpoints["shards"]]
+        assert {c["now"] for c in shard_clocks()} == {ran["now"]}
+        moved = _lab(url, "/api/clock/advance", "POST", {"seconds": 90})
+        assert moved["now"] == ran["now"] + 90 and {c["now"] for c in shard_clocks()} == {moved["now"]}
+        assert _lab(url, "/api/clock/run", "POST")["now"] == moved["now"]      # idle everywhere: no move
+        assert httpx.post(url + "/api/clock/advance", json={"seconds": -1}).json() == \
+            {"error": "`seconds` must be at least 0 and at most 315360000"}
+
         fault = _lab(url, "/api/faults", "POST", {"point": "reboot", "action": "hang", "device": "ftd-2"})
         assert _lab(url, f"/api/faults/{fault['id']}")["device"] == "ftd-2"
 

@@ -31,7 +31,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 from aiohttp import web
 
-from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback
+from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback, number
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
@@ -283,18 +283,27 @@ class Router:
                                  status=status)
 
     async def clock_call(self, request: web.Request) -> web.Response:
-        """Clock changes reach every shard (each keeps its own clock); `run` with a device, its owner only."""
+        """Clock changes reach every shard (each keeps its own clock); `advance` and `run` leave every
+        shard at one simulated time and answer with it. Advance by `seconds`: every shard to the latest
+        one's time plus `seconds`. Run until idle: every shard, then all to the latest end; run until a
+        device's state: its owner, then the others to the time it ended at."""
         body = await request.read()
-        shards = None
-        if request.path == "/api/clock/run" and body:
-            try:
-                device = parse_json(body.decode()).get("device")
-            except (ValueError, AttributeError, UnicodeDecodeError):
-                device = None
-            if isinstance(device, str) and device in self.owner:
-                shards = [self.owner[device]]
-        results = await self.each(request.method, request.path_qs, body or None, shards)
-        return web.json_response(results[0])
+        spec = _object(body)
+        if request.path == "/api/clock/advance" and "seconds" in spec:
+            seconds = number(spec, "seconds") or 0.0
+            latest = max(clock["now"] for clock in await self.each("GET", "/api/clock"))
+            body = json.dumps({"to": latest + seconds}).encode()
+        elif request.path == "/api/clock/run":
+            device = spec.get("device")
+            owner = [self.owner[device]] if isinstance(device, str) and device in self.owner else None
+            runs = await self.each("POST", "/api/clock/run", body or None, owner)
+            end = max(run["now"] for run in runs)
+            rest = [i for i in range(len(self.links)) if owner is None or i not in owner]
+            aligned = await self.each("POST", "/api/clock/advance", json.dumps({"to": end}).encode(), rest)
+            return web.json_response({**min(aligned or runs, key=lambda clock: clock["now"]),
+                                      "reached": all(run["reached"] for run in runs)})
+        results = await self.each(request.method, request.path_qs, body or None)
+        return web.json_response(min(results, key=lambda clock: clock["now"]))
 
     # -- faults: ids interleaved by shard --------------------------------------------------------
     def _fault_out(self, index: int, fault: dict[str, Any]) -> dict[str, Any]:
@@ -312,11 +321,7 @@ class Router:
     async def place_fault(self, body: bytes) -> tuple[int, Any]:
         """A fault to the shards shards.fault_shards names (a counted one for any device: one shard, so it
         fires once in the lab); the first one's answer. A body that is no JSON object: shard 0's 400."""
-        try:
-            spec = parse_json(body.decode()) if body else {}
-        except (ValueError, UnicodeDecodeError):
-            spec = {}
-        indexes = fault_shards(spec if isinstance(spec, dict) else {}, self.owner, self.pair_owner, len(self.links))
+        indexes = fault_shards(_object(body), self.owner, self.pair_owner, len(self.links))
         results = [await self.call(i, "POST", "/api/faults", body or None) for i in indexes]
         status, data = results[0]
         return status, self._fault_out(indexes[0], data) if status == 201 else data
@@ -462,6 +467,15 @@ class Router:
             if exc.status < 400:
                 raise
             return http_error(request, exc)
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    """A request body's JSON object ({} for anything else: the shards answer it as one lab would)."""
+    try:
+        data = parse_json(body.decode()) if body else {}
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _run(entries: list[Any], run: tuple[int, int]) -> list[Any]:

@@ -263,8 +263,17 @@ async def get_clock(request: web.Request) -> web.Response:
 
 
 async def clock_advance(request: web.Request) -> web.Response:
+    """Forward by `seconds`, or to the simulated time `to` (nothing when past it: how a sharded lab's
+    router brings every shard to one time)."""
     lab = lab_of(request)
-    seconds = number(await body_of(request), "seconds")
+    body = await body_of(request)
+    if "to" in body and "seconds" not in body:
+        to = body["to"]
+        if isinstance(to, bool) or not isinstance(to, (int, float)) or to - lab.clock.now() > MAX_NUMBER:
+            raise ApiError(400, f"`to` must be a simulated Unix time at most {MAX_NUMBER:.0f} s ahead, not {to!r}")
+        seconds: float | None = max(0.0, to - lab.clock.now())
+    else:
+        seconds = number(body, "seconds")
     await lab.clock.advance(seconds or 0.0)
     await lab.settle()
     return web.json_response(clock_entry(lab))
