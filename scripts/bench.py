@@ -228,9 +228,9 @@ def startup(sizes: list[int], work: Path, options: list[str]) -> None:
           f"{refused.returncode}: {refused.stderr.strip()}")
 
 
-def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, list[int]]:
-    """(RSS, PSS, each process's PSS) of the lab and its workers, in KB: PSS shares the pages the
-    forked workers have in common fairly; RSS counts them once per process."""
+def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, list[tuple[int, int]]]:
+    """(RSS, PSS, each process's (RSS, PSS)) of the lab and its workers, in KB: PSS shares the pages
+    the forked workers have in common fairly; RSS counts them once per process."""
     time.sleep(1.0)
     root = psutil.Process(proc.pid)
     tree = [root, *root.children(recursive=True)]
@@ -239,7 +239,7 @@ def tree_memory_kb(proc: subprocess.Popen) -> tuple[int, int, list[int]]:
     for p in tree:
         info = p.memory_full_info()
         rss, pss = rss + info.rss, pss + info.pss
-        each.append(info.pss // 1024)
+        each.append((info.rss // 1024, info.pss // 1024))
     return rss // 1024, pss // 1024, each
 
 
@@ -293,8 +293,8 @@ def shards_bench(args: argparse.Namespace) -> None:
     print(f"lab start (command to endpoints file): {start:.2f} s, {cpu:.0f} CPU-seconds in the lab's processes "
           f"(load average then {os.getloadavg()[0]:.1f}); stop {stopped:.2f} s")
     print(f"lab memory: RSS {rss / 1024:.0f} MB ({rss / len(endpoints['devices']):.1f} KB per device), "
-          f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device); PSS by process (MB): "
-          + ", ".join(f"{kb / 1024:.0f}" for kb in each))
+          f"PSS {pss / 1024:.0f} MB ({pss / len(endpoints['devices']):.1f} KB per device); RSS/PSS by process "
+          f"(MB; the lab, then its children): " + ", ".join(f"{r / 1024:.0f}/{p / 1024:.0f}" for r, p in each))
     print(f"reachable (SSH login to prompt + FDM token and systeminfo), random sample: {tried - failed}/{tried}"
           + (f"; failures: {shown}" if failed else ""))
     print(f"control GET /api/devices through the router: p50 {pct(listing, 50):.0f} ms")

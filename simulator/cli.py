@@ -464,14 +464,13 @@ def _package_make(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    if args.shards == 1:        # one process or its refusal: from the YAML, before the kinds are imported
-        from simulator.descriptors import precheck
+    from simulator import descriptors, shards
 
-        precheck(args.profile)
-    from simulator import profile as profiles
-    from simulator import shards
-
+    if args.shards == 1 and not args.exercise:   # one process or its refusal: from the YAML, before any kind
+        descriptors.precheck(args.profile)
     if args.faults:
+        from simulator import profile as profiles
+
         profiles.load_fault_file(args.faults)   # a broken plan stops us before anything listens
     options = {"time_scale": args.time_scale, "virtual_time": args.virtual_time, "start_time": args.start_time,
                "faults": args.faults, "ports": args.ports, "ca": args.ca and str(args.ca)}
@@ -482,9 +481,17 @@ def _up(args: argparse.Namespace) -> int:
         if args.profile or args.shards not in (None, 1) or args.shard:
             raise ValueError("--exercise brings its own lab: give no PROFILE, --shards or --shard with it")
         exercise = exercises.load(args.exercise)
-    if args.shards is not None and args.shards > 1:   # the fork server reads the profile: no kinds imported here
-        plan = shards.plan_apart(shards.fork_server(), args.profile, args.shards)
+    # Shards: the fork server reads the profile (and picks their count), so this process, the lab's
+    # supervisor, holds no fleet's specs and imports no device kinds.
+    if args.shards is not None and args.shards > 1:
+        return _up_sharded(args, shards.plan_apart(shards.fork_server(), args.profile, args.shards), options)
+    if args.shards is None and not args.shard and exercise is None and descriptors.fits(args.profile) is False:
+        plan = shards.plan_apart(shards.fork_server(), args.profile, None)
+        err.print(f"lab {plan.lab}: one process may not open the sockets of its {len(plan.names):,} devices "
+                  f"(ulimit -n): running it as {len(plan.parts)} shards")
         return _up_sharded(args, plan, options)
+    from simulator import profile as profiles
+
     prof = exercise.profile if exercise else profiles.load(args.profile)
     state_dir = args.state_dir or Path("state") / prof.lab
     if args.shard:
@@ -494,13 +501,6 @@ def _up(args: argparse.Namespace) -> int:
                                       control_port=args.control_port,
                                       **{**options, "faults": shards.file_faults(prof, args.faults, index, count)}))
         return 0
-    count = shards.needed(prof) if args.shards is None and exercise is None else 1   # --shards 1: one, or refused
-    if count > 1:
-        err.print(f"lab {prof.lab}: one process may not open the sockets of its {len(prof.expanded()):,} devices "
-                  f"(ulimit -n): running it as {count} shards")
-        plan = shards.make_plan(prof, count)
-        del prof            # the supervisor lets go of a fleet's specs once its parts are made
-        return _up_sharded(args, plan, options)
     from simulator.lab import Lab  # imported here: `package make` needs none of the runtime
 
     lab = Lab(prof, state_dir=state_dir, time_scale=args.time_scale, virtual_time=args.virtual_time,

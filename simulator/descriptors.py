@@ -73,14 +73,30 @@ def raw_listeners(data: Any) -> tuple[int, int, int] | None:
     return held + consoles, HELD_PORT_FDS * held + consoles, devices
 
 
-def precheck(ref: str | None) -> None:
-    """The descriptor check of lab.check_descriptors from the profile's YAML alone (nothing when
-    the file cannot be read or understood: loading it says why)."""
+def counted(ref: str | None) -> tuple[str, int, int, int] | None:
+    """(lab, listening ports, file descriptors, devices) of a profile file from its YAML alone (None
+    when it cannot be read or understood: loading it says why)."""
     try:
         data = yaml.safe_load(resolve(ref).read_text(encoding="utf-8"))
     except (ValueError, OSError, yaml.YAMLError):
-        return
-    counted = raw_listeners(data)
-    if counted is not None and counted[2] > 0:
-        ports, fds, devices = counted
-        check(str(data.get("lab", "?")), ports, fds, devices)
+        return None
+    found = raw_listeners(data)
+    return None if found is None or found[2] == 0 else (str(data.get("lab", "?")), *found)
+
+
+def fits(ref: str | None) -> bool | None:
+    """Whether one process may open a profile's sockets (the hard limit, as shards.needed counts);
+    None when its YAML does not say."""
+    found = counted(ref)
+    if found is None:
+        return None
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return hard == resource.RLIM_INFINITY or found[2] + SPARE_FDS <= hard
+
+
+def precheck(ref: str | None) -> None:
+    """The descriptor check of lab.check_descriptors from the profile's YAML alone (nothing when
+    the file cannot be read or understood: loading it says why)."""
+    found = counted(ref)
+    if found is not None:
+        check(*found)

@@ -29,10 +29,12 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from simulator import profile as profiles
 from simulator.journal import Journal
+
+if TYPE_CHECKING:       # imported where used: the supervisor never validates a profile (nor imports pydantic)
+    from simulator import profile as profiles
 
 READY_TIMEOUT = 300.0      # wall seconds for a worker to listen on all its devices' ports
 WATCH_INTERVAL = 0.2       # how often the workers are looked at (and shard endpoints files reread)
@@ -133,6 +135,8 @@ def fault_shards(fault: dict[str, Any], owner: dict[str, int], pairs: dict[str, 
 
 def file_faults(profile: profiles.Profile, path: Path | None, index: int, count: int) -> list[dict[str, Any]]:
     """Shard `index`'s faults of a --faults file (a StatefulSet pod's: each pod reads the whole file)."""
+    from simulator import profile as profiles
+
     if path is None:
         return []
     plan = make_plan(profile, count, with_data=False)
@@ -145,6 +149,8 @@ def part(profile: profiles.Profile, index: int, count: int) -> profiles.Profile:
     """Shard `index` of `count` of a profile (what `simulator up --shard I/N` runs)."""
     if not 0 <= index < count:
         raise ValueError(f"--shard {index}/{count}: the index counts from 0 to {count - 1}")
+    from simulator import profile as profiles
+
     return profiles.validate(part_data(profile, partition(profile, count), index),
                              f"{profile.lab} shard {index}/{count}")
 
@@ -169,13 +175,16 @@ def make_plan(profile: profiles.Profile, count: int, with_data: bool = True) -> 
                 [json.dumps(part_data(profile, parts, i)) for i in range(len(parts))] if with_data else [])
 
 
-def plan_of(ref: str | None, count: int) -> Plan:
-    """The plan of a profile file (run in a worker-to-be of the fork server, so the supervisor never
-    holds a fleet's specs nor imports the device kinds)."""
-    return make_plan(profiles.load(ref), count)
+def plan_of(ref: str | None, count: int | None) -> Plan:
+    """The plan of a profile file in `count` shards (None: as many as needed; run in a worker-to-be of
+    the fork server, so the supervisor never holds a fleet's specs nor imports the device kinds)."""
+    from simulator import profile as profiles
+
+    profile = profiles.load(ref)
+    return make_plan(profile, needed(profile) if count is None else count)
 
 
-def plan_apart(context: Any, ref: str | None, count: int) -> Plan:
+def plan_apart(context: Any, ref: str | None, count: int | None) -> Plan:
     with context.Pool(1) as pool:
         plan: Plan = pool.apply(plan_of, (ref, count))
         return plan
@@ -271,6 +280,8 @@ class WorkerSpec:
 
 def run_worker(spec: WorkerSpec) -> None:
     """A worker process: its part of the lab, its output in shard.log, stopped by SIGTERM or SIGINT."""
+    from simulator import profile as profiles
+
     gc.freeze()     # the fork server's modules: never traversed by this process's collector, so shared, not copied
     spec.state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(spec.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -405,6 +416,8 @@ class Supervisor:
             await asyncio.to_thread(pool.apply, ensure_ca, (self.ca,))
         await asyncio.gather(*(self._start_worker(i) for i in range(len(self.specs))))
         await self.router.start()
+        if self.faults:
+            from simulator import profile as profiles
         for fault in profiles.load_fault_file(self.faults) if self.faults else ():
             status, answer = await self.router.place_fault(json.dumps(fault.model_dump(exclude_defaults=True)).encode())
             if status != 201:

@@ -29,14 +29,20 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
+import yaml
 from aiohttp import web
 
-from simulator.control.server import ROUTES, ApiError, Handler, http_error, is_loopback, number
+from simulator.control.common import ApiError, Handler, http_error, is_loopback, number
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
 from simulator.webserver import JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
 
+# The routes of one lab's control API, from its OpenAPI description (the tests keep it equal to
+# server.ROUTES; the router does not import the device runtime that server.py does).
+ROUTES = [(method.upper(), path) for path, item in
+          yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text())["paths"].items()
+          for method in item if method in ("get", "post", "put", "delete", "patch")]
 CALL_TIMEOUT = 600.0      # a `clock run` may take long; the shard's own limits still hold
 RETRY_STREAM = 0.5        # seconds before an event stream reconnects to a shard that went away
 
@@ -91,7 +97,7 @@ class Router:
             "/api/pairs": self.merged_items, "/api/traffic": self.merged_items, "/api/clock": self.first,
             "/api/openapi.json": self.first, "/api/faults/points": self.first, "/api/events": self.list_events,
             "/api/events/stream": self.stream_events}
-        for method, route, _ in ROUTES:
+        for method, route in ROUTES:
             handler: Handler
             if route.startswith(("/api/devices/{name}", "/api/pairs/{name}")):
                 handler = self.to_owner
@@ -100,7 +106,7 @@ class Router:
             elif route == "/api/faults":
                 handler = self.list_faults if method == "GET" else self.add_fault
             elif route.startswith("/api/faults/{id"):
-                handler = self.fault_by_id
+                handler, route = self.fault_by_id, route.replace("{id}", "{id:\\d+}")
             elif route.startswith("/api/snapshots"):
                 handler = self.no_snapshots
             elif route in ("/api/exercise", "/api/grade"):

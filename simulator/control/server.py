@@ -20,11 +20,10 @@ import asyncio
 import base64
 import binascii
 import bisect
-import ipaddress
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,7 @@ from pydantic import ValidationError
 
 from simulator import webserver
 from simulator.control import ui
+from simulator.control.common import MAX_NUMBER, ApiError, Handler, http_error, is_loopback, number
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
@@ -43,18 +43,11 @@ from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_jso
 if TYPE_CHECKING:
     from simulator.lab import Lab
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHUNK = 10          # list entries built and sent between two turns of the event loop (a quarter of a ms)
 PAGE_MAX = 100_000  # entries in one page at most
 SCAN = 5_000        # journal events filtered between two turns of the event loop
 LAB = web.AppKey("lab", object)
 STREAMS = web.AppKey("streams", set)    # queues of the open event streams
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
 
 
 def lab_of(request: web.Request) -> Lab:
@@ -75,23 +68,6 @@ async def body_of(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "request body must be a JSON object")
     return body
-
-
-MAX_NUMBER = 10 * 365 * 86400.0    # ten simulated years: more is a typo, not a test
-
-
-def number(body: dict[str, Any], name: str, *, required: bool = True, positive: bool = False) -> float | None:
-    """A number field (absent: None, unless required; null is not a number)."""
-    if name not in body:
-        if required:
-            raise ApiError(400, f"`{name}` is required")
-        return None
-    value = body[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ApiError(400, f"`{name}` must be a number, not {value!r}")
-    if not 0 <= value <= MAX_NUMBER or positive and value == 0:
-        raise ApiError(400, f"`{name}` must be {'above' if positive else 'at least'} 0 and at most {MAX_NUMBER:.0f}")
-    return float(value)
 
 
 def text(body: dict[str, Any], name: str) -> str | None:
@@ -567,13 +543,6 @@ ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 class ControlServer:
     """The control API of one lab, on its own port."""
 
@@ -644,16 +613,3 @@ class ControlServer:
             if exc.status < 400:
                 raise
             return http_error(request, exc)
-
-
-def http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
-    """aiohttp's refusal (no route, method not allowed, a body too large or too
-    slow) as this API's error, with Allow on a 405; after a body it did not
-    read whole, the connection closes."""
-    text = f"request body larger than {JSON_BODY_MAX} bytes" if exc.status == 413 else \
-        f"{exc.reason}: {request.method} {request.path}"
-    response = web.json_response({"error": text}, status=exc.status,
-                                 headers={name: value for name, value in exc.headers.items() if name == "Allow"})
-    if exc.status in (408, 413):
-        response.force_close()
-    return response
