@@ -24,7 +24,7 @@ import socket
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 BACKLOG = 100
 EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
@@ -163,7 +163,11 @@ class HeldPort:
 class _Held(socket.socket):
     """A held port's socket: a server's close() only stops it listening; `release()` closes it."""
 
-    stopped = True          # not listening
+    __slots__ = ("stopped",)    # no dict for each socket: a fleet holds five for each device
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stopped = True     # not listening
 
     def close(self) -> None:
         self.stop()

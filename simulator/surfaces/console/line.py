@@ -87,6 +87,32 @@ class _Pending:
             self.timer.cancel()
 
 
+class _Input:
+    """What clients typed, in order, for the line's one program to read: lighter than an
+    asyncio.Queue (four deques, about 3 KB), which every line idling at its login prompt
+    would hold, times every device of a fleet."""
+
+    __slots__ = ("items", "waiter")
+
+    def __init__(self) -> None:
+        self.items: list[str | None] = []       # bounded: TYPE_AHEAD characters (and a hang-up)
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: str | None) -> None:
+        self.items.append(item)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self) -> str | None:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.pop(0)
+
+
 class ConsoleLine:
     def __init__(self, device: Any, fs_root: Path, kind: ConsoleKind, journal: Journal | None = None) -> None:
         self.device = device
@@ -99,7 +125,7 @@ class ConsoleLine:
         self.last_login: str | None = None
         self.brake = LoginBrake(LoginPolicy.model_validate((kind.data.get("login") or {}).get("brake") or {}))
         self.channel = _LineChannel(self)
-        self._input: asyncio.Queue[str | None] = asyncio.Queue()
+        self._input = _Input()
         self._queued = 0            # characters in _input
         self._waiting = False
         self._task: asyncio.Task[None] | None = None
@@ -309,7 +335,7 @@ class ConsoleLine:
     def _start(self, program: Callable[[], object], phase: str) -> None:
         self._end_program()
         self.phase = phase
-        self._input, self._queued = asyncio.Queue(), 0      # type-ahead from before does not count
+        self._input, self._queued = _Input(), 0      # type-ahead from before does not count
         self._task = asyncio.get_running_loop().create_task(program())  # type: ignore[arg-type]
 
     def _end_program(self) -> asyncio.Task[None] | None:
