@@ -295,7 +295,7 @@ class Router:
         device's state: its owner, then the others to the time it ended at."""
         body = await request.read()
         spec = _object(body)
-        if request.path == "/api/clock/advance" and "seconds" in spec:
+        if request.path == "/api/clock/advance" and "seconds" in spec and "to" not in spec:
             seconds = number(spec, "seconds") or 0.0
             latest = max(clock["now"] for clock in await self.each("GET", "/api/clock"))
             body = json.dumps({"to": latest + seconds}).encode()

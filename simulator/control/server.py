@@ -243,7 +243,9 @@ async def clock_advance(request: web.Request) -> web.Response:
     router brings every shard to one time)."""
     lab = lab_of(request)
     body = await body_of(request)
-    if "to" in body and "seconds" not in body:
+    if "to" in body:
+        if "seconds" in body:
+            raise ApiError(400, "give `seconds` or `to`, not both")
         to = body["to"]
         if isinstance(to, bool) or not isinstance(to, (int, float)) or to - lab.clock.now() > MAX_NUMBER:
             raise ApiError(400, f"`to` must be a simulated Unix time at most {MAX_NUMBER:.0f} s ahead, not {to!r}")
