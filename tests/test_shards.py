@@ -177,6 +177,7 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
         assert _lab(url, "/api/devices/ftd-1/power", "POST", {"action": "off"})["state"] == "off"
         assert _lab(url, "/api/devices/chassis-a/power", "POST", {"action": "off"})["state"] == "off"
         assert httpx.get(url + "/api/devices/nope").json() == {"error": "no device 'nope' in this lab"}
+        assert httpx.get(url + "/api/exercise").status_code == 404       # a sharded lab is no exercise
         status = subprocess.run([sys.executable, "-m", "simulator", "status", "--lab", str(state)],
                                 capture_output=True, text=True, timeout=30, cwd=ROOT)
         assert "shard 1: up, 4 devices on 127.0.0.2" in status.stdout, status.stdout + status.stderr
