@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import profile as profiles
 from simulator.clock import Clock
 from simulator.control.server import ControlServer
-from simulator.descriptors import HELD_PORT_FDS as HELD_PORT_FDS
-from simulator.descriptors import SPARE_FDS as SPARE_FDS
-from simulator.descriptors import check
+from simulator.descriptors import HELD_PORT_FDS, check
 from simulator.endpoints_file import EndpointsFile
 from simulator.faults import TIMED, Fault, FaultPlan
 from simulator.journal import Journal

@@ -202,7 +202,8 @@ def shard_arg(text: str) -> tuple[int, int]:
 
 def needed(profile: profiles.Profile) -> int:
     """The fewest shards whose every process fits its file descriptor limit (1 when one process can hold the lab)."""
-    from simulator.lab import SPARE_FDS, listeners
+    from simulator.descriptors import SPARE_FDS
+    from simulator.lab import listeners
 
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     if limit == resource.RLIM_INFINITY:
