@@ -58,9 +58,10 @@ def raw_listeners(data: Any) -> tuple[int, int, int] | None:
     try:
         known = _kinds()
         paired = {unit for pair in data.get("ha_pairs") or () for unit in (pair["primary"], pair["secondary"])}
-        held, consoles, devices = len(data.get("ha_pairs") or ()) + 1, 0, 0
+        held, consoles, devices, bmcs = len(data.get("ha_pairs") or ()) + 1, 0, 0, 0
         for entry in data["devices"]:
-            kind = known["kinds"][entry.get("kind", known["default"])]
+            name = entry.get("kind", known["default"])
+            kind = known["kinds"][name]
             count, start = entry.get("count"), entry.get("start", 1)
             names = [entry["name"]] if count is None else [entry["name"].format(n=start + i) for i in range(count)]
             unpaired = sum(name not in paired for name in names)
@@ -68,9 +69,25 @@ def raw_listeners(data: Any) -> tuple[int, int, int] | None:
             held += len(names) * (kind["ssh"] + kind["https"]) + (unpaired if kind["traffic"] else 0)
             if kind["console"]:
                 consoles += len(names) * (1 + (entry.get("console_ssh_port", 0) is not None))
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            bmc = entry.get("bmc")
+            bmcs += len(names) * bool(bmc if bmc is not None else _bmc_by_kind(name, kind["bmc"], entry["model"]))
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError, OSError):
         return None
+    held += bmcs + (bmcs > 0)           # an IPMI port per BMC, the lab's Redfish service
     return held + consoles, HELD_PORT_FDS * held + consoles, devices
+
+
+def _bmc_by_kind(kind: str, rule: bool | str, model: str) -> bool:
+    if rule != "models":
+        return bool(rule)
+    info = _models(kind)[model]
+    return not (info.get("virtual") or info.get("logical_device"))
+
+
+@cache
+def _models(kind: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((Path(__file__).parent / "kinds" / kind / "facts.yaml").read_text())
+    return data["models"]
 
 
 def counted(ref: str | None) -> tuple[str, int, int, int] | None:

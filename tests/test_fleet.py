@@ -177,13 +177,18 @@ def test_the_yaml_count_of_listeners_is_the_labs(name: str) -> None:
     assert raw_listeners(data) == (*listeners(profile), len(profile.expanded()))
     declared = yaml.safe_load((ROOT / "simulator" / "kinds" / "listeners.yaml").read_text())
     assert declared["default"] == DEFAULT
-    assert declared["kinds"] == {name: {"ssh": kind.ssh is not None, "https": kind.https is not None,
-                                        "console": kind.console is not None, "traffic": bool(kind.traffic)}
-                                 for name, kind in KINDS.items()}
+    assert {name: {k: v for k, v in kind.items() if k != "bmc"} for name, kind in declared["kinds"].items()} == \
+        {name: {"ssh": kind.ssh is not None, "https": kind.https is not None, "console": kind.console is not None,
+                "traffic": bool(kind.traffic)} for name, kind in KINDS.items()}
+    for spec in profile.expanded():     # a BMC by the kind's rule (the counts above check it with `bmc:` set)
+        rule = declared["kinds"][spec.kind]["bmc"]
+        assert (KINDS[spec.kind].bmc(spec) == rule) if rule != "models" else True
 
 
 MIXED = {"lab": "mixed", "devices": [
     {"name": "ftd-{n}", "model": "FTDv", "version": "7.4.1-172", "count": 3, "start": 5},
+    {"name": "fpr-{n}", "model": "FPR-2130", "version": "7.4.1-172", "count": 2},
+    {"name": "fpr-x", "model": "FPR-1120", "version": "7.4.1-172", "bmc": False},
     {"name": "asa-{n}", "kind": "asa", "model": "ASAv", "version": "9.20(2)", "count": 2, "console_ssh_port": None}],
     "ha_pairs": [{"name": "ha", "primary": "ftd-5", "secondary": "ftd-6"}]}
 
