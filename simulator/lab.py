@@ -33,7 +33,6 @@ from simulator.kinds.registry import KINDS
 from simulator.snapshots import Snapshot, Snapshots
 from simulator.sockets import PortRange, default_range
 from simulator.store import Store
-from simulator.surfaces.bmc import BmcSurface
 from simulator.surfaces.console import CONSOLE_USER, ConsoleSurface
 from simulator.surfaces.following import PortWatch
 from simulator.surfaces.https import HTTPSSurface
@@ -44,6 +43,7 @@ from simulator.traffic import TrafficMonitor
 
 if TYPE_CHECKING:
     from simulator.exercises import Exercise
+    from simulator.surfaces.bmc import BmcSurface
 
 DEFAULT_TIME_SCALE = 25.0  # a full FTDv major upgrade (about 23 simulated minutes) in about a minute
 
@@ -178,8 +178,12 @@ class Lab:
                               rsa_key_path=self.state_dir / "ssh_host_rsa_key", ports=self.ports)
         self.https = HTTPSSurface(self.journal, self.host, self.certificates.server_context(), ports=self.ports)
         self.console = ConsoleSurface(self.journal, self.host, key, ports=self.ports)
-        self.bmc = BmcSurface(self.journal, self.clock, self.host, self.certificates.server_context(), self.power,
-                              redfish_port=self.profile.redfish_port, ports=self.ports)
+        if any(has_bmc(spec, KINDS[spec.kind]) for spec in self.profile.expanded()):
+            # imported for a lab with BMCs only: IPMI's library is 3 MB in each process of a fleet without
+            from simulator.surfaces.bmc import BmcSurface
+
+            self.bmc = BmcSurface(self.journal, self.clock, self.host, self.certificates.server_context(), self.power,
+                                  redfish_port=self.profile.redfish_port, ports=self.ports)
         for spec in self.profile.expanded():
             self._serve(spec, self.devices[spec.name], KINDS[spec.kind])
         self.probes = ProbeSurface(self.journal, self.host, ports=self.ports)
@@ -187,7 +191,7 @@ class Lab:
         for name, monitor in self.traffic.items():
             self.probes.add(monitor, probe_ports.get(name, 0))
         await asyncio.gather(self.ssh.start(), self.https.start(), self.console.start(), self.probes.start(),
-                             self.bmc.start(), self.control.start())
+                             *([self.bmc.start()] if self.bmc else []), self.control.start())
         _write_json(self.state_dir / "control.json", {"lab": self.name, "url": self.control.url,
                                                       "token_file": str(self.state_dir / "control.token")
                                                       if self.control.token else None})
@@ -205,7 +209,7 @@ class Lab:
 
     def _serve(self, spec: Any, device: DeviceBase, kind: Kind) -> None:
         """Put a device on the surfaces its kind has, on its profile's ports."""
-        assert self.ssh is not None and self.https is not None and self.console is not None and self.bmc is not None
+        assert self.ssh is not None and self.https is not None and self.console is not None
         fs_root = self.store.device_fs(spec.name)
         if kind.ssh is not None:
             self.ssh.add(device, spec.ssh_port, fs_root, kind.ssh, spec.ssh_login.changes() if spec.ssh_login else None,
@@ -215,7 +219,7 @@ class Lab:
         if kind.console is not None:
             self.console.add(device, spec.console_port, fs_root, kind.console, ssh_port=spec.console_ssh_port)
         self.workers += [worker(device, fs_root) for worker in kind.workers]
-        if has_bmc(spec, kind):
+        if self.bmc is not None and has_bmc(spec, kind):
             self.bmc.add(device, spec.ipmi_port, spec.bmc_username or spec.username or self.profile.username,
                          spec.bmc_password or spec.password or self.profile.password,
                          partial(self._console_line, spec.name))
