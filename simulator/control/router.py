@@ -112,7 +112,7 @@ class Router:
             elif route in ("/api/exercise", "/api/grade"):
                 handler = self.no_exercise
             else:
-                handler = handlers.get(route, self.first)      # a lab-wide route not merged (e.g. /api/ca.pem): shard 0 answers
+                handler = handlers.get(route, self.first)      # a route added later and not merged: shard 0 answers
             self.app.router.add_route(method, route, handler)
         self.runner = web.AppRunner(self.app, **server_options(TIMEOUTS))
         self.held: HeldPort | None = None
