@@ -38,46 +38,6 @@ def test_fmcapi_logs_in_reads_devices_and_survives_a_token_refresh(lab_runner):
         assert {p["name"] for p in pairs} == {"ftd-4k-ha", "ftdv-ha"}
 
 
-def test_fmcapi_upgrades_a_standalone_ftd_through_its_own_classes(lab_runner, packages):
-    """Upgrades + TaskStatuses, polled to COMPLETED; the device's CLI then shows the new version."""
-    import asyncio
-
-    from tests.conftest import connect
-
-    lab = lab_runner("fmc-managed")
-    package = packages("Cisco_FTD_SSP-FP3K_Upgrade-7.6.0-113.sh.REL.tar")
-    fmc_ssh, ftd_ssh = lab.endpoint("fmc")["ssh"]["port"], lab.endpoint("sf3120-1")["ssh"]["port"]
-
-    async def put() -> None:
-        async with await connect(fmc_ssh) as conn:
-            async with conn.start_sftp_client() as sftp:
-                await sftp.put(str(package), f"/var/sf/updates/{package.name}")
-    lab.call(put())
-    host = lab.endpoint("fmc")["https"]["url"].removeprefix("https://")
-    with fmcapi.FMC(host=host, username="admin", password="Admin123", autodeploy=False,
-                    logging_level="WARNING") as fmc:
-        upgrade = fmcapi.Upgrades(fmc=fmc)
-        upgrade.upgrade_package(package.name)
-        upgrade.devices(["sf3120-1"])
-        upgrade.readinessCheckOnly, upgrade.enableUpgradeRevert, upgrade.autoUpgradeCancel = False, True, True
-        response = upgrade.post()
-        task = fmcapi.TaskStatuses(fmc=fmc, id=response["metadata"]["task"]["id"])
-        statuses = []
-        for _ in range(2000):
-            status = task.get()["status"]
-            statuses.append(status)
-            if status in ("COMPLETED", "FAILED"):
-                break
-            asyncio.run(asyncio.sleep(0.02))
-        assert statuses[-1] == "COMPLETED" and set(statuses) <= {"PENDING", "RUNNING", "COMPLETED"}
-
-    async def show_version() -> str:
-        async with await connect(ftd_ssh) as conn:
-            return (await conn.run("show version")).stdout
-    assert "7.6.0 (Build 113)" in lab.call(show_version())
-
-
-
 def test_firerest_reads_the_fmc_refreshes_an_expired_token_and_upgrades_a_device(lab_runner):
     """fireREST (PyPI, unmodified): login, version gate, paged device records, HA
     pairs; an access token expired on the lab clock is refreshed on its 401;
