@@ -31,7 +31,7 @@ FMC_761 = "Cisco_Secure_FW_Mgmt_Center_Upgrade-7.6.1-91.sh.REL.tar"
 FTDV_761 = "Cisco_FTD_Upgrade-7.6.1-291.sh.REL.tar"                 # FTDv
 FP3K_761 = "Cisco_FTD_SSP-FP3K_Upgrade-7.6.1-291.sh.REL.tar"        # Secure Firewall 3100
 SCALE = "400"                                                        # lab seconds per wall second
-POLL = 0.6            # wall seconds between task polls: under the FMC's 120 requests a minute (fireREST waits 10 s on a 429)
+POLL = 0.6            # wall s between task polls: under 120 requests a minute (fireREST waits 10 s on a 429)
 PAIR, STANDALONE = ("ftdv-a", "ftdv-b"), "sf3120-1"
 
 
