@@ -1,8 +1,9 @@
 """Seed 001's rules the FMC enforces before it starts a device upgrade, each
 refused through the REST API with nothing changed: Table 2 (a target released
 after the current version), and the health tests that block an upgrade (Disk
-Usage, FTD HA status, Time Synchronization over 10 s) read from the devices'
-real state."""
+Usage, FTD HA status: split brain or out of sync, Time Synchronization over
+10 s) read from the devices' real state; and the FMC-first rule's patch
+exception."""
 
 from __future__ import annotations
 
@@ -87,3 +88,35 @@ def test_an_ha_pair_in_split_brain_is_not_upgraded(lab, api):
     lab.wait_until(lambda running: running.pairs["ha"].state == "split_brain")
     _refused(lab, api, V761, "ftd-a", "Health test Firewall Threat Defense HA failed on ftd-b")
     assert lab.run(lambda: [lab.lab.device(n).version for n in ("ftd-a", "ftd-b")]) == ["7.4.1-172"] * 2
+
+
+def test_an_ha_pair_out_of_sync_is_not_upgraded(lab, api):
+    lab.add_fault("ha.sync", "fail", device="ftd-b")          # the standby's config sync fails as it rejoins
+    lab.run(lambda: lab.lab.device("ftd-b").reboot())
+    lab.wait_until(lambda running: running.pairs["ha"].config_status == "OUT_OF_SYNC"
+                   and running.device("ftd-b").state == "online")
+    _refused(lab, api, V761, "ftd-a", "Health test Firewall Threat Defense HA failed on ftd-b: The high "
+             "availability pair is not healthy (the configuration is not synchronized).")
+    assert lab.run(lambda: [lab.lab.device(n).version for n in ("ftd-a", "ftd-b")]) == ["7.4.1-172"] * 2
+
+
+PATCH = "Cisco_FTD_Patch-7.4.1.1-12.sh.REL.tar"
+V742 = "Cisco_FTD_Upgrade-7.4.2-172.sh.REL.tar"
+
+
+def test_fmc_first_excepts_patches(lab_runner):
+    """Seed 001: a device may not go past the FMC's major/maintenance release, but a
+    patch may: an FMC on 7.4.1 refuses 7.4.2 and lets 7.4.1.1 through."""
+    lab = lab_runner({"lab": "fmc-patch", "devices": [
+        {"name": "fmc", "kind": "fmc", "model": "FMCv", "version": "7.4.1-172", "upgrade_packages": [PATCH, V742]},
+        {"name": "ftd-1", "model": "FTDv", "version": "7.4.1-172", "managed_by": "fmc"}]})
+    with httpx.Client(base_url=lab.endpoint("fmc")["https"]["url"], verify=False) as client:
+        client.headers["X-auth-access-token"] = client.post(
+            "/api/fmc_platform/v1/auth/generatetoken", auth=("admin", "Admin123")).headers["X-auth-access-token"]
+        _refused(lab, client, V742, "ftd-1", "You cannot upgrade a device past the management center")
+        packages, devices = _ids(client)
+        upgrade = _upgrade(client, packages[PATCH], devices["ftd-1"])
+        assert upgrade.status_code == 202, upgrade.text
+        assert _wait_task(lab, client, upgrade.json()["metadata"]["task"]["id"])["status"] == "COMPLETED"
+    assert lab.run(lambda: (lab.lab.device("ftd-1").version, lab.lab.device("fmc").version)) == (
+        "7.4.1.1-12", "7.4.1-172")
