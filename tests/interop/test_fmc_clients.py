@@ -65,3 +65,31 @@ def test_firerest_reads_the_fmc_refreshes_an_expired_token_and_upgrades_a_device
     status = fmc.job.taskstatus.get(uuid=task["id"])
     assert status["status"] == "COMPLETED", status
     assert fmc.device.devicerecord.get(uuid=target["id"])["sw_version"] == "7.4.2"
+
+
+def test_firerest_waits_out_a_429_and_goes_on(lab_runner, caplog):
+    """fireREST takes FMC's 429 as its RateLimitException and tries again 10 s later
+    (fmcapi sleeps 30 s): here the 429 of the connection limit, its other connections
+    closed a second later. (The 120-a-minute limit's window is 60 wall seconds, longer
+    than fireREST's retries wait; its 429 and Retry-After are tested in kinds/fmc/test_api.py.)"""
+    import logging
+    import socket
+    import ssl
+    import threading
+    import time
+
+    firerest = pytest.importorskip("fireREST")
+    lab = lab_runner("fmc-managed")
+    url = lab.endpoint("fmc")["https"]["url"]
+    fmc = firerest.FMC(hostname=url.removeprefix("https://"), username="admin", password="Admin123")
+    host, port = url.removeprefix("https://").rsplit(":", 1)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    held = [context.wrap_socket(socket.create_connection((host, int(port)))) for _ in range(10)]
+    time.sleep(0.2)                                       # wall time: the server has taken them in
+    threading.Timer(1.0, lambda: [s.close() for s in held]).start()
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        devices = fmc.device.devicerecord.get()
+    assert len(devices) == 7 and 10 <= time.monotonic() - started < 20
+    assert "Limit of 10 simultaneous connections per client exceeded., retrying in 10 seconds" in caplog.text
