@@ -93,3 +93,40 @@ def test_firerest_waits_out_a_429_and_goes_on(lab_runner, caplog):
         devices = fmc.device.devicerecord.get()
     assert len(devices) == 7 and 10 <= time.monotonic() - started < 20
     assert "Limit of 10 simultaneous connections per client exceeded., retrying in 10 seconds" in caplog.text
+
+
+def test_the_error_envelope_as_the_clients_read_it(lab_runner):
+    """fireREST raises its exception for the status with the envelope's first description;
+    fmcapi logs the envelope and keeps it as `error_response`. Here the seed 001
+    FMC-first refusal, a missing record (404), a bad password (401)."""
+    firerest = pytest.importorskip("fireREST")
+    from fireREST import exceptions
+
+    profile = yaml.safe_load((PROFILES_DIR / "fmc-managed.yaml").read_text())
+    profile["devices"][0]["upgrade_packages"] = ["Cisco_FTD_Upgrade-7.7.0-89.sh.REL.tar"]
+    lab = lab_runner(profile)
+    host = lab.endpoint("fmc")["https"]["url"].removeprefix("https://")
+    with pytest.raises(exceptions.AuthError, match="User authentication failed"):
+        firerest.FMC(hostname=host, username="admin", password="wrong")
+    fmc = firerest.FMC(hostname=host, username="admin", password="Admin123")
+    with pytest.raises(exceptions.ResourceNotFoundError) as missing:
+        fmc.device.devicerecord.get(uuid="00000000-0000-0000-0000-000000000000")
+    assert str(missing.value)
+    package = fmc.update.upgradepackage.get()[0]
+    device = next(d for d in fmc.device.devicerecord.get() if d["name"] == "ftdv-a")
+    body = {"upgradePackage": {"id": package["id"], "type": "UpgradePackage"},
+            "targets": [{"id": device["id"], "type": "Device", "name": "ftdv-a"}], "readinessCheckOnly": True}
+    past = "You cannot upgrade a device past the management center to a newer major or maintenance version."
+    with pytest.raises(exceptions.GenericApiError) as refused:
+        fmc.update.upgrade(data=body)
+    assert str(refused.value).startswith(past)
+
+    with fmcapi.FMC(host=host, username="admin", password="Admin123", autodeploy=False,
+                    logging_level="CRITICAL") as session:
+        upgrade = fmcapi.Upgrades(fmc=session, readinessCheckOnly=True)
+        upgrade.upgrade_package(package["name"])
+        upgrade.devices(["ftdv-a"])
+        assert upgrade.post() is None
+        error = session.error_response["error"]
+        assert error["severity"] == "ERROR" and error["messages"][0]["description"].startswith(past)
+    assert lab.run(lambda: (lab.lab.device("ftdv-a").version, lab.lab.device("fmc").tasks)) == ("7.4.2-172", {})
