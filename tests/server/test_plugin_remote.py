@@ -14,6 +14,8 @@ from tests.test_pytest_plugin import _readme_suite
 
 
 def test_readme_suite_runs_against_a_lab_server_with_xdist(served, tmp_path):
+    """The README example suite (and a failing test, a dict profile) over 4 xdist workers, each
+    taking its labs from one `simulator serve` (issue 17: `pytest -n 4` against one server)."""
     project = tmp_path / "project"
     project.mkdir()
     (project / "test_example.py").write_text(_readme_suite())
@@ -24,7 +26,7 @@ def test_readme_suite_runs_against_a_lab_server_with_xdist(served, tmp_path):
         "    lab = lab_runner({'lab': 'mini', 'devices': [{'name': 'fw', 'model': 'FPR-1120', "
         "'version': '7.2.5-208'}]})\n"
         "    assert lab.endpoint('fw')['model'] == 'FPR-1120' and lab.lab.state_dir.parent.name == 'labs'\n")
-    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", "--simulator-url", served.url]
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "4", "--simulator-url", served.url]
     out = subprocess.run(run, cwd=project, capture_output=True, text=True, timeout=600)
     assert out.returncode == 1 and re.search(r"FAILED test_fails.py::test_fails_with_a_lab_report .*\n"
                                              r"1 failed, 4 passed", out.stdout), out.stdout + out.stderr
