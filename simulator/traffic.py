@@ -28,7 +28,11 @@ class TrafficMonitor:
         self._blip_until = 0.0
         self.outages: list[list[float | None]] = []   # [start, end or None]
         self.up = True
-        self._unsubscribe = journal.subscribe(self._on_event)
+        # Its units' events, and for a pair the lab-wide ones (`ha.*`): never every event of the
+        # lab, so an event costs O(1) monitors however many devices the lab has.
+        self._unsubscribe = [journal.subscribe(self._on_event, device=unit) for unit in units]
+        if len(units) > 1:
+            self._unsubscribe.append(journal.subscribe(self._on_event))
         self.update()
 
     def _on_event(self, event: Event) -> None:
@@ -72,4 +76,5 @@ class TrafficMonitor:
             self.clock.call_at(self._blip_until, self.update)
 
     def close(self) -> None:
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
