@@ -641,6 +641,7 @@ def _print_lab(lab, elapsed: float) -> None:
     if len(rows) > TABLE_ROWS:
         console.print(f"... and {len(rows) - TABLE_ROWS} more devices (see --endpoints for all)")
     console.print(f"state: {lab.state_dir}   journal: {lab.state_dir / 'journal.jsonl'}   control: {lab.control.url}")
+    console.print(f"dashboard: {lab.control.url}/ui/")
     if lab.endpoints_file:
         console.print(f"endpoints: {lab.endpoints_file}")
     console.print(f"Log in with: ssh -p PORT USER@HOST (the login column); the https column is each device's "

@@ -122,6 +122,7 @@ def test_up_prints_the_table_writes_endpoints_and_stops_cleanly(lab_process):
     assert code == 0, err
     assert "fpr4145-ld1" in out and "FPR-4145" in out and "7.4.1-172" in out and "Admin123" in out
     assert first["https"]["url"] in out
+    assert f"dashboard: {endpoints['control']['url']}/ui/" in out
     assert "state kept" in out
 
 
