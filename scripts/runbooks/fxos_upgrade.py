@@ -43,7 +43,10 @@ class Chassis:
         if r.status_code == 503:
             return None
         if r.status_code in (400, 401, 403) and r.json().get("error-code") in ("552", "555"):
-            self.login()
+            try:                        # the token died with a reboot; the chassis may be going down again
+                self.login()
+            except httpx.TransportError:
+                return None
             return self.get(path)
         r.raise_for_status()
         return r.json()

@@ -58,8 +58,12 @@ def _paused_at(lab, kind: str, device: str | None = None, **fields: Any) -> Iter
 
 # -- Chromium -----------------------------------------------------------------------------
 def _by_id(driver, element_id: str):
+    """The element, once the page shows it (a click that submits a form returns before the next
+    page is there; on a loaded machine it comes a moment later)."""
     from selenium.webdriver.common.by import By
-    return driver.find_element(By.ID, element_id)
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, 10).until(expected_conditions.presence_of_element_located((By.ID, element_id)))
 
 
 def _text(driver, element_id: str) -> str:
