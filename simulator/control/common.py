@@ -4,7 +4,9 @@ router's process (a sharded lab's supervisor) imports no device runtime."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,4 +57,19 @@ def http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
                                  headers={name: value for name, value in exc.headers.items() if name == "Allow"})
     if exc.status in (408, 413):
         response.force_close()
+    return response
+
+
+async def stream_queue(request: web.Request, queue: asyncio.Queue[Any]) -> web.StreamResponse:
+    """Server-sent events of what arrives on `queue` (each an event with `seq` and `kind`) until
+    None (the lab stops) or the client goes; the caller unsubscribes after."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    try:
+        await response.write(b": subscribed\n\n")
+        while (item := await queue.get()) is not None:
+            await response.write(f"id: {item['seq']}\nevent: {item['kind']}\ndata: "
+                                 f"{json.dumps(item, default=str)}\n\n".encode())
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
     return response

@@ -32,7 +32,7 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from simulator.control.common import ApiError, Handler, http_error, is_loopback, number
+from simulator.control.common import ApiError, Handler, http_error, is_loopback, number, stream_queue
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
@@ -403,21 +403,13 @@ class Router:
             if (device is None or event["device"] == device) and (kind is None or event["kind"].startswith(kind)):
                 queue.put_nowait(self._event_out(len(self.links), event))
         unsubscribe = self.journal.subscribe(forward)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await response.prepare(request)
         try:
-            await response.write(b": subscribed\n\n")
-            while (item := await queue.get()) is not None:
-                await response.write(f"id: {item['seq']}\nevent: {item['kind']}\ndata: "
-                                     f"{json.dumps(item, default=str)}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+            return await stream_queue(request, queue)
         finally:
             unsubscribe()
             self._streams.discard(queue)
             for task in tasks:
                 task.cancel()
-        return response
 
     async def _follow(self, index: int, filters: dict[str, str], after: int | None,
                       queue: asyncio.Queue[Event | None]) -> None:

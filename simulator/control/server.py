@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from simulator import webserver
 from simulator.control import ui
-from simulator.control.common import MAX_NUMBER, ApiError, Handler, http_error, is_loopback, number
+from simulator.control.common import MAX_NUMBER, ApiError, Handler, http_error, is_loopback, number, stream_queue
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
@@ -467,19 +467,11 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     unsubscribe = lab.journal.subscribe(forward)
     streams = request.app[STREAMS]
     streams.add(queue)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-    await response.prepare(request)
     try:
-        await response.write(b": subscribed\n\n")
-        while (item := await queue.get()) is not None:      # None: the lab stops
-            await response.write(f"id: {item['seq']}\nevent: {item['kind']}\ndata: "
-                                 f"{json.dumps(item, default=str)}\n\n".encode())
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
+        return await stream_queue(request, queue)
     finally:
         unsubscribe()
         streams.discard(queue)
-    return response
 
 
 # -- exercise -------------------------------------------------------------------------------
