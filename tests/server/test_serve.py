@@ -20,7 +20,7 @@ from aiohttp import web
 from simulator.facts import read_yaml
 from simulator.server.app import LabServer
 from simulator.server.hosting import Hosted, LabHost
-from simulator.sockets import PortRange
+from simulator.sockets import PortRange, default_range
 from tests.conftest import ROOT, open_terminal
 from tests.server.conftest import Served
 
@@ -49,6 +49,24 @@ def fds(served: Served) -> int:
         last = count
         time.sleep(0.2)
     return count
+
+
+def free_window(size: int) -> list[socket.socket]:
+    """`size` consecutive ports bound (not listening), found above the kernel's ephemeral range,
+    where no client's outgoing connection and no lab of the default range's first span lands."""
+    low = default_range().spans[-1][0]
+    for first in range(low, 65536 - size, size):
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + size):
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return held
+        except OSError:
+            for sock in held:
+                sock.close()
+    raise RuntimeError(f"no {size} consecutive free ports above {low}")
 
 
 def test_server_routes_and_openapi_description_agree(tmp_path):
@@ -138,23 +156,23 @@ def test_descriptor_budget_is_507_and_a_failed_start_is_cleaned_up(serve, tmp_pa
         assert served.lab_dirs() == dirs and fds(served) == baseline
 
     # A lab whose start fails midway (its port range ran out) gives back every port it took.
-    small = serve("--ports", "45700-45719")      # the server takes 45700, a lab of ftd-ha ten more
-    held = []
-    for port in range(45701, 45716):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", port))
-        held.append(sock)
+    window = free_window(20)        # the server takes the first, a lab of ftd-ha ten more
+    first, last = window[0].getsockname()[1], window[-1].getsockname()[1]
+    for sock in window[:1] + window[16:]:
+        sock.close()
+    held = window[1:16]
+    small = serve("--ports", f"{first}-{last}")
     with small.client() as api:
         api.get("/labs")
         before = fds(small)
         r = api.post("/labs", json={"profile": "ftd-ha"})
         assert r.status_code == 507 and "did not start: " in r.json()["error"]
-        assert "no free port left in the range 45700-45719" in r.json()["error"]
+        assert f"no free port left in the range {first}-{last}" in r.json()["error"]
         assert small.lab_dirs() == [] and api.get("/labs").json()["total"] == 0 and fds(small) == before
         for sock in held:
             sock.close()
         lab = create(small, profile="ftd-ha")      # the same ports, free now
-        assert ports_of(lab) <= set(range(45700, 45720))
+        assert ports_of(lab) <= set(range(first, last + 1))
 
 
 def test_labs_are_isolated(served):
