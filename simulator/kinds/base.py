@@ -7,11 +7,14 @@ import random
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.clock import Clock, Timer
 from simulator.faults import Fault, FaultPlan
 from simulator.journal import Journal
+
+if TYPE_CHECKING:
+    from simulator.machines import Trigger
 
 
 @dataclass
@@ -125,6 +128,29 @@ class DeviceBase:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+class SwitchedPower:
+    """Power for a box whose machine has an `off` state and the `power_up` and `cut_power`
+    triggers (FMC, SPS): on only from off; off from anything, its pending timer dropped."""
+
+    state: str
+    power_up: Trigger
+    cut_power: Trigger
+    _cancel_timer: Callable[[], None]
+
+    def power_on(self) -> None:
+        if self.state == "off":
+            self.power_up()
+
+    def power_off(self, cause: str = "operator") -> None:
+        if self.state != "off":
+            self._cancel_timer()
+            self.cut_power()
+            self._power_lost()
+
+    def _power_lost(self) -> None:
+        """What the box loses with its power beyond its state."""
 
 
 class Refused(Exception):

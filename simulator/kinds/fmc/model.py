@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.base import DeviceBase, DeviceContext, Refused, SwitchedPower
 from simulator.kinds.fmc import health
 from simulator.kinds.fmc.copy_order import CopyOrder
 from simulator.kinds.fmc.deploy import Configuration, Deployer
@@ -77,7 +77,7 @@ class ApiOptions:
     connection_limit: bool = True    # 10 simultaneous connections per client address
 
 
-class FmcDevice(DeviceBase):
+class FmcDevice(SwitchedPower, DeviceBase):
     kind = "fmc"
     power_up: Trigger
     booted: Trigger
@@ -142,16 +142,9 @@ class FmcDevice(DeviceBase):
         return self.state == "online"
 
     # -- power ----------------------------------------------------------------
-    def power_on(self) -> None:
-        if self.state == "off":
-            self.power_up()
-
-    def power_off(self, cause: str = "operator") -> None:
-        if self.state != "off":
-            self._cancel_timer()
-            self.cut_power()
-            # Its running tasks stop and are failed (seed 001, Running Tasks).
-            self._fail_running("The task was stopped by a restart of the management center.")
+    def _power_lost(self) -> None:
+        # Its running tasks stop and are failed (seed 001, Running Tasks).
+        self._fail_running("The task was stopped by a restart of the management center.")
 
     def _start_boot(self) -> None:
         self._after(fmc().timings["boot"], self.booted)

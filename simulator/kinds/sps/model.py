@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from simulator.kinds.base import DeviceBase, DeviceContext, Refused
+from simulator.kinds.base import DeviceBase, DeviceContext, Refused, SwitchedPower
 from simulator.kinds.sps.facts import SpsVersion, sps, text
 from simulator.kinds.sps.machine import TABLE
 from simulator.kinds.sps.packages import Firmware
@@ -40,7 +40,7 @@ class Slot:
     size_mb: int = 0
 
 
-class SpsDevice(DeviceBase):
+class SpsDevice(SwitchedPower, DeviceBase):
     kind = "sps"
     power_up: Trigger
     booted: Trigger
@@ -310,15 +310,6 @@ class SpsDevice(DeviceBase):
             raise Refused("not_running", text("not_running", state=self.state))
         self.halt = halt
         self.go_down()
-
-    def power_on(self) -> None:
-        if self.state == "off":
-            self.power_up()
-
-    def power_off(self, cause: str = "operator") -> None:
-        if self.state != "off":
-            self._cancel_timer()
-            self.cut_power()
 
     def _start_shutdown(self) -> None:
         self._emit("going_down", action="shutdown" if self.halt else "reboot")
