@@ -37,14 +37,25 @@ class ServerPages:
         app.router.add_static("/ui/static", views.STATIC, follow_symlinks=False)
 
     def render(self, request: web.Request, template: str, **values: Any) -> web.Response:
-        return views.page(request, template, pages=PAGES, ui={"colours": views.settings()["state_colours"]},
-                          **values)
+        ui = {"colours": views.settings()["state_colours"], "refresh_s": views.settings()["labs_refresh_s"]}
+        return views.page(request, template, pages=PAGES, ui=ui, **values)
 
     def row(self, request: web.Request, hosted: Hosted) -> dict[str, Any]:
-        """A lab as the list shows it: the API's entry and its times in words."""
+        """A lab as the list shows it: the API's entry, its times in words, and what an instructor
+        follows at a glance (each device's version, state and job; traffic lost; the grade)."""
         lab = hosted.lab
+        shown = views.settings()["devices_per_lab"]
+        units = [{"name": name, "version": device.version, "state": device.state, "job": None, **device.summary(),
+                  "ha": device.ha.unit_entry(device) if device.ha is not None else None}
+                 for name, device in list(lab.devices.items())[:shown]]
+        grade = lab.exercise.grade(lab) if lab.exercise else None
         return {**self.server.entry(request, hosted), "since": plots.hms(lab.clock.now() - lab.epoch),
-                "age": plots.hms(time.time() - hosted.created), "expires": plots.hms(hosted.ttl - hosted.idle)}
+                "age": plots.hms(time.time() - hosted.created), "expires": plots.hms(hosted.ttl - hosted.idle),
+                "units": units, "more_units": max(0, len(lab.devices) - shown),
+                "lost_s": sum(monitor.lost_seconds() for monitor in lab.traffic.values()),
+                "grade": None if grade is None else
+                {"passed": grade.passed, "checks": len(grade.checks),
+                 "passing": sum(check.passed for check in grade.checks)}}
 
     async def labs_page(self, request: web.Request) -> web.StreamResponse:
         limit = views.settings()["labs_on_page"]

@@ -60,3 +60,33 @@ async def test_server_pages_follow_the_token_rule_and_show_labs_snapshots_and_gr
             assert absolute_links(html) == []
     finally:
         await server.stop()
+
+
+async def test_the_labs_list_shows_every_kinds_devices_with_version_state_and_role(tmp_path):
+    """What an instructor follows across trainees' labs: each device's version, state (coloured),
+    HA role (per failover group on an Active/Active ASA), a running job, the lab's traffic lost."""
+    server = LabServer(LabHost(tmp_path, "127.0.0.1", PortRange([(41200, 41499)])), "127.0.0.1")
+    await server.start()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as api:
+            labs = {}
+            for profile in ("asa-active-active", "sps-ha", "fmc-managed", "fdm-failed-upgrade"):
+                source = "exercise" if profile == "fdm-failed-upgrade" else "profile"
+                r = await api.post("/labs", json={source: profile, "virtual_time": True})
+                assert r.status_code == 201, r.text
+                labs[profile] = r.json()["id"]
+            asa = f"/labs/{labs['asa-active-active']}/api/devices/asa-b"
+            assert (await api.post(f"{asa}/power", json={"action": "cycle"})).status_code == 200
+            html = (await api.get("/ui/")).text
+    finally:
+        await server.stop()
+    rows = {profile: html.split(f'<tr data-lab="{lab_id}">')[1].split("</tr>")[0] for profile, lab_id in labs.items()}
+    asa = rows["asa-active-active"]         # asa-b, active for group 2, power-cycled: traffic lost
+    assert 'data-f="role">g1 Active, g2 Standby Ready<' in asa and '<span class="state busy">booting<' in asa
+    assert 'data-f="lost">0.0 s<' not in asa and 'data-f="lost">' in asa
+    assert 'data-unit="sps-a">sps-a 6.0.3' in rows["sps-ha"] and 'data-f="role">master<' in rows["sps-ha"]
+    assert 'data-unit="fmc">fmc 7.6.0-113' in rows["fmc-managed"]
+    assert 'data-unit="chassis-a">chassis-a 2.14(1.131)' in rows["fmc-managed"]
+    failed = rows["fdm-failed-upgrade"]
+    assert '<span class="state bad">upgrade_failed</span>' in failed and 'data-f="job">upgrade' in failed
+    assert 'data-f="grade"><span class="state bad">2/5 checks<' in failed     # nothing reimaged or rebooted yet

@@ -2,7 +2,8 @@
 the server's page, a snapshot saved there, a unit powered off from the lab's
 own device page and brought back by a restore from the lab's own controls
 page, an exercise lab with its grade table failing at the start (on the
-server's page and on the lab's own), labs deleted; screenshots of the labs
+server's page and on the lab's own), the labs list following a unit powered
+off through the API without a reload, labs deleted; screenshots of the labs
 list and of a grade table (in $SIM_ARTIFACTS or test-artifacts/)."""
 
 from __future__ import annotations
@@ -75,10 +76,20 @@ def test_server_dashboard_labs_snapshots_and_grades(browser, served):  # noqa: F
     assert len(browser.find_elements("css selector", "#grade tr[data-passed=false]")) == 2
     assert by(browser, "nav a.here").text == "Exercise"
 
-    # The labs list; both labs deleted from it.
+    # The labs list: each lab's devices with version and state, its grade; live without a reload.
     browser.get(served.url + "/ui/")
     listed = rows(browser, "#labs tr[data-lab]")
     assert len(listed) == 2 and "ftd-ha" in listed[0] and "exercise ftd-ha-upgrade" in listed[1]
+    grade = httpx.get(f"{served.url}/labs/{drill}/api/grade").json()
+    passing = sum(check["passed"] for check in grade["checks"])
+    assert text(browser, f"tr[data-lab='{drill}'] [data-f=grade]") == f"{passing}/{len(grade['checks'])} checks"
+    unit = lambda lab, name: text(browser, f"tr[data-lab='{lab}'] [data-unit={name}]")  # noqa: E731
+    assert unit(lab_id, "ftd-a") == "ftd-a 7.4.1-172 online Active"
+    browser.execute_script("window.notReloaded = true")
+    r = httpx.post(f"{served.url}/labs/{lab_id}/api/devices/ftd-b/power", json={"action": "off"})
+    assert r.status_code == 200, r.text
+    wait(lambda: unit(lab_id, "ftd-b").startswith("ftd-b 7.4.1-172 off"), why="the list following the lab")
+    assert browser.execute_script("return window.notReloaded") is True
     shot(browser, "server-labs-list")
     for gone in (lab_id, drill):
         by(browser, f"[data-delete='{gone}']").click()

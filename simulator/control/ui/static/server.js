@@ -1,5 +1,6 @@
 // The lab server's pages: create a lab (POST /labs), delete one (DELETE /labs/{id}); the server's own
-// errors shown as they come.
+// errors shown as they come. The labs list refreshes itself every few seconds while the page is shown
+// (the "keep state" boxes ticked stay ticked).
 "use strict";
 const $ = id => document.getElementById(id);
 
@@ -11,7 +12,7 @@ document.addEventListener("click", async event => {
   try {
     const gone = await api("DELETE", `${encodeURIComponent(id)}?keep_state=${keep}`, undefined, "../labs/");
     if (!$("labs")) { location.assign("./"); return; }      // a lab's page: back to the list
-    await refreshParts();
+    await refreshLabs();
     result.className = "note";
     result.textContent = `deleted ${gone.name}` + (gone.state_dir ? `, its state kept in ${gone.state_dir}` : "");
   } catch (e) { result.className = "error"; result.textContent = e.message; }
@@ -35,3 +36,14 @@ if (create) create.addEventListener("click", async () => {
   } catch (e) { result.className = "error"; result.textContent = e.message; }
   finally { create.disabled = false; }
 });
+
+async function refreshLabs() {
+  const ticked = [...document.querySelectorAll("[data-keep]:checked")].map(box => box.dataset.keep);
+  await refreshParts();
+  for (const id of ticked) {
+    const box = document.querySelector(`[data-keep="${CSS.escape(id)}"]`);
+    if (box) box.checked = true;
+  }
+}
+
+if ($("labs")) setInterval(() => { if (!document.hidden) refreshLabs().catch(() => {}); }, UI.refresh_s * 1000);
