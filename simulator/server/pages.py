@@ -29,6 +29,10 @@ PAGES = {"": "Labs"}
 class ServerPages:
     def __init__(self, server: LabServer) -> None:
         self.server = server
+        # Each exercise lab's checks passing, by lab id, as of its journal's last event and its traffic
+        # lost: a check's outcome moves only with those (every change of the model is journaled), so
+        # the list, refreshed every few seconds by every open page, grades a lab again only when it moved.
+        self._grades: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/ui", views.to_index)
@@ -48,18 +52,30 @@ class ServerPages:
         units = [{"name": name, "version": device.version, "state": device.state, "job": None, **device.summary(),
                   "ha": device.ha.unit_entry(device) if device.ha is not None else None}
                  for name, device in list(lab.devices.items())[:shown]]
-        grade = lab.exercise.grade(lab) if lab.exercise else None
+        lost = sum(monitor.lost_seconds() for monitor in lab.traffic.values())
         return {**self.server.entry(request, hosted), "since": plots.hms(lab.clock.now() - lab.epoch),
                 "age": plots.hms(time.time() - hosted.created), "expires": plots.hms(hosted.ttl - hosted.idle),
-                "units": units, "more_units": max(0, len(lab.devices) - shown),
-                "lost_s": sum(monitor.lost_seconds() for monitor in lab.traffic.values()),
-                "grade": None if grade is None else
-                {"passed": grade.passed, "checks": len(grade.checks),
-                 "passing": sum(check.passed for check in grade.checks)}}
+                "units": units, "more_units": max(0, len(lab.devices) - shown), "lost_s": lost,
+                "grade": self.checks_passing(hosted, lost)}
+
+    def checks_passing(self, hosted: Hosted, lost: float) -> dict[str, Any] | None:
+        lab = hosted.lab
+        if lab.exercise is None:
+            return None
+        moved = lab.journal.last_seq, lost
+        cached = self._grades.get(hosted.id)
+        if cached is None or cached[0] != moved:
+            grade = lab.exercise.grade(lab)
+            cached = moved, {"passed": grade.passed, "checks": len(grade.checks),
+                             "passing": sum(check.passed for check in grade.checks)}
+            self._grades[hosted.id] = cached
+        return cached[1]
 
     async def labs_page(self, request: web.Request) -> web.StreamResponse:
         limit = views.settings()["labs_on_page"]
         hosted = list(self.server.labs.labs.values())
+        for gone in self._grades.keys() - self.server.labs.labs.keys():
+            del self._grades[gone]
         return self.render(request, "server.html", page="", labs=[self.row(request, h) for h in hosted[:limit]],
                            more=max(0, len(hosted) - limit), max_labs=self.server.labs.max_labs,
                            profiles=profiles.bundled(), exercises=exercises.bundled(),

@@ -78,6 +78,10 @@ async def test_the_labs_list_shows_every_kinds_devices_with_version_state_and_ro
             asa = f"/labs/{labs['asa-active-active']}/api/devices/asa-b"
             assert (await api.post(f"{asa}/power", json={"action": "cycle"})).status_code == 200
             html = (await api.get("/ui/")).text
+            # A seeded mistake: the failed device reimaged; the list grades the lab again.
+            ftd = f"/labs/{labs['fdm-failed-upgrade']}/api/devices/ftd-1"
+            assert (await api.post(f"{ftd}/reimage", json={})).status_code == 200
+            again = (await api.get("/ui/")).text
     finally:
         await server.stop()
     rows = {profile: html.split(f'<tr data-lab="{lab_id}">')[1].split("</tr>")[0] for profile, lab_id in labs.items()}
@@ -90,3 +94,4 @@ async def test_the_labs_list_shows_every_kinds_devices_with_version_state_and_ro
     failed = rows["fdm-failed-upgrade"]
     assert '<span class="state bad">upgrade_failed</span>' in failed and 'data-f="job">upgrade' in failed
     assert 'data-f="grade"><span class="state bad">2/5 checks<' in failed     # nothing reimaged or rebooted yet
+    assert 'data-f="grade"><span class="state bad">1/5 checks<' in again      # no-reimage fails now
