@@ -1,12 +1,21 @@
 """Random operation sequences against an SPS HA pair's models (upload, test,
 After reboot, reboot, shutdown, power, Activate Slave, failing upgrades, ones
-that cannot revert, reimage) on a
-virtual clock, checking that a node boots only its After reboot slot (or,
-when that upgrade fails, reverts to the slot it ran) and that the pair is
-never `HA` with two different versions."""
+that cannot revert, reimage, the lab killed -9 and started again from its
+state directory) on a virtual clock, checking that a node boots only its
+After reboot slot (or, when that upgrade fails, reverts to the slot it ran),
+that the pair is never `HA` with two different versions, and that a kill
+loses no acknowledged upload (nor a slot choice).
+
+The models are saved as a lab saves them (simulator/store.py: each device
+before each of its events, the lab with its pairs before each lab or pair
+event); a kill drops the models, their clock and their pending timers
+without a word to the store, and the restart builds them again from its
+files the way `Lab` does (devices, then the pair, the clock set back to the
+last saved time)."""
 
 import asyncio
 import atexit
+import json
 import random
 import shutil
 import tempfile
@@ -17,11 +26,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from simulator.clock import Clock
+from simulator.faults import FaultPlan
 from simulator.journal import Journal
 from simulator.kinds.base import DeviceContext, Refused
 from simulator.kinds.sps.ha import SpsHaPair
 from simulator.kinds.sps.model import UPGRADE_POINT, SpsDevice
 from simulator.kinds.sps.packages import inspect_iso, make_iso
+from simulator.store import Store
 
 ISO_DIR = Path(tempfile.mkdtemp(prefix="sps-stateful-"))
 atexit.register(shutil.rmtree, ISO_DIR, True)      # made at import: gone when pytest exits
@@ -34,13 +45,32 @@ class SpsPairMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        clock = Clock(virtual=True, start=1_700_000_000.0)
-        self.ctx = DeviceContext(clock, Journal(clock.now), rng=random.Random(0))
+        self.state_dir = Path(tempfile.mkdtemp(prefix="state-", dir=ISO_DIR))
+        self.faults = FaultPlan()       # kept across a kill, as a lab's faults.json keeps the plan
+        self.journal: Journal | None = None
+        self._start(1_700_000_000.0)
+
+    def _start(self, now: float) -> None:
+        """Build the pair's models on a fresh clock and journal, from the state directory's files if
+        it has them (as `Lab` does: devices restored first, then the pair), saved from then on."""
+        clock = Clock(virtual=True, start=now)
+        self.journal = Journal(clock.now, self.state_dir / "journal.jsonl")
+        self.ctx = DeviceContext(clock, self.journal, faults=self.faults, rng=random.Random(0))
+        store = Store(self.state_dir)
         self.nodes = {n: SpsDevice(self.ctx, n, "T-4", "6.0.3", hostname=None, root_password="x", web_username="admin",
                                    web_password="x") for n in ("a", "b")}
+        for name, node in self.nodes.items():
+            saved = store.load_device(name)
+            if saved is not None:
+                node.restore(saved[0])
         self.pair = SpsHaPair("pair", self.nodes["a"], self.nodes["b"])
+        lab = store.load_lab()
+        if lab is not None:
+            self.pair.restore(lab["pairs"]["pair"])
+        store.track(self.nodes, self.journal,  # type: ignore[arg-type]
+                    lambda: store.save_lab({"sim_time": clock.now(), "pairs": {"pair": self.pair.snapshot()}}))
         self.booting: dict[str, tuple[int, int]] = {}      # node -> (its after-reboot slot, the slot it ran)
-        self.ctx.journal.subscribe(self._on_event)
+        self.journal.subscribe(self._on_event)
 
     def _on_event(self, event) -> None:
         node = self.nodes.get(event["device"] or "")
@@ -57,6 +87,8 @@ class SpsPairMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.loop.close()
+        if self.journal is not None:
+            self.journal.close()
 
     def _try(self, call, *args) -> None:
         try:
@@ -119,6 +151,18 @@ class SpsPairMachine(RuleBasedStateMachine):
     def reimage(self, node):
         if self.nodes[node].state == "rescue":
             self.nodes[node].reimage()
+
+    @rule()
+    def kill_and_restart(self):
+        acknowledged = {n: ({k: v.version for k, v in node.slots.items()}, node.after_reboot)
+                        for n, node in self.nodes.items()}
+        saved = self.state_dir / "lab.json"
+        now = json.loads(saved.read_text())["sim_time"] if saved.exists() else self.ctx.clock.now()
+        self.journal.close()            # its lines are on disk already (line-buffered); nothing else is said
+        self._start(now)
+        after = {n: ({k: v.version for k, v in node.slots.items()}, node.after_reboot)
+                 for n, node in self.nodes.items()}
+        assert after == acknowledged, f"the restart lost what was acknowledged: {acknowledged} -> {after}"
 
     @rule(seconds=st.sampled_from([5, 60, 300, 900]))
     def wait(self, seconds):
