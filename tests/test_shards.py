@@ -234,6 +234,68 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
     assert "lab.stopped" in (state / "shards" / "1" / "journal.jsonl").read_text()
 
 
+def test_a_sharded_lab_saves_and_restores_snapshots_at_one_time(tmp_path, profile_path):
+    """One snapshot through the router is every shard's, at one simulated time; a restore puts
+    every shard back; a save one shard refuses leaves no part behind; the router remembers its
+    snapshots across its own restart (STATE/snapshots.json)."""
+    state = tmp_path / "state"
+    endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", state_dir=state,
+                                log=tmp_path / "lab.log")
+    try:
+        url = endpoints["control"]["url"]
+        shard_urls = [s["control"] for s in endpoints["shards"]]
+        _lab(url, "/api/devices/ftd-2/power", "POST", {"action": "cycle"})        # shard 1 ahead in time
+        _lab(shard_urls[1], "/api/clock/run", "POST", {"device": "ftd-2", "state": "online"})
+        ahead = [_lab(u, "/api/clock")["now"] for u in shard_urls]
+        assert ahead[1] > ahead[0]
+
+        snap = _lab(url, "/api/snapshots", "POST", {"name": "baseline"})
+        assert (snap["name"], snap["devices"], [p["index"] for p in snap["shards"]]) == ("baseline", 6, [0, 1])
+        parts = [_lab(u, "/api/snapshots")["items"] for u in shard_urls]
+        assert [len(items) for items in parts] == [1, 1]
+        assert {items[0]["sim_time"] for items in parts} == {snap["sim_time"]} and snap["sim_time"] >= ahead[1]
+        assert _lab(url, "/api/snapshots")["items"] == [snap] and _lab(url, f"/api/snapshots/{snap['id']}") == snap
+
+        # Changes on both shards, then the restore takes both back.
+        _lab(url, "/api/devices/chassis-a/power", "POST", {"action": "off"})
+        _lab(url, "/api/devices/ftd-1/power", "POST", {"action": "off"})
+        _lab(url, "/api/clock/advance", "POST", {"seconds": 3600})
+        restored = _lab(url, f"/api/snapshots/{snap['id']}/restore", "POST")
+        assert restored["id"] == snap["id"] and restored["restored_in_ms"] > 0
+        assert _lab(url, "/api/devices/chassis-a")["state"] == "online"
+        assert _lab(url, "/api/devices/ftd-1")["state"] == "online"
+        assert [e["shard"] for e in _lab(url, "/api/events?kind=lab.restored")["items"]] == [0, 1]
+        assert all(_lab(u, "/api/clock")["now"] < snap["sim_time"] + 3600 for u in shard_urls)
+
+        # A save that shard 1 refuses (its 64 snapshots are full) leaves nothing on shard 0.
+        for n in range(63):
+            _lab(shard_urls[1], "/api/snapshots", "POST", {"name": f"own-{n}"})
+        refused = httpx.post(url + "/api/snapshots", json={"name": "too many"}, timeout=30)
+        assert refused.status_code == 409 and "64 snapshots at most" in refused.json()["error"]
+        assert len(_lab(shard_urls[0], "/api/snapshots")["items"]) == 1 and len(_lab(url, "/api/snapshots")["items"]) == 1
+        assert not any(_lab(u, "/api/clock")["paused"] for u in shard_urls)      # every clock runs again
+
+        bad = httpx.post(url + "/api/snapshots", json={"name": "x", "when": "now"}, timeout=30)
+        assert bad.status_code == 400 and bad.json() == {"error": "unknown field 'when': a snapshot takes only `name`"}
+        assert httpx.get(url + "/api/snapshots/99", timeout=30).json() == {"error": "no snapshot '99' in this lab"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+
+    # The lab again from its state: the router still knows its snapshot and deletes every part of it.
+    endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", state_dir=state,
+                                log=tmp_path / "again.log")
+    try:
+        url = endpoints["control"]["url"]
+        assert [s["name"] for s in _lab(url, "/api/snapshots")["items"]] == ["baseline"]
+        _lab(url, f"/api/snapshots/{snap['id']}", "DELETE")
+        assert httpx.get(f"{url}/api/snapshots/{snap['id']}", timeout=30).status_code == 404
+        assert _lab(endpoints["shards"][0]["control"], "/api/snapshots")["items"] == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+
+
 def endpoints_file(log: Path) -> str:
     return next(line.rpartition("endpoints: ")[2] for line in log.read_text().splitlines() if "endpoints: " in line)
 

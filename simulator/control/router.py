@@ -33,6 +33,7 @@ import yaml
 from aiohttp import web
 
 from simulator.control.common import ApiError, Handler, http_error, is_loopback, number, stream_queue
+from simulator.control.router_snapshots import ShardSnapshots
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
@@ -91,6 +92,7 @@ class Router:
         self._headers = {"Authorization": f"Bearer {shard_token}"} if shard_token else {}
         self.session: aiohttp.ClientSession | None = None
         self.app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
+        self.snapshots = ShardSnapshots(self.each, len(links), state_dir / "snapshots.json" if state_dir else None)
         handlers: dict[str, Handler] = {
             "/api/lab": self.get_lab, "/api/endpoints": self.get_endpoints, "/api/devices": self.list_devices,
             "/api/ca.pem": self.get_ca,
@@ -108,7 +110,7 @@ class Router:
             elif route.startswith("/api/faults/{id"):
                 handler, route = self.fault_by_id, route.replace("{id}", "{id:\\d+}")
             elif route.startswith("/api/snapshots"):
-                handler = self.no_snapshots
+                handler = self.snapshots.routes[(method, route)]
             elif route in ("/api/exercise", "/api/grade"):
                 handler = self.no_exercise
             else:
@@ -145,11 +147,6 @@ class Router:
                  **({"state_dir": link.state_dir} if link.state_dir else {}),
                  **({"pid": link.pid} if link.pid else {}),
                  **({"exitcode": link.exitcode} if link.exitcode is not None else {})} for link in self.links]
-
-    async def no_snapshots(self, request: web.Request) -> web.Response:
-        """A snapshot of a lab in shards would need every shard's at one instant: not built."""
-        raise ApiError(501, "snapshots are not supported for a lab run as shards (--shards); "
-                            "run it as one process to save and restore it")
 
     async def no_exercise(self, request: web.Request) -> web.Response:
         """`simulator up --exercise` refuses shards: a sharded lab is never an exercise."""
