@@ -165,7 +165,7 @@ async def get_spec(request: web.Request) -> web.Response:
 
 
 async def get_task(request: web.Request) -> web.Response:
-    task = the_fmc(request).task(request.match_info["objectId"])
+    task = the_fmc(request).task(request.match_info["objectId"], domain_of(request))
     return web.json_response(views.task_status(request, domain_of(request), task))
 
 

@@ -21,7 +21,7 @@ CONFIG = "/api/fmc_config/v1/domain/{domainUUID}"
 
 
 def _global(request: web.Request) -> bool:
-    """The lab keeps its objects and devices in Global; a sub-domain sees none."""
+    """The lab keeps its network objects in Global only; a sub-domain lists none."""
     device = the_fmc(request)
     return domain_of(request) == device.domains[0][1]
 
@@ -89,13 +89,13 @@ def _deployable(request: web.Request, target: Target) -> dict[str, Any]:
 
 
 async def deployable_devices(request: web.Request) -> web.Response:
-    targets = the_fmc(request).deployer.deployable() if _global(request) else []
+    targets = the_fmc(request).deployer.deployable(domain_of(request))
     return listing(request, [_deployable(request, t) for t in targets])
 
 
 async def pending_changes(request: web.Request) -> web.Response:
     device = the_fmc(request)
-    target = device.deployer.target(request.match_info["containerUUID"])
+    target = device.deployer.target(request.match_info["containerUUID"], domain_of(request))
     items = [{"id": c.object_id, "name": c.name, "type": "PendingChange",
               "entity": {"id": c.object_id, "name": c.name, "type": c.object_type}, "action": c.action,
               "lastModified": _stamp(c.when), "user": {"name": device.username}}
@@ -116,8 +116,8 @@ async def deployment_request(request: web.Request) -> web.Response:
     force = body.get("forceDeploy", False)
     if not isinstance(force, bool):
         raise FmcError(400, text("bad_field", name="forceDeploy"))
-    task = device.deployer.deploy(ids, force)
     domain = domain_of(request)
+    task = device.deployer.deploy(ids, force, domain)
     metadata = {"task": views.task_ref(request, domain, task), "lastUser": {"name": device.username},
                 "domain": views.domain_ref(device, domain), "readOnly": {"state": False}}
     return web.json_response({**body, "type": "DeploymentRequest", "metadata": metadata}, status=202)
@@ -144,7 +144,7 @@ def _filter(request: web.Request) -> dict[str, str]:
 
 
 async def job_histories(request: web.Request) -> web.Response:
-    wanted, jobs = _filter(request), the_fmc(request).deployer.config.jobs if _global(request) else []
+    wanted, jobs = _filter(request), the_fmc(request).deployer.jobs_in(domain_of(request))
     chosen = [j for j in reversed(jobs)
               if wanted.get("jobType", "DEPLOYMENT") == "DEPLOYMENT"
               and wanted.get("status", j.status) == j.status
@@ -154,7 +154,7 @@ async def job_histories(request: web.Request) -> web.Response:
 
 async def job_history(request: web.Request) -> web.Response:
     job_id = request.match_info["objectId"]
-    job = next((j for j in the_fmc(request).deployer.config.jobs if j.id == job_id), None)
+    job = next((j for j in the_fmc(request).deployer.jobs_in(domain_of(request)) if j.id == job_id), None)
     if job is None:
         raise FmcError(404, text("not_found", id=job_id))
     return web.json_response(_job(request, job))

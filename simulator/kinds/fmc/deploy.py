@@ -47,6 +47,7 @@ class DeployJob:
     status: str = "DEPLOYING"               # DEPLOYING | DEPLOYED | FAILED
     ended: float | None = None
     message: str = ""
+    domain: str | None = None               # the domain whose request made it (None: Global, older records)
 
 
 @dataclass
@@ -141,9 +142,19 @@ class Deployer:
                 found.append(Target(device.uuid, device.name, "Device", [device]))
         return found
 
-    def target(self, target_id: str) -> Target:
+    def domain_of(self, target: Target) -> str:
+        """A target's domain: its units' (an HA pair split across domains belongs to Global only)."""
+        owners = {self.center.domain_of(u) for u in target.units}
+        return owners.pop() if len(owners) == 1 else self.center.global_domain
+
+    def targets_in(self, domain: str) -> list[Target]:
+        """The targets a domain sees: all of them in Global, its own in a sub-domain."""
+        return [t for t in self.targets() if self.center.sees(domain, self.domain_of(t))]
+
+    def target(self, target_id: str, domain: str | None = None) -> Target:
+        """A target by id; in `domain`, another domain's target is not found (that domain does not see it)."""
         found = next((t for t in self.targets() if t.id == target_id), None)
-        if found is None:
+        if found is None or (domain is not None and not self.center.sees(domain, self.domain_of(found))):
             raise Refused("not_found", text("not_found", id=target_id))
         return found
 
@@ -155,8 +166,13 @@ class Deployer:
         target = self.target_of(device)
         self.config.record(self.center.ctx.clock.now(), device.uuid, device.name, "Device", "EDIT", target.id)
 
-    def deployable(self) -> list[Target]:
-        return [t for t in self.targets() if self.config.out_of_date(t.id)]
+    def deployable(self, domain: str) -> list[Target]:
+        return [t for t in self.targets_in(domain) if self.config.out_of_date(t.id)]
+
+    def jobs_in(self, domain: str) -> list[DeployJob]:
+        """The deployment jobs a domain sees: those its requests made (Global: all of them)."""
+        center = self.center
+        return [j for j in self.config.jobs if center.sees(domain, j.domain or center.global_domain)]
 
     def deploying(self, target: Target) -> bool:
         return any(j.status == "DEPLOYING" and target.id in (i for i, _ in j.targets) for j in self.config.jobs)
@@ -196,20 +212,23 @@ class Deployer:
         return found
 
     # -- deployment ----------------------------------------------------------------------
-    def deploy(self, target_ids: list[str], force: bool) -> Task:
-        """`deploymentrequests`: a task that deploys to each target in turn."""
+    def deploy(self, target_ids: list[str], force: bool, domain: str) -> Task:
+        """`deploymentrequests` in `domain`: a task that deploys to each target in turn; a target
+        the domain does not see is refused before anything starts."""
         if not target_ids:
             raise Refused("no_targets", text("no_targets"))
-        targets = [self.target(i) for i in dict.fromkeys(target_ids)]
+        targets = [self.target(i, domain) for i in dict.fromkeys(target_ids)]
         for target in targets:
             if self.deploying(target):
                 raise Refused("busy", text("deploy_running", device=target.name))
             if not force and not self.config.out_of_date(target.id):
                 raise Refused("up_to_date", text("up_to_date", device=target.name))
-        task = self.center.new_task("DEVICE_DEPLOYMENT", f"Deployment to {', '.join(t.name for t in targets)}")
+        task = self.center.new_task("DEVICE_DEPLOYMENT", f"Deployment to {', '.join(t.name for t in targets)}",
+                                    domain)
         task.sub_tasks = [{"target": {"id": t.id, "name": t.name, "type": t.type}, "status": "PENDING",
                            "message": ""} for t in targets]
-        job = DeployJob(self.center.new_id(), task.id, [(t.id, t.name) for t in targets], self.center.ctx.clock.now())
+        job = DeployJob(self.center.new_id(), task.id, [(t.id, t.name) for t in targets], self.center.ctx.clock.now(),
+                        domain=domain)
         self.config.jobs.append(job)
         del self.config.jobs[:-JOBS_KEPT]
         DeployRun(self, task, job, targets, self.config.seq).start()

@@ -51,6 +51,7 @@ class Task:
     message: str = ""
     sub_tasks: list[dict[str, Any]] = field(default_factory=list)
     created: float = 0.0
+    domain: str | None = None   # the domain whose request made it; None: a platform request, seen in every domain
 
     @property
     def done(self) -> bool:
@@ -274,7 +275,11 @@ class FmcDevice(SwitchedPower, DeviceBase):
 
     def in_domain(self, domain: str) -> list[Any]:
         """The managed devices a domain sees: all of them in Global, its own in a sub-domain."""
-        return [d for d in self.managed() if domain in (self.global_domain, self.domain_of(d))]
+        return [d for d in self.managed() if self.sees(domain, self.domain_of(d))]
+
+    def sees(self, domain: str, owner: str) -> bool:
+        """Whether a request in `domain` sees what belongs to `owner`: Global sees every domain's."""
+        return domain in (self.global_domain, owner)
 
     @property
     def max_devices(self) -> int:
@@ -295,7 +300,7 @@ class FmcDevice(SwitchedPower, DeviceBase):
             raise Refused("duplicate", text("already_managed", name=name))
         if len(self.managed()) >= self.max_devices:
             raise Refused("device_limit", text("device_limit", limit=self.max_devices, model=self.model))
-        task = self.new_task("DEVICE_REGISTRATION", f"Registration {name}")
+        task = self.new_task("DEVICE_REGISTRATION", f"Registration {name}", domain)
 
         def finish() -> str:
             fault = self.ctx.take_fault(self.name, "registration")
@@ -456,9 +461,10 @@ class FmcDevice(SwitchedPower, DeviceBase):
         return task
 
     # -- tasks ------------------------------------------------------------------------
-    def new_task(self, task_type: str, name: str) -> Task:
+    def new_task(self, task_type: str, name: str, domain: str | None = None) -> Task:
         self._task_seq += 1
-        task = Task(str(fmc().api.task_id_base + self._task_seq), task_type, name, created=self.ctx.clock.now())
+        task = Task(str(fmc().api.task_id_base + self._task_seq), task_type, name, created=self.ctx.clock.now(),
+                    domain=domain)
         self.tasks[task.id] = task
         while len(self.tasks) > TASKS_KEPT:
             del self.tasks[next(iter(self.tasks))]
@@ -484,9 +490,10 @@ class FmcDevice(SwitchedPower, DeviceBase):
 
         self.ctx.clock.call_later(fmc().timings["task_start"], running)
 
-    def task(self, task_id: str) -> Task:
+    def task(self, task_id: str, domain: str | None = None) -> Task:
+        """A task by id, as a request in `domain` sees it (a sub-domain does not see another's)."""
         found = self.tasks.get(task_id)
-        if found is None:
+        if found is None or (domain is not None and found.domain is not None and not self.sees(domain, found.domain)):
             raise Refused("not_found", text("not_found", id=task_id))
         return found
 

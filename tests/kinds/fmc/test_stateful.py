@@ -108,7 +108,8 @@ class FmcMachine(RuleBasedStateMachine):
 
     @rule()
     def deploy(self):
-        self._try(self.fmc.deployer.deploy, [t.id for t in self.fmc.deployer.targets()], True)
+        self._try(self.fmc.deployer.deploy, [t.id for t in self.fmc.deployer.targets()], True,
+                  self.fmc.global_domain)
 
     @rule()
     def change(self):
