@@ -1,7 +1,9 @@
 """The FMC API's configuration and deployment endpoints: `object/networks`
 (the minimal objects whose changes make devices deployable),
 `deployment/deployabledevices` (+ `pendingchanges`), `deploymentrequests` (a
-task) and `jobhistories` (shared/reference/fmc-api.md §12)."""
+task) and `jobhistories` (shared/reference/fmc-api.md §12). Deployment is
+scoped by the path's domain: a sub-domain sees and deploys its own devices and
+its own deployments, Global all of them."""
 
 from __future__ import annotations
 
