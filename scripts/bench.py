@@ -4,7 +4,8 @@ FDM REST latency (token + system info over HTTPS, one client and many), and
 the control API's device list (`GET /api/devices`, behind `simulator status`)
 with an SSH login to another device while it is built.
 
-`--snapshots 20,200` measures snapshot save and restore alone, at those sizes.
+`--snapshots 20,200` measures snapshot save and restore alone, at those sizes
+(with `--shards N`, of the lab run as N shards, through its router).
 
 `--startup 1000,2000,3900` measures start-up alone instead: command to
 endpoints file and SIGTERM to exit for each size, how far the middle sizes are
@@ -354,9 +355,11 @@ def main() -> None:
         import bench_serve
         bench_serve.bench(args.serve_labs, options)
         return
-    if args.shards is not None:
+    if args.shards is not None and not args.snapshots:
         shards_bench(args)
         return
+    if args.shards is not None:         # snapshots of a sharded lab, through its router
+        options += ["--shards", str(args.shards)]
     with tempfile.TemporaryDirectory(prefix="simulator-bench-") as tmp:
         work = Path(tmp)
         if args.startup:
