@@ -17,7 +17,7 @@ from aiohttp import web
 from simulator import exercises
 from simulator import profile as profiles
 from simulator.control.server import ApiError
-from simulator.control.ui import plots, views
+from simulator.control.ui import plots, templating
 
 if TYPE_CHECKING:
     from simulator.server.app import LabServer
@@ -35,20 +35,20 @@ class ServerPages:
         self._grades: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/ui", views.to_index)
+        app.router.add_get("/ui", templating.to_index)
         app.router.add_get("/ui/", self.labs_page)
         app.router.add_get("/ui/lab", self.lab_page)
-        app.router.add_static("/ui/static", views.STATIC, follow_symlinks=False)
+        app.router.add_static("/ui/static", templating.STATIC, follow_symlinks=False)
 
     def render(self, request: web.Request, template: str, **values: Any) -> web.Response:
-        ui = {"colours": views.settings()["state_colours"], "refresh_s": views.settings()["labs_refresh_s"]}
-        return views.page(request, template, pages=PAGES, ui=ui, **values)
+        ui = {"colours": templating.settings()["state_colours"], "refresh_s": templating.settings()["labs_refresh_s"]}
+        return templating.page(request, template, pages=PAGES, ui=ui, **values)
 
     def row(self, request: web.Request, hosted: Hosted) -> dict[str, Any]:
         """A lab as the list shows it: the API's entry, its times in words, and what an instructor
         follows at a glance (each device's version, state and job; traffic lost; the grade)."""
         lab = hosted.lab
-        shown = views.settings()["devices_per_lab"]
+        shown = templating.settings()["devices_per_lab"]
         units = [{"name": name, "version": device.version, "state": device.state, "job": None, **device.summary(),
                   "ha": device.ha.unit_entry(device) if device.ha is not None else None}
                  for name, device in list(lab.devices.items())[:shown]]
@@ -72,7 +72,7 @@ class ServerPages:
         return cached[1]
 
     async def labs_page(self, request: web.Request) -> web.StreamResponse:
-        limit = views.settings()["labs_on_page"]
+        limit = templating.settings()["labs_on_page"]
         hosted = list(self.server.labs.labs.values())
         for gone in self._grades.keys() - self.server.labs.labs.keys():
             del self._grades[gone]
@@ -94,4 +94,4 @@ class ServerPages:
                            snapshots=[s.entry() for s in lab.snapshots()],
                            exercise=exercise.describe() if exercise else None,
                            grade=exercise.grade(lab).to_dict() if exercise else None,
-                           evidence_max=views.settings()["evidence_lines"])
+                           evidence_max=templating.settings()["evidence_lines"])

@@ -25,13 +25,13 @@ def offered_token(request: web.Request) -> str:
 
 
 def add_routes(app: web.Application) -> None:
-    from simulator.control.ui import console, views  # they use the API's helpers (server.py imports us)
+    from simulator.control.ui import console, templating, views  # they use the API's helpers (server.py imports us)
 
-    app.router.add_get("/ui", views.to_index)
+    app.router.add_get("/ui", templating.to_index)
     app.router.add_get("/ui/", views.lab_page)
     app.router.add_get("/ui/device", views.device_page)
     app.router.add_get("/ui/traffic", views.traffic_page)
     app.router.add_get("/ui/controls", views.controls_page)
     app.router.add_get("/ui/exercise", views.exercise_page)
     app.router.add_get("/ui/console", console.bridge)
-    app.router.add_static("/ui/static", views.STATIC, follow_symlinks=False)
+    app.router.add_static("/ui/static", templating.STATIC, follow_symlinks=False)

@@ -5,61 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timezone
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
 from aiohttp import web
 
 from simulator.control import server as api
-from simulator.control.ui import TOKEN_COOKIE, plots
-from simulator.facts import read_yaml
+from simulator.control.ui import plots
+from simulator.control.ui.templating import page, settings, templates
 from simulator.faults import POINTS
 
-HERE = Path(__file__).parent
-STATIC = HERE / "static"
 PAGES = {"": "Lab", "traffic": "Traffic", "controls": "Controls"}
-
-
-@cache
-def settings() -> dict[str, Any]:
-    return read_yaml("control/ui/ui.yaml")
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["colour"] = colour
-    env.filters["hms"] = plots.hms
-    env.filters["wall"] = wall
-    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": str}
-    return env
-
-
-def wall(seconds: float) -> str:
-    """A wall-clock time as 2026-12-01 19:02:03 (UTC)."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def colour(state: str | None) -> str:
-    """The colour class of a device, unit or pair state (ui.yaml)."""
-    table = settings()["state_colours"]
-    if state in table["ok"]:
-        return "ok"
-    if state in table["bad"]:
-        return "bad"
-    return "busy" if state and state.startswith(tuple(table["busy_prefixes"])) else "other"
-
-
-def page(request: web.Request, template: str, **values: Any) -> web.Response:
-    """A page of the lab's dashboard or of the lab server's (one base template for both)."""
-    keep_token(request)
-    html = _templates().get_template(template).render(**values)
-    return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 def render(request: web.Request, template: str, **values: Any) -> web.Response:
@@ -69,19 +25,6 @@ def render(request: web.Request, template: str, **values: Any) -> web.Response:
                 since=plots.hms(lab.clock.now() - lab.epoch),
                 ui={"colours": settings()["state_colours"], "sparkline": settings()["sparkline"], "epoch": lab.epoch},
                 **values)
-
-
-def keep_token(request: web.Request) -> None:
-    """A page opened with ?token= (already checked): the cookie, and the same page without it."""
-    if "token" not in request.query:
-        return
-    rest = {k: v for k, v in request.query.items() if k != "token"}
-    name = request.path.rsplit("/", 1)[1]
-    location = f"./{name}" + (f"?{urlencode(rest)}" if rest else "")
-    redirect = web.HTTPSeeOther(location)
-    prefix = request.path[:request.path.rindex("/ui/") + 1]      # this lab's, under a lab server's /labs/{id}/
-    redirect.set_cookie(TOKEN_COOKIE, request.query["token"], path=prefix, httponly=True, samesite="Strict")
-    raise redirect
 
 
 def monitor_of(lab: Any, name: str) -> str | None:
@@ -111,10 +54,6 @@ def groups(lab: Any, names: list[str]) -> list[dict[str, Any]]:
             placed.add(name)
             out.append({"pair": None, "devices": [entry], "monitor": monitor_of(lab, name)})
     return out
-
-
-async def to_index(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently("ui/" + (f"?{request.query_string}" if request.query_string else ""))
 
 
 async def lab_page(request: web.Request) -> web.StreamResponse:
@@ -172,7 +111,7 @@ async def traffic_page(request: web.Request) -> web.StreamResponse:
     lab = api.lab_of(request)
     drawn = [plots.traffic_plot(lab, name, settings()["plot"]) for name in lab.traffic]
     if request.query.get("part") == "plots":        # what the page's script swaps in on a traffic event
-        html = _templates().get_template("plots.html").render(plots=drawn)
+        html = templates().get_template("plots.html").render(plots=drawn)
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
     return render(request, "traffic.html", page="traffic", plots=drawn)
 
