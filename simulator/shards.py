@@ -345,6 +345,7 @@ async def serve_sharded(plan: Plan, *, state_dir: Path, host: str, seed: int | N
               f"state {entry.get('state_dir')}")
     print(f"state: {state_dir}   journal: {state_dir / 'journal.jsonl'} and each shard's   "
           f"control: {supervisor.router.url}" + (f"   endpoints: {endpoints_file}" if endpoints_file else ""))
+    print(f"dashboard: {supervisor.router.url}/ui/")
     print("Ctrl-C stops every shard and keeps their state.", flush=True)
     await stop.wait()
     print("stopping lab ...", flush=True)

@@ -237,13 +237,20 @@ async def test_two_shards_behind_one_lab(tmp_path, profile_path):
 def test_a_sharded_lab_saves_and_restores_snapshots_at_one_time(tmp_path, profile_path):
     """One snapshot through the router is every shard's, at one simulated time; a restore puts
     every shard back; a save one shard refuses leaves no part behind; the router remembers its
-    snapshots across its own restart (STATE/snapshots.json)."""
+    snapshots across its own restart (STATE/snapshots.json). The router's dashboard lists the shards."""
     state = tmp_path / "state"
     endpoints, proc = start_lab(str(profile_path), tmp_path, "--shards", "2", state_dir=state,
                                 log=tmp_path / "lab.log")
     try:
         url = endpoints["control"]["url"]
         shard_urls = [s["control"] for s in endpoints["shards"]]
+        # The lab's dashboard: its shards, each linking to the shard's own; the clock bar acts on all.
+        assert f"dashboard: {url}/ui/" in (tmp_path / "lab.log").read_text()
+        page = httpx.get(url + "/ui/", timeout=30)
+        assert page.status_code == 200 and "Lab sharded" in page.text and "6 devices in 2 shards" in page.text
+        assert all(f'<a href="{u}/ui/">its dashboard</a>' in page.text for u in shard_urls)
+        assert 'id="clock-pause"' in page.text and httpx.get(url + "/ui/static/ui.js").status_code == 200
+        assert "ftd-1" in httpx.get(shard_urls[1] + "/ui/", timeout=30).text
         _lab(url, "/api/devices/ftd-2/power", "POST", {"action": "cycle"})        # shard 1 ahead in time
         _lab(shard_urls[1], "/api/clock/run", "POST", {"device": "ftd-2", "state": "online"})
         ahead = [_lab(u, "/api/clock")["now"] for u in shard_urls]

@@ -32,8 +32,10 @@ import aiohttp
 import yaml
 from aiohttp import web
 
+from simulator.control import ui
 from simulator.control.common import ApiError, Handler, http_error, is_loopback, number, stream_queue
 from simulator.control.router_snapshots import ShardSnapshots
+from simulator.control.ui import plots
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
@@ -116,6 +118,8 @@ class Router:
             else:
                 handler = handlers.get(route, self.first)      # a route added later and not merged: shard 0 answers
             self.app.router.add_route(method, route, handler)
+        ui.add_static(self.app)
+        self.app.router.add_get("/ui/", self.shards_page)
         self.runner = web.AppRunner(self.app, **server_options(TIMEOUTS))
         self.held: HeldPort | None = None
         self._streams: set[asyncio.Queue[Event | None]] = set()
@@ -147,6 +151,20 @@ class Router:
                  **({"state_dir": link.state_dir} if link.state_dir else {}),
                  **({"pid": link.pid} if link.pid else {}),
                  **({"exitcode": link.exitcode} if link.exitcode is not None else {})} for link in self.links]
+
+    async def shards_page(self, request: web.Request) -> web.Response:
+        """The lab's dashboard: its shards, each linking to its own dashboard; the clock bar acts on all."""
+        from simulator.control.ui import templating  # Jinja2 and pydantic: not in a supervisor never asked
+
+        clocks = await self.each("GET", "/api/clock", shards=self._up())
+        clock: dict[str, Any] = min(clocks, key=lambda c: c["now"]) if clocks else \
+            {"now": 0.0, "since_start": 0.0, "mode": "virtual", "scale": 1.0, "paused": False}
+        settings = templating.settings()
+        return templating.page(request, "shards.html", lab=self.name, pages={"": "Shards"}, page="", clock=clock,
+                               since=plots.hms(clock["since_start"]), devices=len(self._names),
+                               shards=self.shard_entries(),
+                               ui={"colours": settings["state_colours"], "refresh_s": settings["labs_refresh_s"],
+                                   "epoch": clock["now"] - clock["since_start"]})
 
     async def no_exercise(self, request: web.Request) -> web.Response:
         """`simulator up --exercise` refuses shards: a sharded lab is never an exercise."""
@@ -447,9 +465,9 @@ class Router:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        given = credentials.strip().encode("utf-8", "surrogateescape")
-        if self.token is not None and not (scheme.lower() == "bearer"
-                                           and secrets.compare_digest(given, self.token.encode())):
+        offered = credentials.strip() if scheme.lower() == "bearer" else ui.offered_token(request)     # a browser's
+        given = offered.encode("utf-8", "surrogateescape")
+        if self.token is not None and not (given and secrets.compare_digest(given, self.token.encode())):
             return web.json_response({"error": "missing or wrong token: send Authorization: Bearer <token>"},
                                      status=401, headers={"WWW-Authenticate": "Bearer"})
         try:

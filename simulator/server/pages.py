@@ -16,6 +16,7 @@ from aiohttp import web
 
 from simulator import exercises
 from simulator import profile as profiles
+from simulator.control import ui
 from simulator.control.server import ApiError
 from simulator.control.ui import plots, templating
 
@@ -35,10 +36,9 @@ class ServerPages:
         self._grades: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/ui", templating.to_index)
+        ui.add_static(app)
         app.router.add_get("/ui/", self.labs_page)
         app.router.add_get("/ui/lab", self.lab_page)
-        app.router.add_static("/ui/static", templating.STATIC, follow_symlinks=False)
 
     def render(self, request: web.Request, template: str, **values: Any) -> web.Response:
         ui = {"colours": templating.settings()["state_colours"], "refresh_s": templating.settings()["labs_refresh_s"]}

@@ -11,9 +11,12 @@ that cookie."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aiohttp import web
 
 TOKEN_COOKIE = "simulator_token"
+STATIC = Path(__file__).parent / "static"
 
 
 def offered_token(request: web.Request) -> str:
@@ -24,14 +27,23 @@ def offered_token(request: web.Request) -> str:
     return request.cookies.get(TOKEN_COOKIE, "")
 
 
-def add_routes(app: web.Application) -> None:
-    from simulator.control.ui import console, templating, views  # they use the API's helpers (server.py imports us)
+async def to_index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPMovedPermanently("ui/" + (f"?{request.query_string}" if request.query_string else ""))
 
-    app.router.add_get("/ui", templating.to_index)
+
+def add_static(app: web.Application) -> None:
+    """`/ui` to `/ui/`, and the pages' scripts, stylesheet and xterm.js."""
+    app.router.add_get("/ui", to_index)
+    app.router.add_static("/ui/static", STATIC, follow_symlinks=False)
+
+
+def add_routes(app: web.Application) -> None:
+    from simulator.control.ui import console, views  # they use the API's helpers (server.py imports us)
+
+    add_static(app)
     app.router.add_get("/ui/", views.lab_page)
     app.router.add_get("/ui/device", views.device_page)
     app.router.add_get("/ui/traffic", views.traffic_page)
     app.router.add_get("/ui/controls", views.controls_page)
     app.router.add_get("/ui/exercise", views.exercise_page)
     app.router.add_get("/ui/console", console.bridge)
-    app.router.add_static("/ui/static", templating.STATIC, follow_symlinks=False)

@@ -17,7 +17,6 @@ from simulator.control.ui import TOKEN_COOKIE, plots
 from simulator.facts import read_yaml
 
 HERE = Path(__file__).parent
-STATIC = HERE / "static"
 
 
 @cache
@@ -69,7 +68,3 @@ def keep_token(request: web.Request) -> None:
     prefix = request.path[:request.path.rindex("/ui/") + 1]      # this lab's, under a lab server's /labs/{id}/
     redirect.set_cookie(TOKEN_COOKIE, request.query["token"], path=prefix, httponly=True, samesite="Strict")
     raise redirect
-
-
-async def to_index(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPMovedPermanently("ui/" + (f"?{request.query_string}" if request.query_string else ""))
