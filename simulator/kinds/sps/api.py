@@ -25,7 +25,7 @@ import aiohttp
 from aiohttp import BodyPartReader, web
 
 from simulator.kinds.base import Refused
-from simulator.kinds.sps import api_cluster, api_fetch, api_ha
+from simulator.kinds.sps import api_bundle, api_cluster, api_fetch, api_ha
 from simulator.kinds.sps.facts import SpsVersion, sps, text
 from simulator.kinds.sps.files import firmware_dir
 from simulator.kinds.sps.model import SpsDevice
@@ -51,9 +51,11 @@ class SpsSessions:
         self.secret = secrets.token_bytes(16)     # X-Token: derived from the session, not stored
         self.last_used: OrderedDict[str, float] = OrderedDict()
         self.fetches = api_fetch.Fetches()        # /api/firmware/fetch downloads, by key
+        self.bundles = api_bundle.Bundles()       # /api/troubleshooting/support-bundle, being made
 
     def reset(self) -> None:
         self.fetches.cancel_all()                 # downloads do not survive a reboot
+        self.bundles.cancel_all()                 # nor a support bundle being made
 
     def login(self) -> str:
         session = secrets.token_hex(20)             # 40 hex digits, as the docs' examples
@@ -343,6 +345,7 @@ ROUTES = [
     *api_ha.ROUTES,
     *api_cluster.ROUTES,
     *api_fetch.routes(_with_body),
+    *api_bundle.routes(_with_body),
 ]
 
 

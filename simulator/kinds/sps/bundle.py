@@ -45,19 +45,39 @@ def _members(device: SpsDevice) -> dict[str, str]:
             names["health"]: json.dumps(device.health(), indent=2) + "\n"}
 
 
-def create_bundle(device: SpsDevice, fs_root: Path) -> str:
-    """Write a bundle into /root (whole or not at all) and return its path as root sees it.
-    Only the newest `keep` bundles stay: every bundle is bounded, and so is their number."""
-    home = fs_root / HOME.lstrip("/")
-    home.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d%H%M", time.gmtime(device.ctx.clock.now()))
-    name = f"debug_info-{device.hostname}{stamp}.zip"
-    part = partial_path(home / name)
+def bundle_name(device: SpsDevice) -> str:
+    """`debug_info-<hostname>YYYYMMDDHHMM` on the lab clock (UTC)."""
+    return f"debug_info-{device.hostname}{time.strftime('%Y%m%d%H%M', time.gmtime(device.ctx.clock.now()))}"
+
+
+def write_bundle(device: SpsDevice, path: Path, top: str) -> None:
+    """Write the archive, its members under `top/`, to `path` whole or not at all (a partial
+    name until it is complete), dated by the lab clock. The console's bundle and the REST
+    API's (api_bundle.py) are this one archive."""
+    part = partial_path(path)
     with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for member, text in _members(device).items():
-            archive.writestr(f"debug_info-{device.hostname}{stamp}/{member}", text)
-    os.replace(part, home / name)
-    old = sorted(home.glob(f"debug_info-{device.hostname}*.zip"), key=lambda p: p.stat().st_mtime_ns)
-    for stale in old[:-_layout()["keep"]]:
+            archive.writestr(f"{top}/{member}", text)
+    os.replace(part, path)
+    now = device.ctx.clock.now()
+    os.utime(path, (now, now))             # its age on the lab clock: what `keep_newest` orders by
+
+
+def keep_newest(paths: list[Path]) -> None:
+    """Only the newest `keep` bundles stay: every bundle is bounded, and so is their number."""
+    for stale in sorted(paths, key=lambda p: (p.stat().st_mtime_ns, p.name))[:-keep()]:
         stale.unlink(missing_ok=True)
+
+
+def keep() -> int:
+    return int(_layout()["keep"])
+
+
+def create_bundle(device: SpsDevice, fs_root: Path) -> str:
+    """The console's bundle: written into /root; returns its path as root sees it."""
+    home = fs_root / HOME.lstrip("/")
+    home.mkdir(parents=True, exist_ok=True)
+    name = f"{bundle_name(device)}.zip"
+    write_bundle(device, home / name, name.removesuffix(".zip"))
+    keep_newest(list(home.glob(f"debug_info-{device.hostname}*.zip")))
     return f"{HOME}/{name}"

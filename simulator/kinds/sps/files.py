@@ -4,7 +4,7 @@ tidies that folder at lab start: the partial uploads and downloads a stop or
 a kill -9 left (`.upload-*.part`, `.fetch-*.part`), and the image of a slot
 the node does not hold (a kill between the file landing and the model
 taking it: the upload was never acknowledged), and root's SFTP/SCP uploads
-a kill cut short (/root). `install_file` takes an ISO from the node's own
+a kill cut short (/root), and a REST support bundle a kill cut short. `install_file` takes an ISO from the node's own
 file system into a slot (the core shell's install command)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from simulator.transfer import PARTIAL, remove_partials
 
 FIRMWARE_DIR = "opt/firmware"
 UPLOAD_DIR = "root"          # where root's SCP/SFTP uploads land (sps.md 5.2)
+BUNDLE_DIR = "var/lib/support-bundles"   # the REST API's support bundles (api_bundle.py; RECONSTRUCTED)
 
 
 def firmware_dir(root: Path) -> Path:
@@ -56,6 +57,7 @@ class FirmwareFolder:
         folder = firmware_dir(root)
         remove_partials(folder)
         remove_partials(root / UPLOAD_DIR)
+        remove_partials(root / BUNDLE_DIR)
         if folder.is_dir():
             for path in folder.glob("slot*"):
                 if path.is_dir() and path.name[4:].isdigit() and int(path.name[4:]) not in device.slots:
