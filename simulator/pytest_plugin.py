@@ -338,10 +338,20 @@ class RunningLab:
     def stop(self) -> None:
         try:
             self.call(self.lab.stop())
+            self.call(_finish_tasks())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop.close()
+
+
+async def _finish_tasks() -> None:
+    """Cancel what is left on the lab's loop and let it end (as asyncio.run does before closing):
+    e.g. the handler of a keep-alive connection cut at a reboot, whose end is one loop turn away."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class RemoteRunningLab:

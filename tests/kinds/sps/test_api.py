@@ -8,13 +8,12 @@ from __future__ import annotations
 import http.client
 import re
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
 from simulator.kinds.sps.packages import make_iso
+from tests.kinds.sps.conftest import error_type, logged_in
 
 TARGET = "7.0.2.1"
 ISO = "sps-7.0.2.1-lts-firmware.iso"
@@ -26,26 +25,8 @@ def _profile(**options) -> dict:
 
 
 @pytest.fixture
-def sps_lab(lab_runner):
-    return lab_runner("sps-standalone")
-
-
-@pytest.fixture
 def iso(tmp_path):
     return make_iso(ISO, tmp_path / "iso")
-
-
-@contextmanager
-def _client(lab) -> Iterator[httpx.Client]:
-    """A logged-in client: Basic once, then the session_id cookie."""
-    https = lab.endpoint("sps-1")["https"]
-    with httpx.Client(base_url=https["url"], verify=False) as client:
-        assert client.get("/api/authentication", auth=(https["username"], https["password"])).status_code == 200
-        yield client
-
-
-def _error(response: httpx.Response) -> str:
-    return response.json()["error"]["type"]
 
 
 def _upload(api: httpx.Client, iso) -> httpx.Response:
@@ -55,12 +36,12 @@ def _upload(api: httpx.Client, iso) -> httpx.Response:
 
 def test_the_control_api_ends_every_session_at_once(sps_lab):
     """`POST /api/devices/{name}/sessions/expire`: a test of the 20-minute expiry need not wait."""
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         assert api.get("/api/info").status_code == 200
         answer = httpx.post(f"{sps_lab.lab.control.url}/api/devices/sps-1/sessions/expire")
         assert answer.status_code == 200 and answer.json() == {"device": "sps-1", "expired": 1}
         stale = api.get("/api/info")
-        assert stale.status_code == 401 and _error(stale) == "AuthenticationFailure"
+        assert stale.status_code == 401 and error_type(stale) == "AuthenticationFailure"
 
 
 def test_basic_login_sets_a_session_cookie_and_nothing_answers_without_it(sps_lab):
@@ -68,7 +49,7 @@ def test_basic_login_sets_a_session_cookie_and_nothing_answers_without_it(sps_la
     assert https["username"] == "admin" and sps_lab.endpoint("sps-1")["ssh"]["username"] == "root"
     with httpx.Client(base_url=https["url"], verify=False) as client:
         assert client.get("/api/authentication/login_methods").json()["login_methods"] == ["local"]
-        assert _error(client.get("/api/info")) == "AuthenticationFailure"
+        assert error_type(client.get("/api/info")) == "AuthenticationFailure"
         bad = client.get("/api/authentication", auth=("admin", "wrong"))
         assert bad.status_code == 401 and "session_id" not in bad.cookies
         good = client.get("/api/authentication", auth=("admin", "Admin123"))
@@ -80,16 +61,16 @@ def test_basic_login_sets_a_session_cookie_and_nothing_answers_without_it(sps_la
 
 def test_a_session_ends_after_20_idle_minutes_on_the_lab_clock(lab_runner):
     lab = lab_runner(_profile(session_clock="lab"))
-    with _client(lab) as api:
+    with logged_in(lab) as api:
         assert api.get("/api/info").status_code == 200
         lab.call(lab.lab.clock.advance(19 * 60))
         assert api.get("/api/info").status_code == 200       # use restarts the 20 minutes
         lab.call(lab.lab.clock.advance(20 * 60))
-        assert _error(api.get("/api/info")) == "AuthenticationFailure"
+        assert error_type(api.get("/api/info")) == "AuthenticationFailure"
 
 
 def test_standalone_procedure_s1_to_s6(sps_lab, iso):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         # S1 Firmwares: one slot holds the running firmware, four are empty.
         slots = api.get("/api/firmware/slots").json()
         assert [item["key"] for item in slots["items"]] == ["1", "2", "3", "4", "5"]
@@ -123,29 +104,29 @@ def test_standalone_procedure_s1_to_s6(sps_lab, iso):
 
 def test_a_failed_test_blocks_the_upgrade(lab_runner, iso):
     lab = lab_runner(_profile(config_issues=["Plugin 'legacy-mfa' is not supported"], free_storage_mb=512))
-    with _client(lab) as api:
+    with logged_in(lab) as api:
         assert _upload(api, iso).status_code == 200
         tested = api.post("/api/firmware/test", json={"slot_id": 2})
-        assert tested.status_code == 400 and _error(tested) == "FirmwareTestFailed"
+        assert tested.status_code == 400 and error_type(tested) == "FirmwareTestFailed"
         message = tested.json()["error"]["details"]["message"]
         assert "Plugin 'legacy-mfa' is not supported" in message and "512 MB free" in message
         upgrade = api.post("/api/firmware/upgrade", json={"slot_id": 2, "message": "go"})
-        assert upgrade.status_code == 400 and _error(upgrade) == "FirmwareTestFailed"
+        assert upgrade.status_code == 400 and error_type(upgrade) == "FirmwareTestFailed"
         meta = api.get("/api/firmware/slots").json()["meta"]
         assert meta["current_slot"] == "1" == meta["slot_after_reboot"]
     assert lab.state("sps-1") == "online" and lab.endpoint("sps-1")["version"] == "6.0.3"
 
 
 def test_the_upgrade_policy_refuses_a_release_it_cannot_reach(sps_lab, tmp_path):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         assert _upload(api, make_iso("sps-7.5.1-firmware.iso", tmp_path)).status_code == 200
         tested = api.post("/api/firmware/test", json={"slot_id": 2})
-        assert _error(tested) == "FirmwareTestFailed" and "upgrade policy" in tested.text
+        assert error_type(tested) == "FirmwareTestFailed" and "upgrade policy" in tested.text
 
 
 def test_safeguard_ps_upgrade_sequence_with_the_raw_iso_body(sps_lab, iso):
     """Install-SafeguardSpsUpgrade step by step (sps.md 4.5)."""
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         # 1. already there?
         assert api.get("/api/info").json()["body"]["firmware_version"] != TARGET
         # 2. the ISO as the body (Import-SafeguardSpsFirmware -InFile ... application/x-iso9660-image)
@@ -176,7 +157,7 @@ def test_safeguard_ps_upgrade_sequence_with_the_raw_iso_body(sps_lab, iso):
 
 def test_an_upgrade_that_fails_reverts_to_the_old_slot(sps_lab, iso):
     sps_lab.add_fault("upgrade.stage:firmware", "fail", "sps-1", message="configuration conversion failed")
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         assert _upload(api, iso).status_code == 200
         assert api.post("/api/firmware/upgrade", json={"slot_id": 2, "message": None}).status_code == 200
         sps_lab.wait_for_state("sps-1", "online")
@@ -190,10 +171,10 @@ def test_an_upgrade_that_fails_reverts_to_the_old_slot(sps_lab, iso):
 
 
 def test_slots_refuse_deleting_the_current_and_after_reboot_firmware(sps_lab, iso, tmp_path):
-    with _client(sps_lab) as api:
-        assert _error(api.delete("/api/firmware/slots/1")) == "InvalidRequest"
-        assert _error(api.delete("/api/firmware/slots/3")) == "ResourceNotFound"
-        assert _error(api.get("/api/firmware/slots/9")) == "ResourceNotFound"
+    with logged_in(sps_lab) as api:
+        assert error_type(api.delete("/api/firmware/slots/1")) == "InvalidRequest"
+        assert error_type(api.delete("/api/firmware/slots/3")) == "ResourceNotFound"
+        assert error_type(api.get("/api/firmware/slots/9")) == "ResourceNotFound"
         assert _upload(api, iso).status_code == 200
         api.post("/api/_simulator/firmware/after_reboot", json={"slot_id": 2})
         refused = api.delete("/api/firmware/slots/2")
@@ -204,9 +185,9 @@ def test_slots_refuse_deleting_the_current_and_after_reboot_firmware(sps_lab, is
 
 
 def test_bad_requests_get_the_documented_errors(sps_lab, tmp_path):
-    with _client(sps_lab) as api:
-        assert _error(api.post("/api/firmware/test", json={})) == "IncompleteRequestBodyError"
-        assert _error(api.post("/api/firmware/upgrade", json={"slot_id": 4})) == "ResourceNotFound"
+    with logged_in(sps_lab) as api:
+        assert error_type(api.post("/api/firmware/test", json={})) == "IncompleteRequestBodyError"
+        assert error_type(api.post("/api/firmware/upgrade", json={"slot_id": 4})) == "ResourceNotFound"
         unsigned = make_iso(ISO, tmp_path / "unsigned", unsigned=True)
         refused = _upload(api, unsigned)
         assert refused.status_code == 400 and "signature" in refused.text

@@ -14,22 +14,9 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 
 from simulator.kinds.sps.packages import make_iso
-
-
-@pytest.fixture
-def sps_lab(lab_runner):
-    return lab_runner("sps-standalone")
-
-
-@contextmanager
-def _client(lab) -> Iterator[httpx.Client]:
-    https = lab.endpoint("sps-1")["https"]
-    with httpx.Client(base_url=https["url"], verify=False) as client:
-        assert client.get("/api/authentication", auth=(https["username"], https["password"])).status_code == 200
-        yield client
+from tests.kinds.sps.conftest import logged_in
 
 
 @contextmanager
@@ -70,7 +57,7 @@ def _wait(api: httpx.Client, key: str, *statuses: str) -> dict:
 
 def test_fetch_downloads_verifies_and_fills_a_slot(sps_lab, tmp_path):
     data = make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path).read_bytes()
-    with _server(data) as url, _client(sps_lab) as api:
+    with _server(data) as url, logged_in(sps_lab) as api:
         started = api.post("/api/firmware/fetch", json={"url": url,
                                                          "checksum": {"sha256": hashlib.sha256(data).hexdigest()}})
         assert started.status_code == 202 and started.json()["body"]["status"] in ("queued", "in-progress")
@@ -88,7 +75,7 @@ def test_fetch_downloads_verifies_and_fills_a_slot(sps_lab, tmp_path):
 def test_a_fetch_in_progress_is_cancelled_and_forgotten_on_a_second_delete(sps_lab, tmp_path):
     data = make_iso("sps-7.0.2.1-lts-firmware.iso", tmp_path).read_bytes() * 64
     stall = threading.Event()
-    with _server(data, stall) as url, _client(sps_lab) as api:
+    with _server(data, stall) as url, logged_in(sps_lab) as api:
         key = api.post("/api/firmware/fetch", json={"url": url}).json()["key"]
         _wait(api, key, "in-progress")
         cancelled = api.delete(f"/api/firmware/fetch/{key}")
@@ -102,7 +89,7 @@ def test_a_fetch_in_progress_is_cancelled_and_forgotten_on_a_second_delete(sps_l
 
 
 def test_transactions_open_commit_and_discard(sps_lab):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab) as api:
         closed = api.get("/api/transaction").json()
         assert closed["transaction"] == {"status": "closed"} == closed["body"] and closed["key"] == "transaction"
         assert api.post("/api/transaction", json={}).json()["transaction"]["status"] == "open"

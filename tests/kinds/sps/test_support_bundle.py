@@ -14,30 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import pytest
 
 from simulator.kinds.sps.bundle import keep
 from simulator.kinds.sps.facts import sps
 from simulator.pytest_plugin import RunningLab
+from tests.kinds.sps.conftest import error_type, logged_in
 
 BASE = "/api/troubleshooting/support-bundle"
 # What every safeguard-ps call sends (sessionapi.psm1 Invoke-SafeguardSpsMethod; $script:SpsUserAgent).
 PS_HEADERS = {"Accept": "application/json", "Content-Type": "application/json", "User-Agent": "PowerShell/6.0.0"}
 MEMBERS = ("var/log/messages", "version.txt", "firmware/slots.json", "ha/status.json", "health_status.json")
-
-
-@pytest.fixture
-def sps_lab(lab_runner):
-    return lab_runner("sps-standalone")
-
-
-@contextmanager
-def _client(lab) -> Iterator[httpx.Client]:
-    """Logged in as safeguard-ps logs in: Basic once, then the session_id cookie."""
-    https = lab.endpoint("sps-1")["https"]
-    with httpx.Client(base_url=https["url"], verify=False, headers=PS_HEADERS) as client:
-        assert client.get("/api/authentication", auth=(https["username"], https["password"])).status_code == 200
-        yield client
 
 
 @contextmanager
@@ -59,13 +45,9 @@ def _post(api: httpx.Client) -> httpx.Response:
     return api.post(BASE, content=b"")
 
 
-def _error(response: httpx.Response) -> str:
-    return response.json()["error"]["type"]
-
-
 def test_safeguard_ps_creates_polls_downloads_and_deletes_a_bundle(sps_lab, tmp_path):
     made = sps().timings["support_bundle"]
-    with _client(sps_lab) as api, _paused(sps_lab):
+    with logged_in(sps_lab, headers=PS_HEADERS) as api, _paused(sps_lab):
         started = _post(api)
         assert started.status_code == 202, started.text
         key = started.json()["key"]
@@ -75,7 +57,7 @@ def test_safeguard_ps_creates_polls_downloads_and_deletes_a_bundle(sps_lab, tmp_
         polls = []
         while (status := api.get(f"{BASE}/{key}").json()["body"]["status"]) != "finished":
             polls.append(status)
-            assert _error(api.get(f"{BASE}/{key}/download")) == "ResourceNotFound"     # not made yet
+            assert error_type(api.get(f"{BASE}/{key}/download")) == "ResourceNotFound"     # not made yet
             _advance(sps_lab, 10)
         assert polls == ["in-progress"] * int(-(-made // 10))
         assert api.get(f"{BASE}/{key}").json()["meta"]["download"] == f"{BASE}/{key}/download"
@@ -98,25 +80,25 @@ def test_safeguard_ps_creates_polls_downloads_and_deletes_a_bundle(sps_lab, tmp_
         deleted = api.delete(f"{BASE}/{key}")
         assert deleted.status_code == 200 and deleted.json()["body"] == {"status": "finished"}
         for gone in (api.get(f"{BASE}/{key}"), api.get(f"{BASE}/{key}/download"), api.delete(f"{BASE}/{key}")):
-            assert gone.status_code == 404 and _error(gone) == "ResourceNotFound"
+            assert gone.status_code == 404 and error_type(gone) == "ResourceNotFound"
         assert not list((sps_lab.lab.store.device_fs("sps-1") / "var/lib/support-bundles").iterdir())
 
 
 def test_unknown_keys_are_not_found_and_nothing_answers_without_a_session(sps_lab):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab, headers=PS_HEADERS) as api:
         for path in (f"{BASE}/0123456789abcdef", f"{BASE}/0123456789abcdef/download", f"{BASE}/..%2F..%2Froot"):
             missing = api.get(path)
-            assert missing.status_code == 404 and _error(missing) == "ResourceNotFound", path
+            assert missing.status_code == 404 and error_type(missing) == "ResourceNotFound", path
         assert "There is no support bundle 0123456789abcdef." in api.delete(f"{BASE}/0123456789abcdef").text
         key = _post(api).json()["key"]
     with httpx.Client(base_url=sps_lab.endpoint("sps-1")["https"]["url"], verify=False, headers=PS_HEADERS) as anon:
         for answer in (anon.post(BASE, content=b""), anon.get(f"{BASE}/{key}"),
                        anon.get(f"{BASE}/{key}/download"), anon.delete(f"{BASE}/{key}")):
-            assert answer.status_code == 401 and _error(answer) == "AuthenticationFailure"
+            assert answer.status_code == 401 and error_type(answer) == "AuthenticationFailure"
 
 
 def test_a_post_without_content_length_gets_411(sps_lab):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab, headers=PS_HEADERS) as api:
         cookie = api.cookies["session_id"]
     url = httpx.URL(sps_lab.endpoint("sps-1")["https"]["url"])
     conn = http.client.HTTPSConnection(url.host, url.port, context=ssl._create_unverified_context())
@@ -129,7 +111,7 @@ def test_a_post_without_content_length_gets_411(sps_lab):
 
 
 def test_only_the_newest_bundles_are_kept(sps_lab):
-    with _client(sps_lab) as api, _paused(sps_lab):
+    with logged_in(sps_lab, headers=PS_HEADERS) as api, _paused(sps_lab):
         keys = []
         for _ in range(keep()):
             keys.append(_post(api).json()["key"])
@@ -146,23 +128,23 @@ def test_only_the_newest_bundles_are_kept(sps_lab):
 
 
 def test_a_reboot_loses_a_bundle_being_made_but_not_a_finished_one(sps_lab):
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab, headers=PS_HEADERS) as api:
         with _paused(sps_lab):
             finished = _post(api).json()["key"]
             _advance(sps_lab, sps().timings["support_bundle"])
             making = _post(api).json()["key"]
             assert api.post("/api/_simulator/system_control/this_node/reboot", content=b"").status_code == 200
         sps_lab.wait_for_state("sps-1", "online")
-    with _client(sps_lab) as api:
+    with logged_in(sps_lab, headers=PS_HEADERS) as api:
         assert api.get(f"{BASE}/{finished}").json()["body"]["status"] == "finished"
-        assert _error(api.get(f"{BASE}/{making}")) == "ResourceNotFound"
+        assert error_type(api.get(f"{BASE}/{making}")) == "ResourceNotFound"
 
 
 def test_a_lab_restart_keeps_the_finished_bundles(tmp_path):
     lab = RunningLab("sps-standalone", tmp_path / "state", None)
     try:
         lab.run(lab.lab.clock.pause)                  # stopped with the second bundle still being made
-        with _client(lab) as api:
+        with logged_in(lab, headers=PS_HEADERS) as api:
             finished = _post(api).json()["key"]
             _advance(lab, sps().timings["support_bundle"])
             making = _post(api).json()["key"]
@@ -170,10 +152,10 @@ def test_a_lab_restart_keeps_the_finished_bundles(tmp_path):
         lab.stop()
     lab = RunningLab("sps-standalone", tmp_path / "state", None)
     try:
-        with _client(lab) as api:
+        with logged_in(lab, headers=PS_HEADERS) as api:
             assert api.get(f"{BASE}/{finished}").json()["body"]["status"] == "finished"
             with zipfile.ZipFile(io.BytesIO(api.get(f"{BASE}/{finished}/download").content)) as archive:
                 assert len(archive.namelist()) == len(MEMBERS)
-            assert _error(api.get(f"{BASE}/{making}")) == "ResourceNotFound"
+            assert error_type(api.get(f"{BASE}/{making}")) == "ResourceNotFound"
     finally:
         lab.stop()

@@ -7,14 +7,12 @@ virtual time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import asyncssh
 import httpx
 
 from simulator.kinds.sps.packages import make_iso
 from tests.conftest import Terminal
+from tests.kinds.sps.conftest import logged_in
 
 CHOOSE = r"Select an option: $"
 SHELL = r"root@sps-1:~# $"
@@ -23,14 +21,6 @@ SHELL = r"root@sps-1:~# $"
 def _profile(**options) -> dict:
     return {"lab": "tainted", "devices": [{"name": "sps-1", "kind": "sps", "model": "T-4", "version": "6.0.3",
                                            **options}]}
-
-
-@contextmanager
-def _client(lab) -> Iterator[httpx.Client]:
-    https = lab.endpoint("sps-1")["https"]
-    with httpx.Client(base_url=https["url"], verify=False) as client:
-        assert client.get("/api/authentication", auth=(https["username"], https["password"])).status_code == 200
-        yield client
 
 
 def _test_new_firmware(api: httpx.Client, tmp_path) -> httpx.Response:
@@ -57,7 +47,7 @@ def test_a_file_changed_in_the_core_shell_fails_the_upgrade_test(lab_runner, tmp
     lab = lab_runner(_profile())
     port = lab.endpoint("sps-1")["ssh"]["port"]
     lab.call(_core_shell(port, "echo notes > /root/notes.txt", "touch /root/iso.part"))
-    with _client(lab) as api:
+    with logged_in(lab) as api:
         firmware = api.get("/api/health_status").json()["health_status"]["firmware"]
         assert firmware == {"tainted_files": {"boot": [], "core": [], "ha_other": []},
                             "integrity": {"boot": "OK", "core": "OK"}}
@@ -77,7 +67,7 @@ def test_a_file_changed_in_the_core_shell_fails_the_upgrade_test(lab_runner, tmp
 
 def test_a_profile_seeds_tainted_boot_files_and_a_reimage_clears_them(lab_runner, tmp_path):
     lab = lab_runner(_profile(tainted_files={"boot": ["/boot/grub/grub.cfg"]}))
-    with _client(lab) as api:
+    with logged_in(lab) as api:
         failed = _test_new_firmware(api, tmp_path)
         assert failed.json()["error"]["details"]["message"] == (
             "Tainted firmware: manually modified files in the boot firmware: /boot/grub/grub.cfg")
@@ -86,7 +76,7 @@ def test_a_profile_seeds_tainted_boot_files_and_a_reimage_clears_them(lab_runner
     reimaged = httpx.post(f"{lab.lab.control.url}/api/devices/sps-1/reimage", json={})
     assert reimaged.status_code == 200, reimaged.text
     lab.wait_for_state("sps-1", "online")
-    with _client(lab) as api:
+    with logged_in(lab) as api:
         assert api.get("/api/health_status").json()["health_status"]["firmware"]["integrity"] == {
             "boot": "OK", "core": "OK"}
 
