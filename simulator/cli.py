@@ -563,6 +563,8 @@ def _serve_labs(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        for line in await server.labs.resume():     # before the server takes a port: labs get theirs back first
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
         await server.start()
         _write_server_file(args.state_dir / "server.json", server.url, args.state_dir / "control.token" if token else None)
         console.print(f"serving labs at {server.url}/labs (up to {args.max_labs}; state in {args.state_dir})"

@@ -58,6 +58,9 @@ class PortRange:
     def __str__(self) -> str:
         return _text(self.spans)
 
+    def holds(self, number: int) -> bool:
+        return any(first <= number <= last for first, last in self.spans)
+
     def _number(self, index: int) -> int:
         for first, last in self.spans:
             if index <= last - first:
@@ -84,6 +87,39 @@ class PortRange:
                     raise
         raise OSError(errno.EADDRINUSE, f"no free port left in the range {self} on {host}: give a wider one "
                                         f"(`ports:` in the profile, `simulator up --ports`)")
+
+
+class Remembered(PortRange):
+    """One lab's draw from a shared range (a lab server's): notes each port it takes, in order, and
+    first asks for `previous` ones again (a restarted server's lab: the same calls in the same order
+    get the same ports back); one taken meanwhile by another program is replaced from the range."""
+
+    def __init__(self, shared: PortRange, previous: dict[str, list[int]] | None = None) -> None:
+        super().__init__(shared.spans)
+        self.shared = shared
+        self.taken: dict[str, list[int]] = {"tcp": [], "udp": []}
+        self._previous = {proto: list(reversed(ports)) for proto, ports in (previous or {}).items()}
+
+    def bind(self, host: str) -> _Held:
+        return self._again("tcp", host, _bind, self.shared.bind)
+
+    def bind_udp(self, host: str) -> socket.socket:
+        return self._again("udp", host, bind_udp, self.shared.bind_udp)
+
+    def _again(self, proto: str, host: str, bind: Callable[[str, int], S], walk: Callable[[str], S]) -> S:
+        wanted = self._previous.get(proto)
+        sock = None
+        if wanted:
+            number = wanted.pop()
+            if self.shared.holds(number):       # a server restarted with another --ports walks its new range
+                try:
+                    sock = bind(host, number)
+                except OSError:
+                    pass
+        if sock is None:
+            sock = walk(host)
+        self.taken[proto].append(sock.getsockname()[1])
+        return sock
 
 
 @cache

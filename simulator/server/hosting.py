@@ -4,11 +4,20 @@ from one shared range (so two labs never clash and a deleted lab's ports are
 free again), within the server's budgets: `max_labs`, the file descriptors
 the process may open, the ports of the range. A lab is refused before
 anything of it exists, or cleaned up whole when it fails to start: never
-half built. Idle labs (no request for `ttl` wall seconds) are deleted."""
+half built. Idle labs (no request for `ttl` wall seconds) are deleted.
+
+Beside each lab's state, `hosted.json` says how the server made it (what
+`POST /labs` asked for, and the ports it took). A server stopping marks it
+there (`resume`), and the next server on the same state directory starts every
+marked lab again (`resume()`): same id, its state from its directory, its
+ports asked back. A deleted or expired lab is never marked."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
+import os
 import re
 import resource
 import secrets
@@ -16,17 +25,19 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from simulator import exercises
 from simulator import profile as profiles
 from simulator.lab import Lab, listeners
-from simulator.sockets import PortRange
+from simulator.sockets import PortRange, Remembered
 
 DEFAULT_TTL = 3600.0            # wall seconds a lab lives without a request
 MAX_TTL = 30 * 86400.0
 SERVER_SPARE_FDS = 256          # the server's own files and HTTP clients
 LAB_SPARE_FDS = 16              # each lab besides its listeners: its journal and state files, a few clients at once
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+HOSTED = "hosted.json"          # in a lab's state directory: how the server made it, and whether to resume it
 
 
 class Refusal(Exception):
@@ -65,6 +76,7 @@ class Hosted:
     created: float = field(default_factory=time.time)
     last_used: float = field(default_factory=time.monotonic)
     busy: int = 0               # requests in flight (an open event stream keeps a lab alive)
+    request: dict[str, Any] = field(default_factory=dict)   # hosted.json: what made it, the ports it took
 
     def touch(self) -> None:
         self.last_used = time.monotonic()
@@ -137,8 +149,6 @@ class LabHost:
         profile = request.profile
         if request.name:
             profile = profile.model_copy(update={"lab": request.name})
-        if len(self.labs) + len(self._starting) >= self.max_labs:
-            raise Refusal(429, f"the server hosts {self.max_labs} labs already (--max-labs): delete one first")
         pinned = fixed_ports(profile)
         if pinned:
             raise Refusal(400, f"{profile.lab}: a served lab takes its ports from the server's range; remove "
@@ -147,33 +157,62 @@ class LabHost:
         if paths:
             raise Refusal(400, f"{profile.lab}: a served lab reads no file of the server's machine; remove "
                                + ", ".join(paths))
+        need = self._room(profile)
+        lab_id = self._new_id()
+        state_dir = self.state_dir / "labs" / lab_id
+        saved = {"source": request.source, "exercise": request.exercise.name if request.exercise else None,
+                 "name": request.name, "seed": request.seed, "virtual_time": request.virtual_time,
+                 "time_scale": request.time_scale, "ttl": request.ttl, "created": time.time()}
+        try:
+            try:
+                state_dir.mkdir(parents=True)
+                (state_dir / ("exercise.yaml" if request.exercise else "profile.yaml")).write_text(
+                    request.text, encoding="utf-8")
+            except OSError as exc:
+                raise Refusal(507, f"lab {profile.lab} did not start: {exc}") from None
+            return await self._start(lab_id, profile, request.exercise, saved, need)
+        except Refusal:
+            await asyncio.to_thread(shutil.rmtree, state_dir, True)
+            raise
+
+    def _room(self, profile: profiles.Profile) -> tuple[int, int]:
+        """(descriptors, ports) the lab needs, if the server has room for it (else Refusal)."""
+        if len(self.labs) + len(self._starting) >= self.max_labs:
+            raise Refusal(429, f"the server hosts {self.max_labs} labs already (--max-labs): delete one first")
         ports, fds = listeners(profile)
         fds += LAB_SPARE_FDS
         self._check_budget(profile, fds, ports)
-        lab_id = self._new_id()
-        self._starting[lab_id] = (fds, ports)
+        return fds, ports
+
+    async def _start(self, lab_id: str, profile: profiles.Profile, exercise: exercises.Exercise | None,
+                     saved: dict[str, Any], need: tuple[int, int],
+                     previous: dict[str, list[int]] | None = None) -> Hosted:
+        """Start a lab in `STATE/labs/<lab_id>` (new, or resumed with its `previous` ports asked back)
+        and write its hosted.json, unmarked; Refusal if it does not start (stopped, its ports closed)."""
+        fds, ports = need
+        self._starting[lab_id] = need
         state_dir = self.state_dir / "labs" / lab_id
         try:
-            state_dir.mkdir(parents=True)
-            saved = "exercise.yaml" if request.exercise else "profile.yaml"
-            (state_dir / saved).write_text(request.text, encoding="utf-8")
             if self.token:      # the lab's control API asks for the server's token
                 token = state_dir / "control.token"
                 token.write_text(self.token + "\n")
                 token.chmod(0o600)
-            lab = Lab(profile, state_dir=state_dir, virtual_time=request.virtual_time, autojump=request.virtual_time,
-                      time_scale=request.time_scale, host=self.host, seed=request.seed, ports=self.ports,
-                      exercise=request.exercise)
+            drawn = Remembered(self.ports, previous)
+            lab = Lab(profile, state_dir=state_dir, virtual_time=saved["virtual_time"],
+                      autojump=saved["virtual_time"], time_scale=saved["time_scale"], host=self.host,
+                      seed=saved["seed"], ports=drawn, exercise=exercise)
             await lab.start()
         except Exception as exc:
-            await asyncio.to_thread(shutil.rmtree, state_dir, True)
             if isinstance(exc, OSError):
                 raise Refusal(507, f"lab {profile.lab} did not start: {exc}") from None
             raise Refusal(500, f"lab {profile.lab} did not start: {exc}") from None
         finally:
             del self._starting[lab_id]
-        hosted = Hosted(lab_id, lab, request.source, request.ttl or self.ttl, fds, ports)
+        saved = {**saved, "seed": lab.seed, "ports": drawn.taken}
+        hosted = Hosted(lab_id, lab, saved["source"], saved["ttl"] or self.ttl, fds, ports,
+                        created=saved["created"], request=saved)
         self.labs[lab_id] = hosted
+        _mark(hosted, resume=False)
         return hosted
 
     def _new_id(self) -> str:
@@ -217,7 +256,83 @@ class LabHost:
         return gone
 
     async def close(self) -> None:
-        """Stop every lab, keeping its state (`simulator up STATE/labs/<id>/profile.yaml --state-dir ...`,
-        or `--exercise STATE/labs/<id>/exercise.yaml`)."""
+        """Stop every lab, keeping its state, marked for the next server on this state directory to
+        resume (by hand: `simulator up STATE/labs/<id>/profile.yaml --state-dir ...`, or `--exercise
+        STATE/labs/<id>/exercise.yaml`)."""
         for lab_id in list(self.labs):
-            await self.delete(lab_id, keep_state=True)
+            hosted = await self.delete(lab_id, keep_state=True)
+            _mark(hosted, resume=True)
+
+    async def resume(self) -> list[str]:
+        """Start again every lab a stopped server marked (oldest first); what happened, a line each.
+        A lab that cannot start (no room, damaged state) stays on disk, unmarked."""
+        report, marked = [], []
+        for path in sorted((self.state_dir / "labs").glob(f"*/{HOSTED}")):
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                report.append(f"lab {path.parent.name} not resumed: unreadable {path}: {exc}")
+                continue
+            if isinstance(saved, dict) and saved.get("resume") is True:
+                marked.append((path.parent.name, saved))
+        marked.sort(key=lambda item: (str(item[1].get("created")), item[0]))
+        for lab_id, saved in marked:
+            state_dir = self.state_dir / "labs" / lab_id
+            try:
+                _write_hosted(state_dir, {**saved, "resume": False})   # a lab that fails now is not tried again
+                saved = _checked(saved)
+                profile, exercise = _profile_of(state_dir, saved)
+                hosted = await self._start(lab_id, profile, exercise, saved, self._room(profile), saved["ports"])
+            except Exception as exc:      # one lab's damage stops neither the server nor the other labs
+                report.append(f"lab {lab_id} ({saved.get('name') or saved.get('source')}) not resumed: {exc}; "
+                              f"its state stays in {state_dir}")
+                continue
+            moved = _moved(saved.get("ports"), hosted.request["ports"])
+            report.append(f"resumed lab {hosted.id} ({hosted.lab.name}): {len(hosted.lab.devices)} device{'s' if len(hosted.lab.devices) != 1 else ''}"
+                          + (f"; {moved} of its ports changed (taken meanwhile)" if moved else ""))
+        return report
+
+
+def _profile_of(state_dir: Path, saved: dict[str, Any]) -> tuple[profiles.Profile, exercises.Exercise | None]:
+    """The profile (and exercise) a lab was made from, as its state directory keeps them."""
+    exercise = None
+    if saved.get("exercise"):
+        exercise = exercises.load(state_dir / "exercise.yaml")
+        exercise = dataclasses.replace(exercise, name=saved["exercise"])
+        profile = exercise.profile
+    else:
+        path = state_dir / "profile.yaml"
+        if not path.exists():
+            raise profiles.ProfileError(f"{path}: no such file")
+        profile = profiles.loads(path.read_text(encoding="utf-8"), str(path))
+    if saved.get("name"):
+        profile = profile.model_copy(update={"lab": saved["name"]})
+    return profile, exercise
+
+
+def _checked(saved: dict[str, Any]) -> dict[str, Any]:
+    """A hosted.json's request, its fields of the types `create` wrote (ValueError: damaged)."""
+    kinds: dict[str, tuple[type, ...]] = {"source": (str,), "exercise": (str, type(None)), "name": (str, type(None)),
+                                          "seed": (int, type(None)), "virtual_time": (bool,),
+                                          "time_scale": (float, int, type(None)), "ttl": (float, int, type(None)),
+                                          "created": (float, int), "ports": (dict,)}
+    wrong = [key for key, types in kinds.items() if not isinstance(saved.get(key), types)]
+    if wrong:
+        raise ValueError(f"{HOSTED} is damaged: {', '.join(wrong)}")
+    return saved
+
+
+def _moved(before: dict[str, list[int]] | None, after: dict[str, list[int]]) -> int:
+    """How many of a resumed lab's ports are not those it had."""
+    before = before or {}
+    return sum(len(set(after.get(proto, [])) - set(before.get(proto, []))) for proto in after)
+
+
+def _mark(hosted: Hosted, resume: bool) -> None:
+    _write_hosted(hosted.lab.state_dir, {**hosted.request, "resume": resume})
+
+
+def _write_hosted(state_dir: Path, data: dict[str, Any]) -> None:
+    tmp = state_dir / f"{HOSTED}.tmp"
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, state_dir / HOSTED)

@@ -32,12 +32,12 @@ class Served:
         return sorted(p.name for p in labs.iterdir()) if labs.exists() else []
 
 
-def start_server(state_dir: Path, *extra: str, nofile: int | None = None) -> Served:
+def start_server(state_dir: Path, *extra: str, nofile: int | None = None, log: Path | None = None) -> Served:
     """`simulator serve --port 0` (idle labs looked for every 0.2 s), its output in a log
-    beside its state; returns once it listens."""
+    (beside its state unless given); returns once it listens."""
     limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
-    state_dir.mkdir(parents=True)
-    log = state_dir.with_suffix(".log")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = log or state_dir.with_suffix(".log")
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "simulator", "serve", "--port", "0", "--state-dir",
                                  str(state_dir), "--ttl-check", "0.2", *extra], cwd=ROOT, stdout=out,
@@ -54,11 +54,13 @@ def start_server(state_dir: Path, *extra: str, nofile: int | None = None) -> Ser
 
 @pytest.fixture
 def serve(tmp_path) -> Iterator[Callable[..., Served]]:
-    """Start lab servers for a test; each is stopped (SIGTERM) after it."""
+    """Start lab servers for a test (`state_dir`: another's, once it stopped); each is stopped (SIGTERM) after it."""
     started: list[Served] = []
 
-    def start(*extra: str, nofile: int | None = None) -> Served:
-        served = start_server(tmp_path / f"serve-{len(started)}", *extra, nofile=nofile)
+    def start(*extra: str, nofile: int | None = None, state_dir: Path | None = None) -> Served:
+        n = len(started)
+        served = start_server(state_dir or tmp_path / f"serve-{n}", *extra, nofile=nofile,
+                              log=tmp_path / f"serve-{n}.log")
         started.append(served)
         return served
 
