@@ -192,6 +192,7 @@ class LabHost:
         fds, ports = need
         self._starting[lab_id] = need
         state_dir = self.state_dir / "labs" / lab_id
+        lab: Lab | None = None
         try:
             if self.token:      # the lab's control API asks for the server's token
                 token = state_dir / "control.token"
@@ -202,17 +203,19 @@ class LabHost:
                       autojump=saved["virtual_time"], time_scale=saved["time_scale"], host=self.host,
                       seed=saved["seed"], ports=drawn, exercise=exercise)
             await lab.start()
+            saved = {**saved, "seed": lab.seed, "ports": drawn.taken}
+            _write_hosted(state_dir, {**saved, "resume": False})
         except Exception as exc:
+            if lab is not None:
+                await lab.stop()
             if isinstance(exc, OSError):
                 raise Refusal(507, f"lab {profile.lab} did not start: {exc}") from None
             raise Refusal(500, f"lab {profile.lab} did not start: {exc}") from None
         finally:
             del self._starting[lab_id]
-        saved = {**saved, "seed": lab.seed, "ports": drawn.taken}
         hosted = Hosted(lab_id, lab, saved["source"], saved["ttl"] or self.ttl, fds, ports,
                         created=saved["created"], request=saved)
         self.labs[lab_id] = hosted
-        _mark(hosted, resume=False)
         return hosted
 
     def _new_id(self) -> str:
@@ -261,7 +264,7 @@ class LabHost:
         STATE/labs/<id>/exercise.yaml`)."""
         for lab_id in list(self.labs):
             hosted = await self.delete(lab_id, keep_state=True)
-            _mark(hosted, resume=True)
+            _write_hosted(hosted.lab.state_dir, {**hosted.request, "resume": True})
 
     async def resume(self) -> list[str]:
         """Start again every lab a stopped server marked (oldest first); what happened, a line each.
@@ -275,7 +278,7 @@ class LabHost:
                 continue
             if isinstance(saved, dict) and saved.get("resume") is True:
                 marked.append((path.parent.name, saved))
-        marked.sort(key=lambda item: (str(item[1].get("created")), item[0]))
+        marked.sort(key=lambda item: (_created(item[1]), item[0]))
         for lab_id, saved in marked:
             state_dir = self.state_dir / "labs" / lab_id
             try:
@@ -287,8 +290,8 @@ class LabHost:
                 report.append(f"lab {lab_id} ({saved.get('name') or saved.get('source')}) not resumed: {exc}; "
                               f"its state stays in {state_dir}")
                 continue
-            moved = _moved(saved.get("ports"), hosted.request["ports"])
-            report.append(f"resumed lab {hosted.id} ({hosted.lab.name}): {len(hosted.lab.devices)} device{'s' if len(hosted.lab.devices) != 1 else ''}"
+            devices, moved = len(hosted.lab.devices), _moved(saved["ports"], hosted.request["ports"])
+            report.append(f"resumed lab {hosted.id} ({hosted.lab.name}): {devices} device{'s' * (devices != 1)}"
                           + (f"; {moved} of its ports changed (taken meanwhile)" if moved else ""))
         return report
 
@@ -310,6 +313,11 @@ def _profile_of(state_dir: Path, saved: dict[str, Any]) -> tuple[profiles.Profil
     return profile, exercise
 
 
+def _created(saved: dict[str, Any]) -> float:
+    created = saved.get("created")
+    return float(created) if isinstance(created, (int, float)) else 0.0
+
+
 def _checked(saved: dict[str, Any]) -> dict[str, Any]:
     """A hosted.json's request, its fields of the types `create` wrote (ValueError: damaged)."""
     kinds: dict[str, tuple[type, ...]] = {"source": (str,), "exercise": (str, type(None)), "name": (str, type(None)),
@@ -322,14 +330,9 @@ def _checked(saved: dict[str, Any]) -> dict[str, Any]:
     return saved
 
 
-def _moved(before: dict[str, list[int]] | None, after: dict[str, list[int]]) -> int:
+def _moved(before: dict[str, list[int]], after: dict[str, list[int]]) -> int:
     """How many of a resumed lab's ports are not those it had."""
-    before = before or {}
     return sum(len(set(after.get(proto, [])) - set(before.get(proto, []))) for proto in after)
-
-
-def _mark(hosted: Hosted, resume: bool) -> None:
-    _write_hosted(hosted.lab.state_dir, {**hosted.request, "resume": resume})
 
 
 def _write_hosted(state_dir: Path, data: dict[str, Any]) -> None:
