@@ -92,13 +92,16 @@ class PortRange:
 class Remembered(PortRange):
     """One lab's draw from a shared range (a lab server's): notes each port it takes, in order, and
     first asks for `previous` ones again (a restarted server's lab: the same calls in the same order
-    get the same ports back); one taken meanwhile by another program is replaced from the range."""
+    get the same ports back). One taken meanwhile by another program is replaced from the range,
+    past the ports in `avoid` (those other labs still to resume want back)."""
 
-    def __init__(self, shared: PortRange, previous: dict[str, list[int]] | None = None) -> None:
+    def __init__(self, shared: PortRange, previous: dict[str, list[int]] | None = None,
+                 avoid: set[int] | None = None) -> None:
         super().__init__(shared.spans)
         self.shared = shared
         self.taken: dict[str, list[int]] = {"tcp": [], "udp": []}
         self._previous = {proto: list(reversed(ports)) for proto, ports in (previous or {}).items()}
+        self._avoid = avoid or set()
 
     def bind(self, host: str) -> _Held:
         return self._again("tcp", host, _bind, self.shared.bind)
@@ -117,7 +120,18 @@ class Remembered(PortRange):
                 except OSError:
                     pass
         if sock is None:
-            sock = walk(host)
+            aside: list[S] = []     # held while walking past them, so the walk moves on
+            try:
+                sock = walk(host)
+                while sock.getsockname()[1] in self._avoid and len(aside) < len(self._avoid):
+                    aside.append(sock)
+                    sock = walk(host)
+            finally:
+                for held in aside:
+                    if isinstance(held, _Held):
+                        held.release()
+                    else:
+                        held.close()
         self.taken[proto].append(sock.getsockname()[1])
         return sock
 

@@ -186,7 +186,7 @@ class LabHost:
 
     async def _start(self, lab_id: str, profile: profiles.Profile, exercise: exercises.Exercise | None,
                      saved: dict[str, Any], need: tuple[int, int],
-                     previous: dict[str, list[int]] | None = None) -> Hosted:
+                     previous: dict[str, list[int]] | None = None, avoid: set[int] | None = None) -> Hosted:
         """Start a lab in `STATE/labs/<lab_id>` (new, or resumed with its `previous` ports asked back)
         and write its hosted.json, unmarked; Refusal if it does not start (stopped, its ports closed)."""
         fds, ports = need
@@ -198,7 +198,7 @@ class LabHost:
                 token = state_dir / "control.token"
                 token.write_text(self.token + "\n")
                 token.chmod(0o600)
-            drawn = Remembered(self.ports, previous)
+            drawn = Remembered(self.ports, previous, avoid)
             lab = Lab(profile, state_dir=state_dir, virtual_time=saved["virtual_time"],
                       autojump=saved["virtual_time"], time_scale=saved["time_scale"], host=self.host,
                       seed=saved["seed"], ports=drawn, exercise=exercise)
@@ -279,13 +279,15 @@ class LabHost:
             if isinstance(saved, dict) and saved.get("resume") is True:
                 marked.append((path.parent.name, saved))
         marked.sort(key=lambda item: (_created(item[1]), item[0]))
-        for lab_id, saved in marked:
+        wanted = [_numbers(saved) for _, saved in marked]     # ports a lab to come asks back: not for another's walk
+        for n, (lab_id, saved) in enumerate(marked):
             state_dir = self.state_dir / "labs" / lab_id
             try:
                 _write_hosted(state_dir, {**saved, "resume": False})   # a lab that fails now is not tried again
                 saved = _checked(saved)
                 profile, exercise = _profile_of(state_dir, saved)
-                hosted = await self._start(lab_id, profile, exercise, saved, self._room(profile), saved["ports"])
+                hosted = await self._start(lab_id, profile, exercise, saved, self._room(profile), saved["ports"],
+                                           set().union(*wanted[n + 1:]))
             except Exception as exc:      # one lab's damage stops neither the server nor the other labs
                 report.append(f"lab {lab_id} ({saved.get('name') or saved.get('source')}) not resumed: {exc}; "
                               f"its state stays in {state_dir}")
@@ -311,6 +313,12 @@ def _profile_of(state_dir: Path, saved: dict[str, Any]) -> tuple[profiles.Profil
     if saved.get("name"):
         profile = profile.model_copy(update={"lab": saved["name"]})
     return profile, exercise
+
+
+def _numbers(saved: dict[str, Any]) -> set[int]:
+    ports = saved.get("ports")
+    return {n for numbers in ports.values() if isinstance(numbers, list) for n in numbers if isinstance(n, int)} \
+        if isinstance(ports, dict) else set()
 
 
 def _created(saved: dict[str, Any]) -> float:

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 
+from simulator.sockets import PortRange, Remembered
 from tests.conftest import end_lab
 from tests.server.conftest import Served
 from tests.server.test_serve import INLINE, create, free_window
@@ -117,3 +118,19 @@ def test_a_lab_that_cannot_come_back_is_reported_and_the_others_served(serve):
     for lab in (damaged, extra):        # left on disk, unmarked: the next server does not try again
         hosted = json.loads((again.state_dir / "labs" / lab["id"] / "hosted.json").read_text())
         assert hosted["resume"] is False
+
+
+def test_a_port_taken_meanwhile_is_replaced_past_those_other_labs_want_back():
+    held = free_window(6)
+    first = held[0].getsockname()[1]
+    for sock in held[1:]:
+        sock.close()
+    shared = PortRange([(first, first + 5)])
+    drawn = Remembered(shared, {"tcp": [first, first + 4], "udp": [first + 5]}, avoid={first + 1, first + 2})
+    socks = [drawn.bind("127.0.0.1"), drawn.bind("127.0.0.1"), drawn.bind_udp("127.0.0.1")]
+    try:        # the first wanted is another program's: the walk passes it and the two another lab wants
+        assert drawn.taken == {"tcp": [first + 3, first + 4], "udp": [first + 5]}
+        assert [s.getsockname()[1] for s in socks] == [first + 3, first + 4, first + 5]
+    finally:
+        for sock in [*socks, held[0]]:
+            getattr(sock, "release", sock.close)()
