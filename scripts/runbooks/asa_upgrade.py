@@ -50,8 +50,13 @@ class Unit:
                     raise
                 time.sleep(1)
 
-    def run(self, command: str, **kwargs) -> str:
-        return self.conn.send_command(command, read_timeout=120, **kwargs)
+    def run(self, command: str, read_timeout: float = 120) -> str:
+        # The prompt where a line starts (the hostname, any /priority/state, `#`), not necessarily
+        # ending the output: an ASA prints failover messages on its sessions at any moment, right
+        # after a prompt too ("fw# ****WARNING..."), and netmiko's default (the prompt found again,
+        # at the very end of the output) would wait out read_timeout for it.
+        prompt = r"(?m)^" + re.escape(self.conn.base_prompt.split("/")[0]) + r"\S*#"
+        return self.conn.send_command(command, expect_string=prompt, read_timeout=read_timeout)
 
     def failover(self) -> str:
         return self.run("show failover")
