@@ -63,6 +63,8 @@ def test_unicon_fxos_fp4k_into_hosted_ftd_and_back(fxos_lab_sync, tmp_path):
         credentials={"default": {"username": "admin", "password": "Admin123"},
                      "enable": {"password": ""}, "sudo": {"password": "Admin123"}},
         log_stdout=False, logfile=str(tmp_path / "unicon.log"), connection_timeout=30)
+    conn.settings.GRACEFUL_DISCONNECT_WAIT_SEC = 0      # client-side waits, shortened for the test
+    conn.settings.POST_DISCONNECT_WAIT_SEC = 0
     try:
         conn.connect()
         assert conn.state_machine.current_state == "fxos"
