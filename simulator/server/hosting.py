@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from simulator import exercises
 from simulator import profile as profiles
 from simulator.lab import Lab, listeners
@@ -326,15 +328,29 @@ def _created(saved: dict[str, Any]) -> float:
     return float(created) if isinstance(created, (int, float)) else 0.0
 
 
+class _Record(BaseModel):
+    """What hosted.json holds, as `create` wrote it."""
+
+    model_config = ConfigDict(strict=True)
+    source: str
+    exercise: str | None
+    name: str | None
+    seed: int | None
+    virtual_time: bool
+    time_scale: float | None
+    ttl: float | None
+    created: float
+    ports: dict[str, list[int]]
+    resume: bool = False
+
+
 def _checked(saved: dict[str, Any]) -> dict[str, Any]:
-    """A hosted.json's request, its fields of the types `create` wrote (ValueError: damaged)."""
-    kinds: dict[str, tuple[type, ...]] = {"source": (str,), "exercise": (str, type(None)), "name": (str, type(None)),
-                                          "seed": (int, type(None)), "virtual_time": (bool,),
-                                          "time_scale": (float, int, type(None)), "ttl": (float, int, type(None)),
-                                          "created": (float, int), "ports": (dict,)}
-    wrong = [key for key, types in kinds.items() if not isinstance(saved.get(key), types)]
-    if wrong:
-        raise ValueError(f"{HOSTED} is damaged: {', '.join(wrong)}")
+    """A hosted.json's request (ValueError: damaged, naming the fields)."""
+    try:
+        _Record.model_validate(saved)
+    except ValidationError as exc:
+        wrong = sorted({".".join(str(part) for part in error["loc"][:1]) for error in exc.errors()})
+        raise ValueError(f"{HOSTED} is damaged: {', '.join(wrong)}") from None
     return saved
 
 

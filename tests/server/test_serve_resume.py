@@ -96,9 +96,11 @@ def test_a_restarted_server_resumes_its_labs(serve):
 def test_a_lab_that_cannot_come_back_is_reported_and_the_others_served(serve):
     window = ports_window()
     served = serve("--ports", window)
-    kept, damaged, extra = (create(served, profile=INLINE, name=f"lab-{n}") for n in range(3))
+    kept, damaged, extra, garbled = (create(served, profile=INLINE, name=f"lab-{n}") for n in range(4))
     end_lab(served.proc)
     (served.state_dir / "labs" / damaged["id"] / "profile.yaml").unlink()
+    record = served.state_dir / "labs" / garbled["id"] / "hosted.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "virtual_time": "yes", "ports": None}))
     ssh = kept["endpoints"]["devices"][0]["ssh"]["port"]
     with socket.socket() as taken:         # another program took the kept lab's SSH port meanwhile
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # past its TIME_WAIT, if any
@@ -109,13 +111,14 @@ def test_a_lab_that_cannot_come_back_is_reported_and_the_others_served(serve):
     assert f"resumed lab {kept['id']} (lab-0): 1 device; 1 of its ports changed (taken meanwhile)" in log, log
     assert f"lab {damaged['id']} (lab-1) not resumed: " in log and "profile.yaml: no such file" in log, log
     assert f"lab {extra['id']} (lab-2) not resumed: the server hosts 1 labs already (--max-labs)" in log, log
+    assert f"lab {garbled['id']} (lab-3) not resumed: hosted.json is damaged: ports, virtual_time" in log, log
     with again.client() as api:
         assert [lab["id"] for lab in api.get("/labs").json()["items"]] == [kept["id"]]
         assert api.get(f"/labs/{kept['id']}/api/devices/fw").json()["state"] == "online"
         now = api.get(f"/labs/{kept['id']}").json()["endpoints"]["devices"][0]["ssh"]["port"]
         assert now != ssh and ports_in_order(api.get(f"/labs/{kept['id']}").json())[1:] == \
             ports_in_order(kept)[1:]
-    for lab in (damaged, extra):        # left on disk, unmarked: the next server does not try again
+    for lab in (damaged, extra, garbled):        # left on disk, unmarked: the next server does not try again
         hosted = json.loads((again.state_dir / "labs" / lab["id"] / "hosted.json").read_text())
         assert hosted["resume"] is False
 
