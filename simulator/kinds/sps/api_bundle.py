@@ -11,7 +11,6 @@ are RECONSTRUCTED (docs/fidelity/sps.md)."""
 from __future__ import annotations
 
 import re
-import secrets
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ class Bundles:
     def start(self, device: SpsDevice, root: Path) -> str:
         if len(self.running) >= keep():
             raise Refused("refused", text("bundle_busy"))
-        key = secrets.token_hex(8)
+        key = device.new_id().replace("-", "")[:16]       # reproducible under the lab's seed, as every id
         self.running[key] = device.ctx.clock.call_later(sps().timings["support_bundle"], self._finish,
                                                         device, root, key)
         return key
