@@ -303,6 +303,12 @@ def test_a_sharded_lab_saves_and_restores_snapshots_at_one_time(tmp_path, profil
         assert proc.wait(timeout=20) == 0
 
 
+def test_the_router_checks_snapshot_names_as_a_lab_does():
+    from simulator import snapshots
+    from simulator.control import router_snapshots
+    assert router_snapshots.MAX_NAME == snapshots.MAX_NAME
+
+
 def endpoints_file(log: Path) -> str:
     return next(line.rpartition("endpoints: ")[2] for line in log.read_text().splitlines() if "endpoints: " in line)
 

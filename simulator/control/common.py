@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.webserver import JSON_BODY_MAX
+from simulator.webserver import JSON_BODY_MAX, parse_json, read_text
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -21,6 +21,30 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+async def body_of(request: web.Request) -> dict[str, Any]:
+    try:
+        text = await read_text(request)
+    except (UnicodeDecodeError, LookupError) as exc:       # not UTF-8, an unknown charset
+        raise ApiError(400, f"request body is not UTF-8 text: {exc}") from None
+    if not text:
+        return {}
+    try:
+        body = parse_json(text)
+    except ValueError as exc:
+        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return body
+
+
+def text(body: dict[str, Any], name: str) -> str | None:
+    """A string field (absent: None; null is not a string)."""
+    value = body.get(name)
+    if name in body and not isinstance(value, str):
+        raise ApiError(400, f"`{name}` must be a string, not {value!r}")
+    return value
 
 
 MAX_NUMBER = 10 * 365 * 86400.0    # ten simulated years: more is a typo, not a test

@@ -39,7 +39,7 @@ from simulator.control.ui import plots
 from simulator.journal import Event, Journal
 from simulator.shards import Plan, fault_shards, merge_endpoints
 from simulator.sockets import HeldPort
-from simulator.webserver import JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
+from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, TIMEOUTS, parse_json, server_options
 
 # The routes of one lab's control API, from its OpenAPI description (the tests keep it equal to
 # server.ROUTES; the router does not import the device runtime that server.py does).
@@ -94,6 +94,7 @@ class Router:
         self._headers = {"Authorization": f"Bearer {shard_token}"} if shard_token else {}
         self.session: aiohttp.ClientSession | None = None
         self.app = web.Application(middlewares=[self._middleware], client_max_size=JSON_BODY_MAX)
+        self.app[BODY_TIMEOUT] = TIMEOUTS.body      # a body it reads itself (a snapshot's), as a lab's API does
         self.snapshots = ShardSnapshots(self.each, len(links), state_dir / "snapshots.json" if state_dir else None)
         handlers: dict[str, Handler] = {
             "/api/lab": self.get_lab, "/api/endpoints": self.get_endpoints, "/api/devices": self.list_devices,

@@ -21,11 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from simulator.control.common import ApiError, Handler
+from simulator.control.common import ApiError, Handler, body_of, text
 
 # The router's call to every shard (or those given), in shard order; any error is raised as ApiError.
 Each = Callable[..., Awaitable[list[Any]]]
-MAX_NAME = 200
+MAX_NAME = 200          # a snapshot's name, as simulator/snapshots.py (which the router does not import)
 
 
 class ShardSnapshots:
@@ -81,18 +81,12 @@ class ShardSnapshots:
         return web.json_response(self._entry(request))
 
     async def save(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            spec = json.loads(body) if body else {}
-        except ValueError:
-            raise ApiError(400, "the body is not JSON") from None
-        if not isinstance(spec, dict):
-            raise ApiError(400, "the body must be a JSON object")
+        spec = await body_of(request)       # checked here: a refused body pauses no clock
         unknown = sorted(set(spec) - {"name"})
         if unknown:
             raise ApiError(400, f"unknown field {unknown[0]!r}: a snapshot takes only `name`")
-        name = spec.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
+        name = text(spec, "name")
+        if name is not None and len(name) > MAX_NAME:
             raise ApiError(400, f"a snapshot's name is a string of at most {MAX_NAME} characters")
         async with self._lock:
             running = await self._pause()

@@ -32,13 +32,23 @@ from pydantic import ValidationError
 
 from simulator import webserver
 from simulator.control import ui
-from simulator.control.common import MAX_NUMBER, ApiError, Handler, http_error, is_loopback, number, stream_queue
+from simulator.control.common import (
+    MAX_NUMBER,
+    ApiError,
+    Handler,
+    body_of,
+    http_error,
+    is_loopback,
+    number,
+    stream_queue,
+    text,
+)
 from simulator.facts import read_yaml
 from simulator.faults import POINTS, Fault
 from simulator.kinds.base import Refused
 from simulator.snapshots import SnapshotLimit
 from simulator.sockets import HeldPort, PortRange
-from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, parse_json, read_text, server_options
+from simulator.webserver import BODY_TIMEOUT, JSON_BODY_MAX, Timeouts, server_options
 
 if TYPE_CHECKING:
     from simulator.lab import Lab
@@ -52,30 +62,6 @@ STREAMS = web.AppKey("streams", set)    # queues of the open event streams
 
 def lab_of(request: web.Request) -> Lab:
     return request.app[LAB]  # type: ignore[return-value]
-
-
-async def body_of(request: web.Request) -> dict[str, Any]:
-    try:
-        text = await read_text(request)
-    except (UnicodeDecodeError, LookupError) as exc:       # not UTF-8, an unknown charset
-        raise ApiError(400, f"request body is not UTF-8 text: {exc}") from None
-    if not text:
-        return {}
-    try:
-        body = parse_json(text)
-    except ValueError as exc:
-        raise ApiError(400, f"request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return body
-
-
-def text(body: dict[str, Any], name: str) -> str | None:
-    """A string field (absent: None; null is not a string)."""
-    value = body.get(name)
-    if name in body and not isinstance(value, str):
-        raise ApiError(400, f"`{name}` must be a string, not {value!r}")
-    return value
 
 
 # -- lab and devices ------------------------------------------------------------------

@@ -27,17 +27,8 @@ from yarl import URL
 
 from simulator import profile as profiles
 from simulator.control import ui
-from simulator.control.server import (
-    ApiError,
-    Handler,
-    body_of,
-    clock_entry,
-    http_error,
-    is_loopback,
-    number,
-    paged,
-    text,
-)
+from simulator.control.common import ApiError, Handler, body_of, http_error, is_loopback, number, text
+from simulator.control.server import clock_entry, paged
 from simulator.facts import read_yaml
 from simulator.server.hosting import (
     MAX_TTL,

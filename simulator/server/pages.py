@@ -17,7 +17,7 @@ from aiohttp import web
 from simulator import exercises
 from simulator import profile as profiles
 from simulator.control import ui
-from simulator.control.server import ApiError
+from simulator.control.common import ApiError
 from simulator.control.ui import plots, templating
 
 if TYPE_CHECKING:
